@@ -1,0 +1,171 @@
+/** Helpers shared by the store backends: key validation, body normalisation, spooling, error mapping. */
+import { createHash, randomUUID } from 'node:crypto';
+import { open, unlink } from 'node:fs/promises';
+import { InvalidKeyError, NotFoundError, StorePermanentError, StoreTransientError } from './types.ts';
+import type { PutBody, StoreError } from './types.ts';
+
+/** Local temp files start with this; keys may not, so a temp file can never shadow a real object. */
+export const TEMP_PREFIX = '.~tmp-';
+
+/** S3's limit on key length; applied to every backend so a key valid locally is valid on S3. */
+const MAX_KEY_BYTES = 1024;
+
+// C0 controls, DEL and C1 controls: invisible in logs and rejected or mangled by some S3 servers.
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
+
+function invalid(what: string, value: string, why: string): InvalidKeyError {
+  return new InvalidKeyError(`Invalid store ${what} ${JSON.stringify(value)}: ${why}`, {
+    operation: 'validate',
+    key: value,
+  });
+}
+
+function checkPath(what: 'key' | 'prefix', value: unknown, allowTrailingSlash: boolean): string {
+  if (typeof value !== 'string') throw invalid(what, String(value), 'must be a string');
+  if (value.length === 0) throw invalid(what, value, 'must not be empty');
+  if (Buffer.byteLength(value, 'utf8') > MAX_KEY_BYTES) {
+    throw invalid(what, value, `longer than ${MAX_KEY_BYTES} bytes`);
+  }
+  if (value.startsWith('/')) throw invalid(what, value, 'must be relative (no leading /)');
+  if (value.includes('\\')) throw invalid(what, value, 'must not contain backslashes');
+  if (CONTROL_CHARS.test(value)) throw invalid(what, value, 'must not contain control characters');
+  const segments = value.split('/');
+  // A trailing slash yields one empty last segment, allowed for prefixes only.
+  if (allowTrailingSlash && segments.length > 1 && segments[segments.length - 1] === '') segments.pop();
+  for (const segment of segments) {
+    if (segment === '') throw invalid(what, value, 'must not contain empty segments (// or trailing /)');
+    if (segment === '.' || segment === '..') throw invalid(what, value, `must not contain '${segment}' segments`);
+    if (segment.startsWith(TEMP_PREFIX)) {
+      throw invalid(what, value, `segments must not start with '${TEMP_PREFIX}' (reserved for temp files)`);
+    }
+  }
+  return value;
+}
+
+/** Keys are canonical relative POSIX paths, so two different keys never name the same object. */
+export function validateKey(key: string): string {
+  return checkPath('key', key, false);
+}
+
+/** A prefix is '' (everything) or key-like, optionally ending with '/'. */
+export function validatePrefix(prefix: string): string {
+  if (prefix === '') return prefix;
+  return checkPath('prefix', prefix, true);
+}
+
+/** S3 lists keys in UTF-8 byte order; both backends sort that way so results compare equal. */
+export function compareKeys(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+export function toBuffer(chunk: Uint8Array | string): Buffer {
+  if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8');
+  return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+}
+
+export function isInMemoryBody(body: PutBody): body is Uint8Array | string {
+  return typeof body === 'string' || body instanceof Uint8Array;
+}
+
+export function sha256Hex(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export async function hashStream(stream: AsyncIterable<Uint8Array>): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of stream) hash.update(chunk);
+  return hash.digest('hex');
+}
+
+export async function collectText(stream: AsyncIterable<Uint8Array>): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(toBuffer(chunk));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Thrown by writeBodyToFile when the body's iterator fails: callers rethrow `cause` unchanged. */
+export class BodyReadError extends Error {
+  constructor(override readonly cause: unknown) {
+    super('the body stream failed');
+  }
+}
+
+export function tempFileName(): string {
+  return `${TEMP_PREFIX}${randomUUID()}`;
+}
+
+/**
+ * Writes `body` to a new file at `path` (exclusive create), hashing on the way, then fsyncs it.
+ * On any failure the file is removed. Memory use is one chunk at a time.
+ */
+export async function writeBodyToFile(path: string, body: PutBody): Promise<{ bytes: number; sha256: string }> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const fh = await open(path, 'wx', 0o644);
+  try {
+    const write = async (buf: Buffer): Promise<void> => {
+      hash.update(buf);
+      bytes += buf.byteLength;
+      let offset = 0;
+      // FileHandle.write may write less than asked; loop until the chunk is fully on disk.
+      while (offset < buf.byteLength) {
+        const { bytesWritten } = await fh.write(buf, offset, buf.byteLength - offset);
+        offset += bytesWritten;
+      }
+    };
+    if (isInMemoryBody(body)) {
+      await write(toBuffer(body));
+    } else {
+      const iterator = body[Symbol.asyncIterator]();
+      for (;;) {
+        let next: IteratorResult<Uint8Array>;
+        try {
+          next = await iterator.next();
+        } catch (err) {
+          throw new BodyReadError(err);
+        }
+        if (next.done) break;
+        await write(toBuffer(next.value));
+      }
+    }
+    await fh.sync();
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    await unlink(path).catch(() => undefined);
+    throw err;
+  }
+  try {
+    await fh.close();
+  } catch (err) {
+    await unlink(path).catch(() => undefined);
+    throw err;
+  }
+  return { bytes, sha256: hash.digest('hex') };
+}
+
+/** Errno codes where waiting (freeing space, fewer open files, a remount) can make a retry succeed. */
+const TRANSIENT_ERRNO = new Set(['ENOSPC', 'EDQUOT', 'EMFILE', 'ENFILE', 'EAGAIN', 'EBUSY', 'EIO', 'ETIMEDOUT', 'EINTR']);
+
+export function errnoCode(err: unknown): string | undefined {
+  if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string') return err.code;
+  return undefined;
+}
+
+export function isMissingFileError(err: unknown): boolean {
+  const code = errnoCode(err);
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/** Maps a file-system error to a StoreError; the message names the store, operation, key and errno code. */
+export function wrapFsError(err: unknown, operation: string, where: string, key?: string): StoreError {
+  if (err instanceof StoreTransientError || err instanceof StorePermanentError) return err;
+  const code = errnoCode(err);
+  const reason = err instanceof Error ? err.message : String(err);
+  const message = `${where}: ${operation} failed${key !== undefined ? ` for key ${JSON.stringify(key)}` : ''}: ${reason}`;
+  const details = { operation, key, code };
+  if (isMissingFileError(err) && operation !== 'put') return new NotFoundError(message, details);
+  return code !== undefined && TRANSIENT_ERRNO.has(code)
+    ? new StoreTransientError(message, details)
+    : new StorePermanentError(message, details);
+}

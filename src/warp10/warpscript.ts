@@ -1,0 +1,83 @@
+// Safe parameter binding for WarpScript. Values are never pasted into code: each one becomes a literal
+// made only of inert characters and is STOREd under its name by a generated prologue, so a .mc2 file
+// reads its inputs as `$name`.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export type WarpScriptValue =
+  | string
+  | number
+  | bigint
+  | boolean
+  | null
+  | WarpScriptValue[]
+  | { [key: string]: WarpScriptValue };
+
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * A WarpScript string literal. WarpScript percent-decodes quoted strings that contain '%', so
+ * every byte outside [A-Za-z0-9] is written as %XX: the literal holds no quote, space, brace or
+ * keyword boundary whatever the input, and decodes back to exactly the input.
+ */
+export function stringLiteral(value: string): string {
+  let out = "'";
+  for (const byte of Buffer.from(value, 'utf8')) {
+    const isAlnum = (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a);
+    out += isAlnum ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  // An empty literal never contains '%', which is fine: '' is the empty string.
+  return `${out}'`;
+}
+
+export function literal(value: WarpScriptValue): string {
+  if (value === null) return 'NULL';
+  switch (typeof value) {
+    case 'string':
+      return stringLiteral(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'bigint':
+      return value.toString();
+    case 'number':
+      if (!Number.isFinite(value)) throw new TypeError(`cannot bind a non-finite number (${value}) to WarpScript`);
+      // Integers stay LONGs; a DOUBLE is only bound in plain decimal form, which WarpScript parses as such.
+      if (Number.isInteger(value)) {
+        if (!Number.isSafeInteger(value)) throw new TypeError(`integer ${value} is not exact; pass it as a bigint`);
+        return String(value);
+      }
+      if (!/^-?\d+\.\d+$/.test(String(value))) throw new TypeError(`cannot bind ${value} exactly to WarpScript`);
+      return String(value);
+    case 'object':
+      if (Array.isArray(value)) return `[ ${value.map(literal).join(' ')} ]`;
+      return `{ ${Object.entries(value)
+        .map(([k, v]) => `${stringLiteral(k)} ${literal(v)}`)
+        .join(' ')} }`;
+    default:
+      throw new TypeError(`cannot bind a ${typeof value} to WarpScript`);
+  }
+}
+
+/** Prepends `<literal> 'name' STORE` for each parameter to the script body. */
+export function bind(body: string, params: Record<string, WarpScriptValue>): string {
+  const prologue = Object.entries(params).map(([name, value]) => {
+    if (!NAME.test(name)) throw new TypeError(`invalid WarpScript parameter name: ${JSON.stringify(name)}`);
+    return `${literal(value)} '${name}' STORE`;
+  });
+  return `${prologue.join('\n')}\n${body}`;
+}
+
+const SCRIPTS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'scripts');
+const cache = new Map<string, string>();
+
+/** Loads a WarpScript file: a bundled script by name (`archive-export`) or a custom template by path. */
+export function loadScript(nameOrPath: string): string {
+  const file = nameOrPath.endsWith('.mc2') ? path.resolve(nameOrPath) : path.join(SCRIPTS_DIR, `${nameOrPath}.mc2`);
+  let body = cache.get(file);
+  if (body === undefined) {
+    body = readFileSync(file, 'utf8');
+    cache.set(file, body);
+  }
+  return body;
+}
