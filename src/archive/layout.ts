@@ -1,0 +1,32 @@
+// Where a month's archive lives in the store. Self-describing: group / dataset / month / files.
+//   <group>/<dataset>/<YYYY-MM>/plan.json               the frozen list of series, by batch
+//   <group>/<dataset>/<YYYY-MM>/batch-00001.wrap.gz     gzip, one WRAPped series a line (stock UNWRAP reads it)
+//   <group>/<dataset>/<YYYY-MM>/batch-00001.json        the batch manifest: series, counts, checksum, status
+//   <group>/<dataset>/<YYYY-MM>/manifest.json           written last: the month is complete
+//   <group>/<dataset>/<YYYY-MM>/failure.json            the last failure, written by the compensation
+
+export interface MonthRef {
+  group: string;
+  dataset: string;
+  month: string;
+}
+
+const pad = (n: number) => String(n).padStart(5, '0');
+
+export const monthPrefix = (m: MonthRef) => `${m.group}/${m.dataset}/${m.month}/`;
+export const planKey = (m: MonthRef) => `${monthPrefix(m)}plan.json`;
+export const batchObjectKey = (m: MonthRef, batch: number) => `${monthPrefix(m)}batch-${pad(batch)}.wrap.gz`;
+export const batchManifestKey = (m: MonthRef, batch: number) => `${monthPrefix(m)}batch-${pad(batch)}.json`;
+export const monthManifestKey = (m: MonthRef) => `${monthPrefix(m)}manifest.json`;
+export const failureKey = (m: MonthRef) => `${monthPrefix(m)}failure.json`;
+
+/** The batch number of a batch object or manifest key, or undefined for other keys. */
+export function batchOfKey(key: string): number | undefined {
+  const m = /\/batch-(\d{5})\.(?:wrap\.gz|json)$/.exec(key);
+  return m?.[1] === undefined ? undefined : Number(m[1]);
+}
+
+/** Deterministic workflow IDs: a second start of the same month never runs it twice at once. */
+export const archiveWorkflowId = (m: MonthRef) => `archive/${m.group}/${m.dataset}/${m.month}`;
+export const failureWorkflowId = (m: MonthRef, runId: string) =>
+  `archive-failure/${m.group}/${m.dataset}/${m.month}/${runId}`;

@@ -1,0 +1,86 @@
+// The JSON documents the archive writes. Parsed back with zod so a damaged or foreign file is reported,
+// not trusted.
+import { z } from 'zod';
+
+export const RangeSchema = z.object({
+  timezone: z.string(),
+  startIso: z.string(),
+  endIso: z.string(),
+  /** First microsecond of the month (inclusive). */
+  startUs: z.number().int(),
+  /** First microsecond of the next month (exclusive). */
+  endUs: z.number().int(),
+});
+export type MonthRange = z.infer<typeof RangeSchema>;
+
+export const PlanSchema = z.object({
+  format: z.literal('warp10-offloader/plan@1'),
+  group: z.string(),
+  dataset: z.string(),
+  month: z.string(),
+  range: RangeSchema,
+  selector: z.object({ class: z.string(), labels: z.record(z.string(), z.string()) }),
+  seriesPerBatch: z.number().int().positive(),
+  batches: z.array(z.array(z.string())),
+  createdAt: z.string(),
+});
+export type Plan = z.infer<typeof PlanSchema>;
+
+export const SeriesEntrySchema = z.object({
+  selector: z.string(),
+  points: z.number().int().nonnegative(),
+  first: z.number().int().nullable(),
+  last: z.number().int().nullable(),
+});
+export type SeriesEntry = z.infer<typeof SeriesEntrySchema>;
+
+export const BatchStatus = z.enum(['exported', 'verified', 'deleted']);
+export type BatchStatus = z.infer<typeof BatchStatus>;
+
+export const BatchManifestSchema = z.object({
+  format: z.literal('warp10-offloader/batch@1'),
+  group: z.string(),
+  dataset: z.string(),
+  month: z.string(),
+  batch: z.number().int().positive(),
+  range: RangeSchema,
+  object: z.object({ key: z.string(), bytes: z.number().int(), sha256: z.string() }),
+  series: z.array(SeriesEntrySchema),
+  points: z.number().int().nonnegative(),
+  status: BatchStatus,
+  exportedAt: z.string(),
+  exportMs: z.number(),
+  verifiedAt: z.string().optional(),
+  deletedAt: z.string().optional(),
+  deleted: z.object({ deleted: z.number().int(), alreadyGone: z.number().int(), checked: z.number().int() }).optional(),
+});
+export type BatchManifest = z.infer<typeof BatchManifestSchema>;
+
+export const MonthManifestSchema = z.object({
+  format: z.literal('warp10-offloader/month@1'),
+  group: z.string(),
+  dataset: z.string(),
+  month: z.string(),
+  range: RangeSchema,
+  batches: z.array(
+    z.object({
+      batch: z.number().int(),
+      key: z.string(),
+      bytes: z.number().int(),
+      sha256: z.string(),
+      series: z.number().int(),
+      points: z.number().int(),
+    }),
+  ),
+  series: z.number().int(),
+  points: z.number().int(),
+  bytes: z.number().int(),
+  plannedAt: z.string(),
+  committedAt: z.string(),
+  workflowId: z.string(),
+  runId: z.string(),
+});
+export type MonthManifest = z.infer<typeof MonthManifestSchema>;
+
+export const FORMAT_NOTE =
+  'Each batch-NNNNN.wrap.gz is gzip text, one WRAPped Geo Time Series a line: read it back with WarpScript UNWRAP.';
