@@ -2,7 +2,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { open, unlink } from 'node:fs/promises';
 import { InvalidKeyError, NotFoundError, StorePermanentError, StoreTransientError } from './types.ts';
-import type { PutBody, StoreError } from './types.ts';
+import type { PutBody, PutProgress, StoreError } from './types.ts';
 
 /** Local temp files start with this; keys may not, so a temp file can never shadow a real object. */
 export const TEMP_PREFIX = '.~tmp-';
@@ -35,7 +35,8 @@ function checkPath(what: 'key' | 'prefix', value: unknown, allowTrailingSlash: b
   if (allowTrailingSlash && segments.length > 1 && segments[segments.length - 1] === '') segments.pop();
   for (const segment of segments) {
     if (segment === '') throw invalid(what, value, 'must not contain empty segments (// or trailing /)');
-    if (segment === '.' || segment === '..') throw invalid(what, value, `must not contain '${segment}' segments`);
+    if (segment === '.' || segment === '..')
+      throw invalid(what, value, `must not contain '${segment}' segments`);
     if (segment.startsWith(TEMP_PREFIX)) {
       throw invalid(what, value, `segments must not start with '${TEMP_PREFIX}' (reserved for temp files)`);
     }
@@ -99,38 +100,50 @@ export function tempFileName(): string {
  * Writes `body` to a new file at `path` (exclusive create), hashing on the way, then fsyncs it.
  * On any failure the file is removed. Memory use is one chunk at a time.
  */
-export async function writeBodyToFile(path: string, body: PutBody): Promise<{ bytes: number; sha256: string }> {
+export async function writeBodyToFile(
+  path: string,
+  body: PutBody,
+  onProgress?: (progress: PutProgress) => void,
+): Promise<{ bytes: number; sha256: string }> {
   const hash = createHash('sha256');
   let bytes = 0;
+  let iterator: AsyncIterator<Uint8Array> | undefined;
   const fh = await open(path, 'wx', 0o644);
   try {
     const write = async (buf: Buffer): Promise<void> => {
       hash.update(buf);
-      bytes += buf.byteLength;
       let offset = 0;
       // FileHandle.write may write less than asked; loop until the chunk is fully on disk.
       while (offset < buf.byteLength) {
         const { bytesWritten } = await fh.write(buf, offset, buf.byteLength - offset);
         offset += bytesWritten;
       }
+      bytes += buf.byteLength;
+      onProgress?.({ phase: 'write', bytes });
     };
     if (isInMemoryBody(body)) {
       await write(toBuffer(body));
     } else {
-      const iterator = body[Symbol.asyncIterator]();
+      iterator = body[Symbol.asyncIterator]();
       for (;;) {
         let next: IteratorResult<Uint8Array>;
         try {
           next = await iterator.next();
         } catch (err) {
+          iterator = undefined; // a failed iterator is finished; nothing to release
           throw new BodyReadError(err);
         }
-        if (next.done) break;
+        if (next.done) {
+          iterator = undefined;
+          break;
+        }
         await write(toBuffer(next.value));
       }
     }
     await fh.sync();
   } catch (err) {
+    // We stop reading early (disk error): let the source release its connection or file.
+    await iterator?.return?.().catch(() => undefined);
     await fh.close().catch(() => undefined);
     await unlink(path).catch(() => undefined);
     throw err;
@@ -145,10 +158,21 @@ export async function writeBodyToFile(path: string, body: PutBody): Promise<{ by
 }
 
 /** Errno codes where waiting (freeing space, fewer open files, a remount) can make a retry succeed. */
-const TRANSIENT_ERRNO = new Set(['ENOSPC', 'EDQUOT', 'EMFILE', 'ENFILE', 'EAGAIN', 'EBUSY', 'EIO', 'ETIMEDOUT', 'EINTR']);
+const TRANSIENT_ERRNO = new Set([
+  'ENOSPC',
+  'EDQUOT',
+  'EMFILE',
+  'ENFILE',
+  'EAGAIN',
+  'EBUSY',
+  'EIO',
+  'ETIMEDOUT',
+  'EINTR',
+]);
 
 export function errnoCode(err: unknown): string | undefined {
-  if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string') return err.code;
+  if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string')
+    return err.code;
   return undefined;
 }
 

@@ -19,8 +19,16 @@ export interface ObjectInfo {
 
 export type PutBody = AsyncIterable<Uint8Array> | Uint8Array | string;
 
+export interface PutProgress {
+  /** 'write': bytes read from the body and written to disk (local file or S3 spool); 'upload': bytes sent to S3. */
+  phase: 'write' | 'upload';
+  bytes: number;
+}
+
 export interface PutOptions {
   contentType?: string;
+  /** Called as the put advances (per chunk / per part), e.g. to heartbeat a long activity. Must not throw. */
+  onProgress?: (progress: PutProgress) => void;
 }
 
 export interface ArchiveStore {
@@ -43,6 +51,8 @@ export interface ArchiveStore {
   delete(key: string): Promise<void>;
   /** Re-reads the whole object and hashes it; throws NotFoundError when absent. */
   sha256(key: string): Promise<string>;
+  /** Releases connections (S3 keep-alive sockets); the store must not be used afterwards. */
+  close(): Promise<void>;
 }
 
 /** Base class: `retryable` tells activities whether a retry may help. */
@@ -56,7 +66,12 @@ export abstract class StoreError extends Error {
 
   constructor(
     message: string,
-    details: { operation: string; key?: string | undefined; code?: string | undefined; httpStatus?: number | undefined },
+    details: {
+      operation: string;
+      key?: string | undefined;
+      code?: string | undefined;
+      httpStatus?: number | undefined;
+    },
   ) {
     super(message);
     this.name = new.target.name;

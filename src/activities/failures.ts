@@ -1,0 +1,60 @@
+// Turns the errors of Warp 10, the store and the archive checks into Temporal failures whose type says
+// whether a retry can help, and whose details carry what the failure report needs.
+import { activityInfo } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { StoreError } from '../store/types.ts';
+import { Warp10Error, WarpScriptError } from '../warp10/client.ts';
+import type { FailureDetails, NonRetryableType } from '../archive/failure-types.ts';
+
+export { NON_RETRYABLE, type FailureDetails } from '../archive/failure-types.ts';
+
+function attempt(): number {
+  try {
+    return activityInfo().attempt;
+  } catch {
+    return 1; // outside an activity (unit tests)
+  }
+}
+
+export function nonRetryable(type: NonRetryableType, message: string, batch?: number): ApplicationFailure {
+  const details: FailureDetails = { attempt: attempt(), batch };
+  return ApplicationFailure.create({ type, message, nonRetryable: true, details: [details] });
+}
+
+/** Maps an error thrown while working on `batch` to an ApplicationFailure (or returns it unchanged). */
+export function toFailure(err: unknown, batch?: number): unknown {
+  if (err instanceof ApplicationFailure) return err;
+  const base: FailureDetails = { attempt: attempt(), batch };
+  if (err instanceof WarpScriptError) {
+    const warp10 = { line: err.line, message: err.warpMessage };
+    const type = err.warpMessage.includes('LIVE_DATA_CHANGED')
+      ? 'LiveDataChanged'
+      : err.warpMessage.includes('AMBIGUOUS_SELECTOR')
+        ? 'AmbiguousSelector'
+        : 'WarpScriptError';
+    const where = batch === undefined ? '' : `batch ${batch}: `;
+    return ApplicationFailure.create({
+      type,
+      message: `${where}${err.message}`,
+      nonRetryable: true,
+      details: [{ ...base, warp10 }],
+    });
+  }
+  if (err instanceof Warp10Error) {
+    return ApplicationFailure.create({
+      type: err.retryable ? 'Warp10Unavailable' : err.name,
+      message: err.message,
+      nonRetryable: !err.retryable,
+      details: [base],
+    });
+  }
+  if (err instanceof StoreError) {
+    return ApplicationFailure.create({
+      type: err.retryable ? 'StoreTransientError' : 'StorePermanentError',
+      message: err.message,
+      nonRetryable: !err.retryable,
+      details: [base],
+    });
+  }
+  return err;
+}

@@ -1,0 +1,125 @@
+// Activities on the archive store alone: commit a completed month and compensate a failed one.
+import {
+  batchManifestKey,
+  batchOfKey,
+  failureKey,
+  monthManifestKey,
+  monthPrefix,
+  planKey,
+  type MonthRef,
+} from '../archive/layout.ts';
+import { BatchManifestSchema, PlanSchema, type MonthManifest } from '../archive/manifest.ts';
+import type { ArchiveStore } from '../store/types.ts';
+import { nonRetryable, toFailure } from './failures.ts';
+import { readJson, writeJson } from './store-json.ts';
+
+export interface CommitResult {
+  series: number;
+  points: number;
+  bytes: number;
+  batches: number;
+  manifest: string;
+}
+
+export interface FailureRecord extends MonthRef {
+  phase: string;
+  batch?: number;
+  error: { type: string; message: string };
+  workflowId: string;
+  runId: string;
+}
+
+export interface CompensationResult {
+  removed: string[];
+  kept: number;
+}
+
+export function createStoreActivities(deps: { store: ArchiveStore }) {
+  const { store } = deps;
+  return {
+    /** Writes manifest.json last: its presence is what marks the month complete. */
+    async commitMonth(input: MonthRef & { workflowId: string; runId: string }): Promise<CommitResult> {
+      try {
+        const plan = await readJson(store, planKey(input), PlanSchema);
+        if (!plan) throw nonRetryable('PlanMissing', `no plan at ${planKey(input)}`);
+        const batches: MonthManifest['batches'] = [];
+        for (let b = 1; b <= plan.batches.length; b++) {
+          const m = await readJson(store, batchManifestKey(input, b), BatchManifestSchema);
+          if (m?.status !== 'deleted') {
+            throw nonRetryable('IncompleteMonth', `batch ${b} is ${m?.status ?? 'missing'}, not deleted: the month is not complete`, b);
+          }
+          batches.push({
+            batch: b,
+            key: m.object.key,
+            bytes: m.object.bytes,
+            sha256: m.object.sha256,
+            series: m.series.length,
+            points: m.points,
+          });
+        }
+        const manifest: MonthManifest = {
+          format: 'warp10-offloader/month@1',
+          group: input.group,
+          dataset: input.dataset,
+          month: input.month,
+          range: plan.range,
+          batches,
+          series: batches.reduce((n, b) => n + b.series, 0),
+          points: batches.reduce((n, b) => n + b.points, 0),
+          bytes: batches.reduce((n, b) => n + b.bytes, 0),
+          plannedAt: plan.createdAt,
+          committedAt: new Date().toISOString(),
+          workflowId: input.workflowId,
+          runId: input.runId,
+        };
+        await writeJson(store, monthManifestKey(input), manifest);
+        return {
+          series: manifest.series,
+          points: manifest.points,
+          bytes: manifest.bytes,
+          batches: batches.length,
+          manifest: monthManifestKey(input),
+        };
+      } catch (err) {
+        throw toFailure(err);
+      }
+    },
+
+    /**
+     * Removes what a failed run left unverified — batch objects without a manifest or only 'exported'.
+     * Verified and deleted batches stay: their data may already be gone from Warp 10 (a delete whose
+     * reply was lost leaves a batch 'verified'), so their archive must never be removed.
+     */
+    async compensateFailure(input: FailureRecord): Promise<CompensationResult> {
+      try {
+        const objects = await store.list(monthPrefix(input));
+        const removed: string[] = [];
+        let kept = 0;
+        const batches = new Set(objects.map((o) => batchOfKey(o.key)).filter((b): b is number => b !== undefined));
+        for (const b of [...batches].sort((x, y) => x - y)) {
+          const m = await readJson(store, batchManifestKey(input, b), BatchManifestSchema).catch(() => undefined);
+          if (m && m.status !== 'exported') {
+            kept++;
+            continue;
+          }
+          for (const o of objects.filter((x) => batchOfKey(x.key) === b)) {
+            await store.delete(o.key);
+            removed.push(o.key);
+          }
+        }
+        await writeJson(store, failureKey(input), {
+          format: 'warp10-offloader/failure@1',
+          ...input,
+          failedAt: new Date().toISOString(),
+          removed,
+          keptBatches: kept,
+        });
+        return { removed, kept };
+      } catch (err) {
+        throw toFailure(err);
+      }
+    },
+  };
+}
+
+export type StoreActivities = ReturnType<typeof createStoreActivities>;

@@ -1,0 +1,26 @@
+// Failure types shared by activities (which throw them) and workflows (whose retry policies name them).
+// Pure: workflow code imports it.
+
+/** Failure types a retry cannot fix. */
+export const NON_RETRYABLE = [
+  'WarpScriptError',
+  'Warp10HttpError',
+  'LiveDataChanged',
+  'AmbiguousSelector',
+  'ArchiveCorrupt',
+  'NotVerified',
+  'IncompleteMonth',
+  'PlanMissing',
+  'StorePermanentError',
+  'ConfigError',
+  'SlackConfigError',
+] as const;
+
+export type NonRetryableType = (typeof NON_RETRYABLE)[number];
+
+/** What an activity failure carries for the failure report. */
+export interface FailureDetails {
+  attempt: number;
+  batch?: number;
+  warp10?: { line?: number; message: string };
+}

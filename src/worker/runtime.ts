@@ -1,0 +1,117 @@
+// Builds what the worker needs from the configuration: the store, the Warp 10 client, the notifier and
+// every activity. Secrets are resolved here, from the environment or secret files, and only here.
+import { ConfigError } from '../config/load.ts';
+import type { OffloadConfig } from '../config/schema.ts';
+import { resolveSecret } from '../config/secrets.ts';
+import { createStore } from '../store/index.ts';
+import type { ArchiveStore } from '../store/types.ts';
+import { createNotifier, type LogFn, type Notifier } from '../slack/notifier.ts';
+import { Warp10Client } from '../warp10/client.ts';
+import { httpRunner, type WarpScriptRunner } from '../warp10/runner.ts';
+import { createSlackActivities } from '../activities/slack.ts';
+import { createSmokeActivities } from '../activities/smoke.ts';
+import { createStoreActivities } from '../activities/store.ts';
+import { createWarp10Activities } from '../activities/warp10.ts';
+
+export interface Runtime {
+  config: OffloadConfig;
+  store: ArchiveStore;
+  client: Warp10Client;
+  runner: WarpScriptRunner;
+  notifier: Notifier;
+  tokens: { read: string; write: string };
+  /** Every secret value in use, for redaction. */
+  secrets: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * Environment overrides for endpoints that the local stack decides at run time (ports): WARP10_URL and
+ * TEMPORAL_ADDRESS win over the file, so the embedded defaults follow `npm run stack:up`.
+ */
+export function withEnvOverrides(config: OffloadConfig, env = process.env): OffloadConfig {
+  return {
+    ...config,
+    warp10: { ...config.warp10, url: env.WARP10_URL || config.warp10.url },
+    temporal: {
+      ...config.temporal,
+      address: env.TEMPORAL_ADDRESS || config.temporal.address,
+      uiUrl: env.TEMPORAL_UI_URL || config.temporal.uiUrl,
+    },
+  };
+}
+
+export function buildRuntime(
+  config: OffloadConfig,
+  opts: { log: LogFn; runner?: WarpScriptRunner; store?: ArchiveStore } = { log: () => {} },
+): Runtime {
+  const tokens = {
+    read: resolveSecret(config.warp10.readToken, 'warp10.readToken'),
+    write: resolveSecret(config.warp10.writeToken, 'warp10.writeToken'),
+  };
+  const secrets = [tokens.read, tokens.write];
+  let store = opts.store;
+  if (!store) {
+    const s = config.store;
+    if (s.type === 'local') {
+      store = createStore({ type: 'local', path: s.path });
+    } else {
+      if (!s.endpoint) {
+        throw new ConfigError('store.endpoint: expected the S3 endpoint URL (for example Cellar\'s), found nothing', 'config');
+      }
+      const accessKeyId = resolveSecret(s.accessKeyId, 'store.accessKeyId');
+      const secretAccessKey = resolveSecret(s.secretAccessKey, 'store.secretAccessKey');
+      secrets.push(accessKeyId, secretAccessKey);
+      store = createStore({ ...s, endpoint: s.endpoint, accessKeyId, secretAccessKey });
+    }
+  }
+  const slack = config.slack;
+  const slackToken = slack?.token ? resolveSecret(slack.token, 'slack.token') : undefined;
+  const webhookUrl = slack?.webhookUrl ? resolveSecret(slack.webhookUrl, 'slack.webhookUrl') : undefined;
+  if (slackToken) secrets.push(slackToken);
+  if (webhookUrl) secrets.push(webhookUrl);
+  const notifier = createNotifier({
+    token: slackToken,
+    webhookUrl,
+    apiUrl: slack?.apiUrl,
+    channels: {
+      failure: slack?.channel,
+      success: slack?.successSummary?.enabled === false ? undefined : (slack?.successSummary?.channel ?? slack?.channel),
+    },
+    log: opts.log,
+    secrets,
+  });
+  const client = new Warp10Client({
+    url: config.warp10.url,
+    connectTimeoutMs: config.warp10.connectTimeoutMs,
+    requestTimeoutMs: config.warp10.requestTimeoutMs,
+    secrets,
+  });
+  const runner = opts.runner ?? httpRunner(client);
+  return {
+    config,
+    store,
+    client,
+    runner,
+    notifier,
+    tokens,
+    secrets,
+    async close() {
+      await client.close();
+      await store.close();
+    },
+  };
+}
+
+/** Every activity the worker registers. */
+export function createActivities(rt: Runtime) {
+  return {
+    ...createWarp10Activities({ config: rt.config, store: rt.store, runner: rt.runner, tokens: rt.tokens }),
+    ...createStoreActivities({ store: rt.store }),
+    ...createSlackActivities({ notifier: rt.notifier, secrets: rt.secrets }),
+    ...createSmokeActivities({ client: rt.client, runner: rt.runner, tokens: rt.tokens }),
+    async notifySettings() {
+      return { uiUrl: rt.config.temporal.uiUrl, namespace: rt.config.temporal.namespace };
+    },
+  };
+}

@@ -1,0 +1,211 @@
+// The `archive` workflow: one dataset, one month. It reads like the business process:
+//   plan → export every batch → verify every batch → delete every batch (guarded) → commit.
+// Each step is an idempotent activity whose state lives in the archive store, so a rerun resumes.
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  ParentClosePolicy,
+  defineQuery,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Warp10Activities, DatasetMonth } from '../activities/warp10.ts';
+import type { StoreActivities } from '../activities/store.ts';
+import { NON_RETRYABLE, type FailureDetails } from '../archive/failure-types.ts';
+import { archiveWorkflowId, failureWorkflowId } from '../archive/layout.ts';
+import { OffloadDataset, OffloadGroup, OffloadMonth, OffloadPhase } from '../search-attributes.ts';
+import type { ArchiveFailureInput } from './failure.ts';
+
+export type ArchivePhase = 'plan' | 'export' | 'verify' | 'delete' | 'commit' | 'done' | 'failed';
+
+export interface ArchiveInput extends DatasetMonth {
+  dryRun?: boolean;
+}
+
+export interface ArchiveProgress {
+  phase: ArchivePhase;
+  batches: number;
+  exported: number;
+  verified: number;
+  deleted: number;
+  series: number;
+  points: number;
+  bytes: number;
+}
+
+export interface ArchiveResult {
+  status: 'archived' | 'skipped' | 'dry-run';
+  group: string;
+  dataset: string;
+  month: string;
+  batches: number;
+  series: number;
+  points: number;
+  bytes: number;
+  reason?: string;
+  dryRun?: { batch: number; series: number; points: number; object: string }[];
+}
+
+export const archiveProgress = defineQuery<ArchiveProgress>('archiveProgress');
+
+// Warp 10 outages are retried with backoff for about an hour before the run fails and alerts;
+// script errors and data mismatches fail at once (NON_RETRYABLE).
+const warp10 = proxyActivities<Warp10Activities>({
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '5 minutes',
+  retry: {
+    initialInterval: '2 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '2 minutes',
+    maximumAttempts: 40,
+    nonRetryableErrorTypes: [...NON_RETRYABLE],
+  },
+});
+
+const store = proxyActivities<StoreActivities>({
+  startToCloseTimeout: '10 minutes',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    maximumAttempts: 20,
+    nonRetryableErrorTypes: [...NON_RETRYABLE],
+  },
+});
+
+export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
+  const { group, dataset, month } = input;
+  const progress: ArchiveProgress = {
+    phase: 'plan',
+    batches: 0,
+    exported: 0,
+    verified: 0,
+    deleted: 0,
+    series: 0,
+    points: 0,
+    bytes: 0,
+  };
+  setHandler(archiveProgress, () => progress);
+  const enter = (phase: ArchivePhase) => {
+    progress.phase = phase;
+    upsertSearchAttributes([{ key: OffloadPhase, value: phase }]);
+  };
+  upsertSearchAttributes([
+    { key: OffloadMonth, value: month },
+    { key: OffloadGroup, value: group },
+    { key: OffloadDataset, value: dataset },
+    { key: OffloadPhase, value: 'plan' },
+  ]);
+  const result = (status: ArchiveResult['status'], extra: Partial<ArchiveResult> = {}): ArchiveResult => ({
+    status,
+    group,
+    dataset,
+    month,
+    batches: progress.batches,
+    series: progress.series,
+    points: progress.points,
+    bytes: progress.bytes,
+    ...extra,
+  });
+
+  let failedBatch: number | undefined;
+  const onBatch = async <T>(batch: number, step: () => Promise<T>): Promise<T> => {
+    try {
+      return await step();
+    } catch (err) {
+      failedBatch ??= batch;
+      throw err;
+    }
+  };
+
+  try {
+    const plan = await warp10.planMonth({ ...input, dryRun: input.dryRun });
+    progress.batches = plan.batchCount;
+    progress.series = plan.series;
+    if (plan.status === 'archived') {
+      Object.assign(progress, { points: plan.points ?? 0, bytes: plan.bytes ?? 0 });
+      enter('done');
+      return result('skipped', { reason: `${month} of ${group}/${dataset} is already archived` });
+    }
+    if (plan.status === 'dry-run') {
+      progress.points = plan.points ?? 0;
+      enter('done');
+      return result('dry-run', { dryRun: plan.batches });
+    }
+    const batches = Array.from({ length: plan.batchCount }, (_, i) => i + 1);
+
+    enter('export');
+    for (const b of batches) {
+      const r = await onBatch(b, () => warp10.exportBatch({ group, dataset, month, batch: b }));
+      progress.exported++;
+      progress.points += r.points;
+      progress.bytes += r.bytes;
+    }
+
+    enter('verify');
+    for (const b of batches) {
+      await onBatch(b, () => warp10.verifyBatch({ group, dataset, month, batch: b }));
+      progress.verified++;
+    }
+
+    enter('delete');
+    for (const b of batches) {
+      await onBatch(b, () => warp10.deleteBatch({ group, dataset, month, batch: b }));
+      progress.deleted++;
+    }
+
+    enter('commit');
+    const info = workflowInfo();
+    const committed = await store.commitMonth({ group, dataset, month, workflowId: info.workflowId, runId: info.runId });
+    Object.assign(progress, { series: committed.series, points: committed.points, bytes: committed.bytes });
+    enter('done');
+    return result('archived');
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    const failedPhase = progress.phase;
+    enter('failed');
+    await startFailureWorkflow(input, failedPhase, failedBatch, progress.batches, err);
+    throw err;
+  }
+}
+
+/** Starts the compensating workflow; abandoned so it outlives this failed run. */
+async function startFailureWorkflow(
+  input: ArchiveInput,
+  phase: ArchivePhase,
+  batch: number | undefined,
+  batchCount: number,
+  err: unknown,
+): Promise<void> {
+  const info = workflowInfo();
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  const app = cause instanceof ApplicationFailure ? cause : undefined;
+  const details = app?.details?.[0] as FailureDetails | undefined;
+  const failure: ArchiveFailureInput = {
+    group: input.group,
+    dataset: input.dataset,
+    month: input.month,
+    phase,
+    batch: details?.batch ?? batch,
+    batchCount,
+    error: {
+      type: app?.type ?? (cause as Error | undefined)?.name ?? 'Error',
+      message: (cause as Error | undefined)?.message ?? String(cause),
+      warp10: details?.warp10,
+    },
+    attempts: details?.attempt ?? 1,
+    workflowId: info.workflowId,
+    runId: info.runId,
+  };
+  await startChild('archiveFailure', {
+    args: [failure],
+    workflowId: failureWorkflowId(input, info.runId),
+    parentClosePolicy: ParentClosePolicy.ABANDON,
+  });
+}
+
+export { archiveWorkflowId };

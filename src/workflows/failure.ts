@@ -1,0 +1,101 @@
+// `archiveFailure`: the compensating workflow of a failed archive. Compensation first (remove what the
+// failed run left unverified, record the failure, never touch hot data), then tell the team.
+import { proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import type { StoreActivities } from '../activities/store.ts';
+import type { SlackActivities } from '../activities/slack.ts';
+import { NON_RETRYABLE } from '../archive/failure-types.ts';
+import { OffloadDataset, OffloadGroup, OffloadMonth, OffloadPhase } from '../search-attributes.ts';
+
+export interface ArchiveFailureInput {
+  group: string;
+  dataset: string;
+  month: string;
+  phase: string;
+  batch?: number;
+  batchCount?: number;
+  error: { type: string; message: string; warp10?: { line?: number; message: string } };
+  attempts: number;
+  workflowId: string;
+  runId: string;
+}
+
+export interface NotifySettings {
+  uiUrl: string;
+  namespace: string;
+}
+
+const store = proxyActivities<StoreActivities>({
+  startToCloseTimeout: '10 minutes',
+  retry: { maximumAttempts: 20, maximumInterval: '1 minute', nonRetryableErrorTypes: [...NON_RETRYABLE] },
+});
+
+const settings = proxyActivities<{ notifySettings(): Promise<NotifySettings> }>({
+  startToCloseTimeout: '10 seconds',
+});
+
+// Slack trouble never breaks an archive: the message is retried with backoff for about half an hour,
+// a bad token or channel fails the notification alone (SlackConfigError) and is logged by the worker.
+const slack = proxyActivities<SlackActivities>({
+  startToCloseTimeout: '5 minutes',
+  retry: {
+    initialInterval: '2 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '2 minutes',
+    maximumAttempts: 15,
+    nonRetryableErrorTypes: ['SlackConfigError'],
+  },
+});
+
+export function resumeCommand(f: Pick<ArchiveFailureInput, 'month' | 'group' | 'dataset'>): string {
+  return `npm run start-archive -- --month ${f.month} --group ${f.group} --dataset ${f.dataset} --wait`;
+}
+
+export async function archiveFailure(input: ArchiveFailureInput): Promise<{ removed: string[]; notified: boolean }> {
+  upsertSearchAttributes([
+    { key: OffloadMonth, value: input.month },
+    { key: OffloadGroup, value: input.group },
+    { key: OffloadDataset, value: input.dataset },
+    { key: OffloadPhase, value: 'compensate' },
+  ]);
+  const compensation = await store.compensateFailure({
+    group: input.group,
+    dataset: input.dataset,
+    month: input.month,
+    phase: input.phase,
+    batch: input.batch,
+    error: { type: input.error.type, message: input.error.message },
+    workflowId: input.workflowId,
+    runId: input.runId,
+  });
+
+  upsertSearchAttributes([{ key: OffloadPhase, value: 'notify' }]);
+  const { uiUrl, namespace } = await settings.notifySettings();
+  const link = `${uiUrl.replace(/\/+$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(
+    input.workflowId,
+  )}/${encodeURIComponent(input.runId)}/history`;
+  let notified = false;
+  try {
+    const res = await slack.notifyFailure({
+      month: input.month,
+      group: input.group,
+      dataset: input.dataset,
+      phase: input.phase,
+      batch: input.batch,
+      batchCount: input.batchCount,
+      error: input.error,
+      attempts: input.attempts,
+      workflowId: input.workflowId,
+      runId: input.runId,
+      uiUrl: link,
+      resumeCommand: resumeCommand(input),
+      compensation:
+        `removed ${compensation.removed.length} unverified object(s), kept ${compensation.kept} verified batch(es); ` +
+        'hot data in Warp 10 untouched by the compensation',
+    });
+    notified = res.delivered;
+  } catch {
+    // The failure is recorded in the store and in this workflow's history; the worker logged why Slack refused.
+  }
+  upsertSearchAttributes([{ key: OffloadPhase, value: 'done' }]);
+  return { removed: compensation.removed, notified };
+}

@@ -1,0 +1,38 @@
+// Builds validated configurations for tests: the same zod schema the product uses.
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseConfig } from '../../src/config/load.ts';
+import type { OffloadConfig } from '../../src/config/schema.ts';
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(path.join(os.tmpdir(), `${prefix}-`));
+}
+
+export function testConfig(opts: {
+  warp10Url?: string;
+  groups: unknown[];
+  store?: unknown;
+  slack?: unknown;
+  timezone?: string;
+}): OffloadConfig {
+  return parseConfig(
+    {
+      timezone: opts.timezone ?? 'UTC',
+      warp10: {
+        url: opts.warp10Url ?? process.env.WARP10_URL ?? 'http://127.0.0.1:1',
+        readToken: { env: 'WARP10_READ_TOKEN' },
+        writeToken: { env: 'WARP10_WRITE_TOKEN' },
+        requestTimeoutMs: 60_000,
+      },
+      temporal: {
+        address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
+        uiUrl: process.env.TEMPORAL_UI_URL ?? 'http://127.0.0.1:8233',
+      },
+      store: opts.store ?? { type: 'local', path: tempDir('offload-archive') },
+      ...(opts.slack ? { slack: opts.slack } : {}),
+      groups: opts.groups,
+    },
+    'test',
+  );
+}

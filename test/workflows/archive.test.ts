@@ -1,0 +1,225 @@
+// The archive workflow end to end: real Temporal dev server, real Warp 10, real archive store.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { createGunzip } from 'node:zlib';
+import { Readable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { WorkflowFailedError } from '@temporalio/client';
+import { archiveWorkflowId, monthManifestKey, batchObjectKey } from '../../src/archive/layout.ts';
+import { buildRuntime, type Runtime } from '../../src/worker/runtime.ts';
+import { createOffloadWorker } from '../../src/worker/worker.ts';
+import { Warp10Client } from '../../src/warp10/client.ts';
+import { httpRunner } from '../../src/warp10/runner.ts';
+import { monthRange } from '../../src/month.ts';
+import { temporalEnv, uniqueId, warp10OrSkip, workflowBundle, type Warp10Stack } from '../support/stack.ts';
+import { testConfig } from '../support/config.ts';
+import { toInputFormat, type SeedSeries } from '../support/seed.ts';
+
+const DUMP = path.resolve(import.meta.dirname, '..', 'support', 'warpscript', 'dump.mc2');
+const UNWRAP = path.resolve(import.meta.dirname, '..', 'support', 'warpscript', 'unwrap.mc2');
+const MONTH = '2026-10';
+const { startUs, endUs } = monthRange(MONTH, 'UTC');
+const S = Number(startUs);
+const E = Number(endUs);
+
+let env: TestWorkflowEnvironment;
+before(async () => {
+  env = await temporalEnv();
+});
+after(async () => {
+  await env?.teardown();
+});
+
+/** Every point of a class in Warp 10, by selector: [ts, value][] oldest first. */
+async function livePoints(w: Warp10Stack, cls: string): Promise<Map<string, [number, unknown][]>> {
+  const c = new Warp10Client({ url: w.url });
+  const [rows] = await httpRunner(c).run<[[string, number[], unknown[]][]]>(DUMP, {
+    token: w.readToken,
+    class: cls,
+  });
+  await c.close();
+  return new Map(rows.map(([sel, ticks, values]) => [sel, ticks.map((t, i) => [t, values[i]] as [number, unknown])]));
+}
+
+/** Reads a batch object back through stock WarpScript UNWRAP in Warp 10. */
+async function unwrapArchive(rt: Runtime, w: Warp10Stack, key: string) {
+  const gunzip = createGunzip();
+  Readable.from(await rt.store.get(key)).pipe(gunzip);
+  let text = '';
+  for await (const chunk of gunzip) text += chunk.toString();
+  const lines = text.split('\n').filter((l) => l !== '');
+  const c = new Warp10Client({ url: w.url });
+  const [rows] = await httpRunner(c).run<[[string, number[], unknown[], number[], number[], number[]][]]>(
+    UNWRAP,
+    { wrapped: lines },
+  );
+  await c.close();
+  return rows;
+}
+
+function seedData(cls: string): SeedSeries[] {
+  return [
+    {
+      cls,
+      labels: { host: 'a' },
+      points: [
+        { ts: S - 1, value: 1 }, // last µs of the previous month: must stay
+        { ts: S, value: 2 }, // first µs of the month
+        { ts: S + 3_600_000_000, value: 3 },
+        { ts: E - 1, value: 4 }, // last µs of the month
+        { ts: E, value: 5 }, // first µs of the next month: must stay
+      ],
+    },
+    {
+      cls,
+      labels: { host: 'b, c{d}=\'e"f été' },
+      points: [
+        { ts: S + 10, value: 'a string with spaces, quotes \' " and braces {}' },
+        { ts: S + 20, value: 'été ✓' },
+      ],
+    },
+    { cls, labels: { host: 'bool' }, points: [{ ts: S + 20, value: true }, { ts: S + 21, value: false }] },
+    { cls, labels: { host: 'dbl' }, points: [{ ts: S + 30, value: 2.5 }, { ts: S + 31, value: -0.125 }] },
+    {
+      cls,
+      labels: { host: 'geo' },
+      points: [
+        { ts: S + 100, value: 10, lat: 48.85, lon: 2.35, elev: 35 },
+        { ts: S + 200, value: 11, lat: 45.76, lon: 4.83, elev: 170 },
+      ],
+    },
+    // A series with more labels than `host=a`: the guarded delete must not mix them up.
+    { cls, labels: { host: 'a', core: '1' }, points: [{ ts: S + 5, value: 7 }] },
+    // Another class: outside the selector, never touched.
+    { cls: `${cls}.other`, labels: { host: 'a' }, points: [{ ts: S + 5, value: 8 }] },
+  ];
+}
+
+describe('archive workflow (real Temporal, real Warp 10)', () => {
+  test('archives a month: every point in the archive, none left in the month, the rest untouched', async (t) => {
+    const w = warp10OrSkip(t);
+    if (!w) return;
+    const cls = uniqueId('test.archive').replace(/-/g, '.');
+    const config = testConfig({
+      groups: [{ name: 'infra', datasets: [{ name: 'ds', selector: { class: cls }, seriesPerBatch: 2 }] }],
+    });
+    const rt = buildRuntime(config);
+    const seed = seedData(cls);
+    await rt.client.update(rt.tokens.write, toInputFormat(seed));
+    const before = await livePoints(w, cls);
+    assert.equal(before.size, 6);
+
+    const taskQueue = uniqueId('archive');
+    const worker = await createOffloadWorker({
+      connection: env.nativeConnection,
+      runtime: rt,
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+    });
+    const ref = { group: 'infra', dataset: 'ds', month: MONTH };
+    const run = (suffix: string) =>
+      env.client.workflow.execute('archive', {
+        taskQueue,
+        workflowId: `${archiveWorkflowId(ref)}-${taskQueue}${suffix}`,
+        args: [ref],
+      });
+    // A second run of the same month does nothing and says so.
+    const [result, again] = await worker.runUntil(async () => [await run(''), await run('-again')]);
+    assert.equal(result.status, 'archived');
+    assert.equal(result.series, 6);
+    assert.equal(result.points, 3 + 2 + 2 + 2 + 2 + 1);
+
+    // In the archive, read back by stock UNWRAP: exactly the month's points, values and locations.
+    const unwrapped = new Map<string, { ticks: number[]; values: unknown[]; lats: number[]; elevs: number[] }>();
+    for (let b = 1; b <= result.batches; b++) {
+      for (const [sel, ticks, values, lats, , elevs] of await unwrapArchive(rt, w, batchObjectKey(ref, b))) {
+        unwrapped.set(sel, { ticks, values, lats, elevs });
+      }
+    }
+    const find = (pred: (sel: string) => boolean) => [...unwrapped.entries()].find(([sel]) => pred(sel))?.[1];
+    const hostA = find((sel) => sel.endsWith(',host=a}') && !sel.includes('core='));
+    assert.equal(unwrapped.size, 6);
+    assert.deepEqual(hostA?.ticks, [S, S + 3_600_000_000, E - 1]);
+    assert.deepEqual(hostA?.values, [2, 3, 4]);
+    assert.deepEqual(find((sel) => sel.includes('core=1'))?.values, [7]);
+    const special = find((sel) => sel.includes('%C3%A9t%C3%A9'));
+    assert.deepEqual(special?.values, ['a string with spaces, quotes \' " and braces {}', 'été ✓']);
+    assert.deepEqual(find((sel) => sel.includes('host=bool'))?.values, [true, false]);
+    assert.deepEqual(find((sel) => sel.includes('host=dbl'))?.values, [2.5, -0.125]);
+    const geo = find((sel) => sel.includes('host=geo'));
+    assert.deepEqual(geo?.elevs, [35, 170]);
+    assert.ok(Math.abs((geo?.lats[0] ?? 0) - 48.85) < 1e-6);
+
+    // In Warp 10: nothing of the month left for the selector; the boundaries and the other class stay.
+    const afterArchive = await livePoints(w, cls);
+    const remaining = [...afterArchive.values()].flat();
+    assert.deepEqual(
+      remaining.map(([ts]) => ts).sort((a, b) => a - b),
+      [S - 1, E],
+    );
+    const other = await livePoints(w, `${cls}.other`);
+    assert.equal([...other.values()].flat().length, 1);
+
+    // The month's manifest is the commit marker.
+    const manifest = JSON.parse(await rt.store.getText(monthManifestKey(ref)));
+    assert.equal(manifest.points, 12);
+
+    assert.equal(again.status, 'skipped');
+    assert.match(again.reason ?? '', /already archived/);
+    await rt.close();
+  });
+
+  test('a point written into the month after export: no delete, typed failure naming the batch, data intact', async (t) => {
+    const w = warp10OrSkip(t);
+    if (!w) return;
+    const cls = uniqueId('test.late').replace(/-/g, '.');
+    const config = testConfig({
+      groups: [{ name: 'infra', datasets: [{ name: 'late', selector: { class: cls }, seriesPerBatch: 10 }] }],
+    });
+    // A runner that writes a late point right after the export reply, before verify.
+    const base = buildRuntime(config);
+    const real = httpRunner(base.client);
+    let injected = false;
+    const rt = buildRuntime(config, {
+      log: () => {},
+      runner: {
+        run: real.run,
+        async stream(script, params, signal) {
+          const body = await real.stream(script, params, signal);
+          if (!injected) {
+            injected = true;
+            await base.client.update(base.tokens.write, `${S + 999}// ${cls}{host=a} 42`);
+          }
+          return body;
+        },
+      },
+    });
+    await rt.client.update(rt.tokens.write, toInputFormat([{ cls, labels: { host: 'a' }, points: [{ ts: S + 1, value: 1 }] }]));
+    const taskQueue = uniqueId('late');
+    const worker = await createOffloadWorker({
+      connection: env.nativeConnection,
+      runtime: rt,
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+    });
+    const ref = { group: 'infra', dataset: 'late', month: MONTH };
+    const err = await worker
+      .runUntil(
+        env.client.workflow.execute('archive', {
+          taskQueue,
+          workflowId: `${archiveWorkflowId(ref)}-${taskQueue}`,
+          args: [ref],
+        }),
+      )
+      .catch((e: unknown) => e);
+    assert.ok(err instanceof WorkflowFailedError);
+    const cause = (err.cause as { cause?: { type?: string; message?: string } }).cause;
+    assert.equal(cause?.type, 'LiveDataChanged');
+    assert.match(cause?.message ?? '', /batch 1/);
+    const live = [...(await livePoints(w, cls)).values()].flat();
+    assert.deepEqual(live.map(([ts]) => ts).sort(), [S + 1, S + 999]);
+    await rt.close();
+    await base.close();
+  });
+});
