@@ -22,7 +22,11 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['node:*', 'undici', '@aws-sdk/*', '@slack/*', '../activities/*'], message: 'Workflows hold no I/O; use activities (import type only).', allowTypeImports: true },
+            {
+              group: ['node:*', 'undici', '@aws-sdk/*', '@slack/*', '../activities/*'],
+              message: 'Workflows hold no I/O; use activities (import type only).',
+              allowTypeImports: true,
+            },
           ],
         },
       ],

@@ -34,10 +34,13 @@ export async function up(opts: { allowMissingWarp10: boolean }): Promise<void> {
       throw err;
     }
     // One line for the env file: Maven's own [ERROR] line says what was missing.
+    // eslint-disable-next-line no-control-regex -- strips ANSI colour codes from Maven's output
     const lines = err.message.replace(/\x1b\[[0-9;]*m/g, '').split('\n');
     const reason = lines.find((l) => l.includes('[ERROR]')) ?? lines[0] ?? err.message;
     vars.WARP10_UNAVAILABLE = reason.replace(/\s+/g, ' ').trim().slice(0, 400);
-    console.warn(`[stack] WARNING: no Warp 10 available; tests that need it will be skipped.\n${err.message}`);
+    console.warn(
+      `[stack] WARNING: no Warp 10 available; tests that need it will be skipped.\n${err.message}`,
+    );
   }
   writeEnvFile(vars);
   console.log(`[stack] ready in ${((Date.now() - started) / 1000).toFixed(1)}s; endpoints in ${STACK_ENV}`);

@@ -4,7 +4,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const STACK_ENV_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.data', 'stack.env');
+export const STACK_ENV_FILE = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '.data',
+  'stack.env',
+);
 
 export function readStackEnv(file = STACK_ENV_FILE): Record<string, string> {
   if (!existsSync(file)) return {};

@@ -28,7 +28,9 @@ async function main(): Promise<number> {
   }
   const { config } = runtime;
   if (runtime.notifier.transport === 'web-api') {
-    await runtime.notifier.check().catch((e: unknown) => console.error(`Slack check failed: ${(e as Error).message}`));
+    await runtime.notifier
+      .check()
+      .catch((e: unknown) => console.error(`Slack check failed: ${(e as Error).message}`));
   } else if (runtime.notifier.transport === 'log') {
     console.log('Slack is not configured: failure notifications go to this log.');
   }

@@ -63,7 +63,12 @@ export function isAlive(pid: number | undefined): pid is number {
 }
 
 /** Starts a long-running server detached from this process, output to its log file. */
-export function startDetached(name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): number {
+export function startDetached(
+  name: string,
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): number {
   ensureDir(RUN);
   ensureDir(LOGS);
   const out = openSync(logFile(name), 'a');
@@ -132,7 +137,9 @@ export async function waitFor(
     }
     await sleep(300);
   }
-  throw new StackError(`${what} did not become ready within ${opts.timeoutMs / 1000}s. See its log: ${opts.log}`);
+  throw new StackError(
+    `${what} did not become ready within ${opts.timeoutMs / 1000}s. See its log: ${opts.log}`,
+  );
 }
 
 export async function httpOk(url: string, headers: Record<string, string> = {}): Promise<boolean> {
@@ -147,7 +154,11 @@ export function writeEnvFile(vars: Record<string, string>): void {
     .map(([k, v]) => `${k}=${v}`)
     .join('\n');
   // Holds local tokens: readable by the owner only.
-  writeFileSync(STACK_ENV, `# Written by npm run stack:up — local endpoints and tokens. Do not commit.\n${body}\n`, {
-    mode: 0o600,
-  });
+  writeFileSync(
+    STACK_ENV,
+    `# Written by npm run stack:up — local endpoints and tokens. Do not commit.\n${body}\n`,
+    {
+      mode: 0o600,
+    },
+  );
 }

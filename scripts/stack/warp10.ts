@@ -43,11 +43,21 @@ export function installWarp10(): void {
   if (existsSync(LIB) && readdirSync(LIB).some((f) => f.startsWith(`warp10-${WARP10_VERSION}`))) return;
   ensureDir(HOME);
   copyFileSync(path.join(ROOT, 'scripts', 'warp10', 'pom.xml'), path.join(HOME, 'pom.xml'));
-  console.log(`[stack] fetching Warp 10 ${WARP10_VERSION} (io.warp10:warp10) and its dependencies from Maven Central`);
+  console.log(
+    `[stack] fetching Warp 10 ${WARP10_VERSION} (io.warp10:warp10) and its dependencies from Maven Central`,
+  );
   try {
     run(
       'mvn',
-      ['-B', '-q', '-U', '-f', path.join(HOME, 'pom.xml'), 'dependency:copy-dependencies', `-DoutputDirectory=${LIB}`],
+      [
+        '-B',
+        '-q',
+        '-U',
+        '-f',
+        path.join(HOME, 'pom.xml'),
+        'dependency:copy-dependencies',
+        `-DoutputDirectory=${LIB}`,
+      ],
       `Maven download of io.warp10:warp10:${WARP10_VERSION}`,
     );
   } catch (err) {
@@ -141,7 +151,9 @@ export async function warp10Up(): Promise<Warp10Endpoint> {
     const readToken = process.env.WARP10_READ_TOKEN;
     const writeToken = process.env.WARP10_WRITE_TOKEN;
     if (!readToken || !writeToken) {
-      throw new StackError('WARP10_URL is set: also set WARP10_READ_TOKEN and WARP10_WRITE_TOKEN for that instance.');
+      throw new StackError(
+        'WARP10_URL is set: also set WARP10_READ_TOKEN and WARP10_WRITE_TOKEN for that instance.',
+      );
     }
     const url = external.replace(/\/+$/, '');
     if (!(await checkOk(url).catch(() => false))) {
@@ -161,7 +173,9 @@ export async function warp10Up(): Promise<Warp10Endpoint> {
   }
   installWarp10();
   if (await portInUse(port)) {
-    throw new StackError(`port ${port} on 127.0.0.1 is taken by another process; stop it or set WARP10_PORT.`);
+    throw new StackError(
+      `port ${port} on 127.0.0.1 is taken by another process; stop it or set WARP10_PORT.`,
+    );
   }
   const generated = writeConfig(port, secrets);
   const java = process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, 'bin', 'java') : 'java';
@@ -194,10 +208,14 @@ export async function warp10Down(): Promise<void> {
 
 export async function warp10Status(): Promise<string> {
   if (process.env.WARP10_URL) {
-    return (await checkOk(process.env.WARP10_URL).catch(() => false)) ? 'external, answering' : 'external, not answering';
+    return (await checkOk(process.env.WARP10_URL).catch(() => false))
+      ? 'external, answering'
+      : 'external, not answering';
   }
   const pid = readPid('warp10');
   if (!isAlive(pid)) return 'stopped';
   const port = envPort('WARP10_PORT', 8080);
-  return (await checkOk(`http://127.0.0.1:${port}`).catch(() => false)) ? `running (pid ${pid})` : `unhealthy (pid ${pid})`;
+  return (await checkOk(`http://127.0.0.1:${port}`).catch(() => false))
+    ? `running (pid ${pid})`
+    : `unhealthy (pid ${pid})`;
 }

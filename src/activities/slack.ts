@@ -9,7 +9,8 @@ export function createSlackActivities(deps: { notifier: Notifier; secrets: strin
   return {
     async notifyFailure(report: FailureReport): Promise<{ delivered: boolean; transport: string }> {
       const res = await notifier.post('failure', failureMessage(report, secrets));
-      if (!res.delivered) log.warn('failure notification written to the worker log only (Slack is not configured)');
+      if (!res.delivered)
+        log.warn('failure notification written to the worker log only (Slack is not configured)');
       return { delivered: res.delivered, transport: res.transport };
     },
     async notifySuccess(summary: RunSummary): Promise<{ delivered: boolean; transport: string }> {

@@ -3,11 +3,16 @@ import type { Warp10Client } from '../warp10/client.ts';
 import type { WarpScriptRunner } from '../warp10/runner.ts';
 import { toFailure } from './failures.ts';
 
-export function createSmokeActivities(deps: { client: Warp10Client; runner: WarpScriptRunner; tokens: { read: string; write: string } }) {
+export function createSmokeActivities(deps: {
+  client: Warp10Client;
+  runner: WarpScriptRunner;
+  tokens: { read: string; write: string };
+}) {
   const { client, runner, tokens } = deps;
   return {
     async ingestPoints(input: { className: string; points: [number, number][] }): Promise<void> {
-      if (!/^[A-Za-z0-9._-]+$/.test(input.className)) throw new TypeError('className must be [A-Za-z0-9._-]+');
+      if (!/^[A-Za-z0-9._-]+$/.test(input.className))
+        throw new TypeError('className must be [A-Za-z0-9._-]+');
       const lines = input.points.map(([ts, v]) => `${ts}// ${input.className}{} ${v}`).join('\n');
       await client.update(tokens.write, lines).catch((e: unknown) => Promise.reject(toFailure(e)));
     },

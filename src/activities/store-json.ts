@@ -3,7 +3,11 @@ import type { z } from 'zod';
 import { NotFoundError, type ArchiveStore } from '../store/types.ts';
 import { nonRetryable } from './failures.ts';
 
-export async function readJson<T>(store: ArchiveStore, key: string, schema: z.ZodType<T>): Promise<T | undefined> {
+export async function readJson<T>(
+  store: ArchiveStore,
+  key: string,
+  schema: z.ZodType<T>,
+): Promise<T | undefined> {
   let text: string;
   try {
     text = await store.getText(key);
@@ -13,7 +17,10 @@ export async function readJson<T>(store: ArchiveStore, key: string, schema: z.Zo
   }
   const parsed = schema.safeParse(JSON.parse(text));
   if (!parsed.success) {
-    throw nonRetryable('ArchiveCorrupt', `${key} in ${store.description} is not a valid archive document: ${parsed.error.message.slice(0, 300)}`);
+    throw nonRetryable(
+      'ArchiveCorrupt',
+      `${key} in ${store.description} is not a valid archive document: ${parsed.error.message.slice(0, 300)}`,
+    );
   }
   return parsed.data;
 }

@@ -46,7 +46,11 @@ export function createStoreActivities(deps: { store: ArchiveStore }) {
         for (let b = 1; b <= plan.batches.length; b++) {
           const m = await readJson(store, batchManifestKey(input, b), BatchManifestSchema);
           if (m?.status !== 'deleted') {
-            throw nonRetryable('IncompleteMonth', `batch ${b} is ${m?.status ?? 'missing'}, not deleted: the month is not complete`, b);
+            throw nonRetryable(
+              'IncompleteMonth',
+              `batch ${b} is ${m?.status ?? 'missing'}, not deleted: the month is not complete`,
+              b,
+            );
           }
           batches.push({
             batch: b,
@@ -95,9 +99,13 @@ export function createStoreActivities(deps: { store: ArchiveStore }) {
         const objects = await store.list(monthPrefix(input));
         const removed: string[] = [];
         let kept = 0;
-        const batches = new Set(objects.map((o) => batchOfKey(o.key)).filter((b): b is number => b !== undefined));
+        const batches = new Set(
+          objects.map((o) => batchOfKey(o.key)).filter((b): b is number => b !== undefined),
+        );
         for (const b of [...batches].sort((x, y) => x - y)) {
-          const m = await readJson(store, batchManifestKey(input, b), BatchManifestSchema).catch(() => undefined);
+          const m = await readJson(store, batchManifestKey(input, b), BatchManifestSchema).catch(
+            () => undefined,
+          );
           if (m && m.status !== 'exported') {
             kept++;
             continue;

@@ -66,7 +66,13 @@ const HEARTBEAT_EVERY = 200;
 
 function rangeOf(month: string, timezone: string): MonthRange {
   const r = monthRange(month, timezone);
-  return { timezone, startIso: r.startIso, endIso: r.endIso, startUs: Number(r.startUs), endUs: Number(r.endUs) };
+  return {
+    timezone,
+    startIso: r.startIso,
+    endIso: r.endIso,
+    startUs: Number(r.startUs),
+    endUs: Number(r.endUs),
+  };
 }
 
 /** Warp 10 reads and deletes [start, end] inclusive on both ends: the month [S, E) is S..E-1. */
@@ -83,7 +89,10 @@ function asReadItem(x: unknown): ReadItem {
     !(x[3] === null || typeof x[3] === 'number') ||
     !(x[4] === null || typeof x[4] === 'string')
   ) {
-    throw nonRetryable('WarpScriptError', `unexpected item in a read reply: ${JSON.stringify(x).slice(0, 200)}`);
+    throw nonRetryable(
+      'WarpScriptError',
+      `unexpected item in a read reply: ${JSON.stringify(x).slice(0, 200)}`,
+    );
   }
   return x as ReadItem;
 }
@@ -230,7 +239,8 @@ export function createWarp10Activities(deps: Warp10ActivityDeps) {
             if (!wanted.has(selector) || seen.has(selector)) continue;
             seen.set(selector, { selector, points, first, last });
             if (points > 0) {
-              if (!wrapped) throw nonRetryable('WarpScriptError', `series ${selector} came back without data`, batch);
+              if (!wrapped)
+                throw nonRetryable('WarpScriptError', `series ${selector} came back without data`, batch);
               yield `${wrapped}\n`;
             }
             if (seen.size % HEARTBEAT_EVERY === 0) heartbeat({ batch, series: seen.size });
@@ -239,8 +249,12 @@ export function createWarp10Activities(deps: Warp10ActivityDeps) {
         const gzip = createGzip();
         // pipeline() destroys the gzip stream with the source's error, so a failing read fails the put.
         pipeline(Readable.from(lines()), gzip, () => {});
-        const object = await store.put(batchObjectKey(input, batch), gzip, { contentType: 'application/gzip' });
-        const series = selectors.map((s) => seen.get(s) ?? { selector: s, points: 0, first: null, last: null });
+        const object = await store.put(batchObjectKey(input, batch), gzip, {
+          contentType: 'application/gzip',
+        });
+        const series = selectors.map(
+          (s) => seen.get(s) ?? { selector: s, points: 0, first: null, last: null },
+        );
         const manifest: BatchManifest = {
           format: 'warp10-offloader/batch@1',
           group: input.group,
@@ -276,12 +290,20 @@ export function createWarp10Activities(deps: Warp10ActivityDeps) {
 
         const sha = await store.sha256(m.object.key);
         if (sha !== m.object.sha256) {
-          throw nonRetryable('ArchiveCorrupt', `batch ${batch}: ${m.object.key} checksum ${sha} differs from the manifest's ${m.object.sha256}`, batch);
+          throw nonRetryable(
+            'ArchiveCorrupt',
+            `batch ${batch}: ${m.object.key} checksum ${sha} differs from the manifest's ${m.object.sha256}`,
+            batch,
+          );
         }
         const lines = await countLines(await store.get(m.object.key));
         const withData = m.series.filter((s) => s.points > 0).length;
         if (lines !== withData) {
-          throw nonRetryable('ArchiveCorrupt', `batch ${batch}: ${m.object.key} holds ${lines} series, the manifest ${withData}`, batch);
+          throw nonRetryable(
+            'ArchiveCorrupt',
+            `batch ${batch}: ${m.object.key} holds ${lines} series, the manifest ${withData}`,
+            batch,
+          );
         }
         heartbeat({ batch, stored: 'ok' });
 
@@ -313,7 +335,9 @@ export function createWarp10Activities(deps: Warp10ActivityDeps) {
     },
 
     /** The guarded delete (see archive-delete.mc2): only a verified batch, only its series and month. */
-    async deleteBatch(input: MonthRef & { batch: number }): Promise<BatchResult & { deleted: number; alreadyGone: number }> {
+    async deleteBatch(
+      input: MonthRef & { batch: number },
+    ): Promise<BatchResult & { deleted: number; alreadyGone: number }> {
       const { batch } = input;
       try {
         const m = await readBatch(input, batch);
@@ -322,9 +346,16 @@ export function createWarp10Activities(deps: Warp10ActivityDeps) {
         }
         const result = { batch, series: m.series.length, points: m.points, bytes: m.object.bytes };
         if (m.status === 'deleted') {
-          return { ...result, skipped: true, deleted: m.deleted?.deleted ?? 0, alreadyGone: m.deleted?.alreadyGone ?? 0 };
+          return {
+            ...result,
+            skipped: true,
+            deleted: m.deleted?.deleted ?? 0,
+            alreadyGone: m.deleted?.alreadyGone ?? 0,
+          };
         }
-        const expected = m.series.filter((s) => s.points > 0).map((s) => [s.selector, s.points, s.first, s.last]);
+        const expected = m.series
+          .filter((s) => s.points > 0)
+          .map((s) => [s.selector, s.points, s.first, s.last]);
         let outcome = { deleted: 0, alreadyGone: 0, checked: 0 };
         if (expected.length > 0) {
           [outcome] = await runner.run<[typeof outcome]>(

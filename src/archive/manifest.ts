@@ -52,7 +52,9 @@ export const BatchManifestSchema = z.object({
   exportMs: z.number(),
   verifiedAt: z.string().optional(),
   deletedAt: z.string().optional(),
-  deleted: z.object({ deleted: z.number().int(), alreadyGone: z.number().int(), checked: z.number().int() }).optional(),
+  deleted: z
+    .object({ deleted: z.number().int(), alreadyGone: z.number().int(), checked: z.number().int() })
+    .optional(),
 });
 export type BatchManifest = z.infer<typeof BatchManifestSchema>;
 

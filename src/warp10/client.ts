@@ -23,7 +23,10 @@ export class WarpScriptError extends Warp10Error {
     readonly warpMessage: string,
     readonly status: number,
   ) {
-    super(`WarpScript ${script} failed${line === undefined ? '' : ` at line ${line}`}: ${warpMessage}`, false);
+    super(
+      `WarpScript ${script} failed${line === undefined ? '' : ` at line ${line}`}: ${warpMessage}`,
+      false,
+    );
   }
 }
 
@@ -107,7 +110,10 @@ export class Warp10Client {
     try {
       return { stack: JSON.parse(text) as T, ...stats };
     } catch {
-      throw new Warp10UnavailableError(`WarpScript ${opts.name}: Warp 10 returned a reply that is not JSON`, 'http');
+      throw new Warp10UnavailableError(
+        `WarpScript ${opts.name}: Warp 10 returned a reply that is not JSON`,
+        'http',
+      );
     }
   }
 
@@ -151,7 +157,10 @@ export class Warp10Client {
     if (res.statusCode !== 200) {
       const warpMessage = strHeader(res.headers, 'x-warp10-error-message');
       if (warpMessage !== undefined || (res.statusCode >= 400 && res.statusCode < 500)) {
-        throw new Warp10HttpError(`update refused (HTTP ${res.statusCode}): ${this.redact(warpMessage ?? text)}`, res.statusCode);
+        throw new Warp10HttpError(
+          `update refused (HTTP ${res.statusCode}): ${this.redact(warpMessage ?? text)}`,
+          res.statusCode,
+        );
       }
       throw this.statusError('update', res.statusCode, text);
     }
@@ -175,7 +184,12 @@ export class Warp10Client {
   private async send(
     url: string,
     name: string,
-    init: { method: 'GET' | 'POST'; body?: string | Uint8Array; headers?: Record<string, string>; signal?: AbortSignal },
+    init: {
+      method: 'GET' | 'POST';
+      body?: string | Uint8Array;
+      headers?: Record<string, string>;
+      signal?: AbortSignal;
+    },
   ): Promise<Dispatcher.ResponseData> {
     try {
       return await request(url, { ...init, dispatcher: this.dispatcher });
@@ -202,7 +216,10 @@ export class Warp10Client {
       err instanceof undiciErrors.BodyTimeoutError ||
       err instanceof undiciErrors.ConnectTimeoutError
     ) {
-      return new Warp10UnavailableError(`${name}: Warp 10 at ${this.url} timed out (${e.message})`, 'timeout');
+      return new Warp10UnavailableError(
+        `${name}: Warp 10 at ${this.url} timed out (${e.message})`,
+        'timeout',
+      );
     }
     const code = e?.code ? ` ${e.code}` : '';
     return new Warp10UnavailableError(

@@ -16,11 +16,17 @@ export function httpRunner(client: Warp10Client): WarpScriptRunner {
   const name = (script: string) => script.replace(/^.*\//, '').replace(/\.mc2$/, '');
   return {
     async run<T>(script: string, params: Params, signal?: AbortSignal) {
-      const { stack } = await client.exec<T>(bind(loadScript(script), params), { name: name(script), signal });
+      const { stack } = await client.exec<T>(bind(loadScript(script), params), {
+        name: name(script),
+        signal,
+      });
       return stack;
     },
     async stream(script, params, signal) {
-      const { body } = await client.execStream(bind(loadScript(script), params), { name: name(script), signal });
+      const { body } = await client.execStream(bind(loadScript(script), params), {
+        name: name(script),
+        signal,
+      });
       return body;
     },
   };

@@ -6,13 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export type WarpScriptValue =
-  | string
-  | number
-  | bigint
-  | boolean
-  | null
-  | WarpScriptValue[]
-  | { [key: string]: WarpScriptValue };
+  string | number | bigint | boolean | null | WarpScriptValue[] | { [key: string]: WarpScriptValue };
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -24,7 +18,8 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export function stringLiteral(value: string): string {
   let out = "'";
   for (const byte of Buffer.from(value, 'utf8')) {
-    const isAlnum = (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a);
+    const isAlnum =
+      (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a);
     out += isAlnum ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
   }
   // An empty literal never contains '%', which is fine: '' is the empty string.
@@ -41,13 +36,16 @@ export function literal(value: WarpScriptValue): string {
     case 'bigint':
       return value.toString();
     case 'number':
-      if (!Number.isFinite(value)) throw new TypeError(`cannot bind a non-finite number (${value}) to WarpScript`);
+      if (!Number.isFinite(value))
+        throw new TypeError(`cannot bind a non-finite number (${value}) to WarpScript`);
       // Integers stay LONGs; a DOUBLE is only bound in plain decimal form, which WarpScript parses as such.
       if (Number.isInteger(value)) {
-        if (!Number.isSafeInteger(value)) throw new TypeError(`integer ${value} is not exact; pass it as a bigint`);
+        if (!Number.isSafeInteger(value))
+          throw new TypeError(`integer ${value} is not exact; pass it as a bigint`);
         return String(value);
       }
-      if (!/^-?\d+\.\d+$/.test(String(value))) throw new TypeError(`cannot bind ${value} exactly to WarpScript`);
+      if (!/^-?\d+\.\d+$/.test(String(value)))
+        throw new TypeError(`cannot bind ${value} exactly to WarpScript`);
       return String(value);
     case 'object':
       if (Array.isArray(value)) return `[ ${value.map(literal).join(' ')} ]`;
@@ -73,7 +71,9 @@ const cache = new Map<string, string>();
 
 /** Loads a WarpScript file: a bundled script by name (`archive-export`) or a custom template by path. */
 export function loadScript(nameOrPath: string): string {
-  const file = nameOrPath.endsWith('.mc2') ? path.resolve(nameOrPath) : path.join(SCRIPTS_DIR, `${nameOrPath}.mc2`);
+  const file = nameOrPath.endsWith('.mc2')
+    ? path.resolve(nameOrPath)
+    : path.join(SCRIPTS_DIR, `${nameOrPath}.mc2`);
   let body = cache.get(file);
   if (body === undefined) {
     body = readFileSync(file, 'utf8');

@@ -57,7 +57,10 @@ export function buildRuntime(
       store = createStore({ type: 'local', path: s.path });
     } else {
       if (!s.endpoint) {
-        throw new ConfigError('store.endpoint: expected the S3 endpoint URL (for example Cellar\'s), found nothing', 'config');
+        throw new ConfigError(
+          "store.endpoint: expected the S3 endpoint URL (for example Cellar's), found nothing",
+          'config',
+        );
       }
       const accessKeyId = resolveSecret(s.accessKeyId, 'store.accessKeyId');
       const secretAccessKey = resolveSecret(s.secretAccessKey, 'store.secretAccessKey');
@@ -76,7 +79,10 @@ export function buildRuntime(
     apiUrl: slack?.apiUrl,
     channels: {
       failure: slack?.channel,
-      success: slack?.successSummary?.enabled === false ? undefined : (slack?.successSummary?.channel ?? slack?.channel),
+      success:
+        slack?.successSummary?.enabled === false
+          ? undefined
+          : (slack?.successSummary?.channel ?? slack?.channel),
     },
     log: opts.log,
     secrets,

@@ -160,7 +160,13 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
 
     enter('commit');
     const info = workflowInfo();
-    const committed = await store.commitMonth({ group, dataset, month, workflowId: info.workflowId, runId: info.runId });
+    const committed = await store.commitMonth({
+      group,
+      dataset,
+      month,
+      workflowId: info.workflowId,
+      runId: info.runId,
+    });
     Object.assign(progress, { series: committed.series, points: committed.points, bytes: committed.bytes });
     enter('done');
     return result('archived');

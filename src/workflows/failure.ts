@@ -50,7 +50,9 @@ export function resumeCommand(f: Pick<ArchiveFailureInput, 'month' | 'group' | '
   return `npm run start-archive -- --month ${f.month} --group ${f.group} --dataset ${f.dataset} --wait`;
 }
 
-export async function archiveFailure(input: ArchiveFailureInput): Promise<{ removed: string[]; notified: boolean }> {
+export async function archiveFailure(
+  input: ArchiveFailureInput,
+): Promise<{ removed: string[]; notified: boolean }> {
   upsertSearchAttributes([
     { key: OffloadMonth, value: input.month },
     { key: OffloadGroup, value: input.group },

@@ -8,7 +8,10 @@ const acts = proxyActivities<SmokeActivities>({
   retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['WarpScriptError', 'Warp10HttpError'] },
 });
 
-export async function smoke(input: { className: string; points: [number, number][] }): Promise<[number, number][]> {
+export async function smoke(input: {
+  className: string;
+  points: [number, number][];
+}): Promise<[number, number][]> {
   await acts.ingestPoints(input);
   return acts.readPoints({ className: input.className });
 }

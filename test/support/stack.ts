@@ -3,10 +3,12 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode } from '@temporalio/worker';
+import { DefaultLogger, Runtime, bundleWorkflowCode } from '@temporalio/worker';
 import { applyStackEnv } from '../../src/stack-env.ts';
 
 applyStackEnv();
+// Tests print their own failures; the SDK's INFO lines (worker state changes) would bury them.
+Runtime.install({ logger: new DefaultLogger('WARN') });
 
 export interface Warp10Stack {
   url: string;
@@ -18,7 +20,9 @@ export interface Warp10Stack {
 export function warp10OrSkip(t: TestContext): Warp10Stack | undefined {
   const { WARP10_URL, WARP10_READ_TOKEN, WARP10_WRITE_TOKEN, WARP10_UNAVAILABLE } = process.env;
   if (!WARP10_URL || !WARP10_READ_TOKEN || !WARP10_WRITE_TOKEN) {
-    t.skip(`needs the real Warp 10, which the stack could not provide: ${WARP10_UNAVAILABLE ?? 'WARP10_URL not set'}`);
+    t.skip(
+      `needs the real Warp 10, which the stack could not provide: ${WARP10_UNAVAILABLE ?? 'WARP10_URL not set'}`,
+    );
     return undefined;
   }
   return { url: WARP10_URL, readToken: WARP10_READ_TOKEN, writeToken: WARP10_WRITE_TOKEN };
@@ -26,13 +30,17 @@ export function warp10OrSkip(t: TestContext): Warp10Stack | undefined {
 
 export function temporalAddress(): string {
   const address = process.env.TEMPORAL_ADDRESS;
-  if (!address) throw new Error('TEMPORAL_ADDRESS is not set: run the tests with npm test (it starts the stack).');
+  if (!address)
+    throw new Error('TEMPORAL_ADDRESS is not set: run the tests with npm test (it starts the stack).');
   return address;
 }
 
 /** Connects to the running dev server (no SDK-managed server start-up). */
 export async function temporalEnv(): Promise<TestWorkflowEnvironment> {
-  return TestWorkflowEnvironment.createFromExistingServer({ address: temporalAddress(), namespace: 'default' });
+  return TestWorkflowEnvironment.createFromExistingServer({
+    address: temporalAddress(),
+    namespace: 'default',
+  });
 }
 
 /** A task queue (and ID prefix) no other test uses. */

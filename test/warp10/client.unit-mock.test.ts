@@ -4,7 +4,12 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { Warp10Client, Warp10HttpError, Warp10UnavailableError, WarpScriptError } from '../../src/warp10/client.ts';
+import {
+  Warp10Client,
+  Warp10HttpError,
+  Warp10UnavailableError,
+  WarpScriptError,
+} from '../../src/warp10/client.ts';
 
 type Handler = (req: http.IncomingMessage, body: string, res: http.ServerResponse) => void;
 let handler: Handler = (_req, _body, res) => res.end('[]');
@@ -48,7 +53,10 @@ describe('Warp10Client (mocked server)', () => {
     handler = (_req, _body, res) => {
       res.statusCode = 500;
       res.setHeader('X-Warp10-Error-Line', '7');
-      res.setHeader('X-Warp10-Error-Message', `Exception at 'FETCH' in section [TOP] (invalid token ${SECRET})`);
+      res.setHeader(
+        'X-Warp10-Error-Message',
+        `Exception at 'FETCH' in section [TOP] (invalid token ${SECRET})`,
+      );
       res.end('ERROR');
     };
     const client = new Warp10Client({ url, secrets: [SECRET] });

@@ -10,7 +10,7 @@ describe('stringLiteral', () => {
     "it's",
     '"double"',
     "' DROP 'x' STORE '",
-    '} { ] [ <% %> <\' \'>',
+    "} { ] [ <% %> <' '>",
     'MACRO EVAL FAIL STOP',
     'new\nline\ttab',
     '100% done',

@@ -39,7 +39,9 @@ async function livePoints(w: Warp10Stack, cls: string): Promise<Map<string, [num
     class: cls,
   });
   await c.close();
-  return new Map(rows.map(([sel, ticks, values]) => [sel, ticks.map((t, i) => [t, values[i]] as [number, unknown])]));
+  return new Map(
+    rows.map(([sel, ticks, values]) => [sel, ticks.map((t, i) => [t, values[i]] as [number, unknown])]),
+  );
 }
 
 /** Reads a batch object back through stock WarpScript UNWRAP in Warp 10. */
@@ -79,8 +81,22 @@ function seedData(cls: string): SeedSeries[] {
         { ts: S + 20, value: 'été ✓' },
       ],
     },
-    { cls, labels: { host: 'bool' }, points: [{ ts: S + 20, value: true }, { ts: S + 21, value: false }] },
-    { cls, labels: { host: 'dbl' }, points: [{ ts: S + 30, value: 2.5 }, { ts: S + 31, value: -0.125 }] },
+    {
+      cls,
+      labels: { host: 'bool' },
+      points: [
+        { ts: S + 20, value: true },
+        { ts: S + 21, value: false },
+      ],
+    },
+    {
+      cls,
+      labels: { host: 'dbl' },
+      points: [
+        { ts: S + 30, value: 2.5 },
+        { ts: S + 31, value: -0.125 },
+      ],
+    },
     {
       cls,
       labels: { host: 'geo' },
@@ -131,7 +147,10 @@ describe('archive workflow (real Temporal, real Warp 10)', () => {
     assert.equal(result.points, 3 + 2 + 2 + 2 + 2 + 1);
 
     // In the archive, read back by stock UNWRAP: exactly the month's points, values and locations.
-    const unwrapped = new Map<string, { ticks: number[]; values: unknown[]; lats: number[]; elevs: number[] }>();
+    const unwrapped = new Map<
+      string,
+      { ticks: number[]; values: unknown[]; lats: number[]; elevs: number[] }
+    >();
     for (let b = 1; b <= result.batches; b++) {
       for (const [sel, ticks, values, lats, , elevs] of await unwrapArchive(rt, w, batchObjectKey(ref, b))) {
         unwrapped.set(sel, { ticks, values, lats, elevs });
@@ -195,7 +214,10 @@ describe('archive workflow (real Temporal, real Warp 10)', () => {
         },
       },
     });
-    await rt.client.update(rt.tokens.write, toInputFormat([{ cls, labels: { host: 'a' }, points: [{ ts: S + 1, value: 1 }] }]));
+    await rt.client.update(
+      rt.tokens.write,
+      toInputFormat([{ cls, labels: { host: 'a' }, points: [{ ts: S + 1, value: 1 }] }]),
+    );
     const taskQueue = uniqueId('late');
     const worker = await createOffloadWorker({
       connection: env.nativeConnection,
