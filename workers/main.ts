@@ -1,6 +1,6 @@
 // npm run worker — the offloader's Temporal worker. Stops gracefully on SIGTERM/SIGINT: in-flight
 // activities get a grace period, then Temporal hands unfinished work to another worker.
-import { NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import { ConfigError, loadConfig } from '../src/config/load.ts';
 import { SecretError } from '../src/config/secrets.ts';
 import { applyStackEnv } from '../src/stack-env.ts';
@@ -10,6 +10,7 @@ import { createOffloadWorker } from '../src/worker/worker.ts';
 async function main(): Promise<number> {
   applyStackEnv();
   Runtime.install({
+    logger: new DefaultLogger(process.env.LOG_LEVEL === 'debug' ? 'DEBUG' : 'INFO'),
     shutdownSignals: ['SIGINT', 'SIGTERM'],
     telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } },
   });

@@ -41,6 +41,22 @@ export function withEnvOverrides(config: OffloadConfig, env = process.env): Offl
   };
 }
 
+/** The configured archive store; resolved S3 keys are appended to `secrets` for redaction. */
+export function buildStore(config: OffloadConfig, secrets: string[] = []): ArchiveStore {
+  const s = config.store;
+  if (s.type === 'local') return createStore({ type: 'local', path: s.path });
+  if (!s.endpoint) {
+    throw new ConfigError(
+      "store.endpoint: expected the S3 endpoint URL (for example Cellar's), found nothing",
+      'config',
+    );
+  }
+  const accessKeyId = resolveSecret(s.accessKeyId, 'store.accessKeyId');
+  const secretAccessKey = resolveSecret(s.secretAccessKey, 'store.secretAccessKey');
+  secrets.push(accessKeyId, secretAccessKey);
+  return createStore({ ...s, endpoint: s.endpoint, accessKeyId, secretAccessKey });
+}
+
 export function buildRuntime(
   config: OffloadConfig,
   opts: { log: LogFn; runner?: WarpScriptRunner; store?: ArchiveStore } = { log: () => {} },
@@ -50,24 +66,7 @@ export function buildRuntime(
     write: resolveSecret(config.warp10.writeToken, 'warp10.writeToken'),
   };
   const secrets = [tokens.read, tokens.write];
-  let store = opts.store;
-  if (!store) {
-    const s = config.store;
-    if (s.type === 'local') {
-      store = createStore({ type: 'local', path: s.path });
-    } else {
-      if (!s.endpoint) {
-        throw new ConfigError(
-          "store.endpoint: expected the S3 endpoint URL (for example Cellar's), found nothing",
-          'config',
-        );
-      }
-      const accessKeyId = resolveSecret(s.accessKeyId, 'store.accessKeyId');
-      const secretAccessKey = resolveSecret(s.secretAccessKey, 'store.secretAccessKey');
-      secrets.push(accessKeyId, secretAccessKey);
-      store = createStore({ ...s, endpoint: s.endpoint, accessKeyId, secretAccessKey });
-    }
-  }
+  const store = opts.store ?? buildStore(config, secrets);
   const slack = config.slack;
   const slackToken = slack?.token ? resolveSecret(slack.token, 'slack.token') : undefined;
   const webhookUrl = slack?.webhookUrl ? resolveSecret(slack.webhookUrl, 'slack.webhookUrl') : undefined;

@@ -4,6 +4,7 @@ import { proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { StoreActivities } from '../activities/store.ts';
 import type { SlackActivities } from '../activities/slack.ts';
 import { NON_RETRYABLE } from '../archive/failure-types.ts';
+import { workflowUiUrl } from '../ui-url.ts';
 import { OffloadDataset, OffloadGroup, OffloadMonth, OffloadPhase } from '../search-attributes.ts';
 
 export interface ArchiveFailureInput {
@@ -72,9 +73,7 @@ export async function archiveFailure(
 
   upsertSearchAttributes([{ key: OffloadPhase, value: 'notify' }]);
   const { uiUrl, namespace } = await settings.notifySettings();
-  const link = `${uiUrl.replace(/\/+$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(
-    input.workflowId,
-  )}/${encodeURIComponent(input.runId)}/history`;
+  const link = workflowUiUrl(uiUrl, namespace, input.workflowId, input.runId);
   let notified = false;
   try {
     const res = await slack.notifyFailure({

@@ -1,0 +1,148 @@
+// npm run start-archive -- --month YYYY-MM [--dataset NAME [--group NAME]] [--dry-run] [--wait] [--json]
+// Exit codes: 0 done (or started), 1 the run failed or a server is unreachable, 2 bad input (nothing started).
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { monthManifestKey } from '../src/archive/layout.ts';
+import { MonthManifestSchema } from '../src/archive/manifest.ts';
+import { UsageError, parseStartArchiveArgs, type StartArchiveArgs } from '../src/cli/start-archive-args.ts';
+import { follow, startArchive } from '../src/client/archive.ts';
+import { ConfigError, loadConfig } from '../src/config/load.ts';
+import type { OffloadConfig } from '../src/config/schema.ts';
+import { SecretError } from '../src/config/secrets.ts';
+import { humanBytes } from '../src/slack/message.ts';
+import { applyStackEnv } from '../src/stack-env.ts';
+import { buildStore, withEnvOverrides } from '../src/worker/runtime.ts';
+import type { ArchiveProgress, ArchiveResult } from '../src/workflows/archive.ts';
+
+const say = (json: boolean, line: string) => (json ? console.error(line) : console.log(line));
+
+function progressLine(p: ArchiveProgress): string {
+  return (
+    `  ${p.phase.padEnd(7)} batches ${p.exported}/${p.batches} exported, ${p.verified} verified, ` +
+    `${p.deleted} deleted — ${p.points.toLocaleString('en-US')} points, ${humanBytes(p.bytes)}`
+  );
+}
+
+/** A month whose manifest is already in the store is reported and nothing is started. */
+async function alreadyArchived(config: OffloadConfig, args: StartArchiveArgs) {
+  if (!args.dataset || !args.group) return undefined;
+  const store = buildStore(config);
+  try {
+    const text = await store.getText(
+      monthManifestKey({ group: args.group, dataset: args.dataset, month: args.month }),
+    );
+    return MonthManifestSchema.parse(JSON.parse(text));
+  } catch {
+    return undefined; // not archived, or the store is unreachable from here: the workflow checks again
+  } finally {
+    await store.close();
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  applyStackEnv();
+  let config: OffloadConfig;
+  let args: StartArchiveArgs;
+  try {
+    config = withEnvOverrides(loadConfig());
+    args = parseStartArchiveArgs(argv, config);
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof ConfigError || err instanceof SecretError) {
+      console.error(err.message);
+      return 2;
+    }
+    throw err;
+  }
+
+  const done = args.dryRun ? undefined : await alreadyArchived(config, args);
+  if (done) {
+    const msg = `${args.month} of ${args.group}/${args.dataset} is already archived (${done.series} series, ${done.points} points, committed ${done.committedAt}); nothing to do.`;
+    if (args.json)
+      console.log(JSON.stringify({ status: 'skipped', reason: 'already archived', manifest: done }));
+    else console.log(msg);
+    return 0;
+  }
+
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '5 seconds' });
+  } catch (err) {
+    console.error(
+      `cannot reach Temporal at ${config.temporal.address} (${(err as Error).message}). Start the local stack with npm run stack:up, or set temporal.address.`,
+    );
+    return 1;
+  }
+  try {
+    const client = new Client({ connection, namespace: config.temporal.namespace });
+    if (!args.dataset) {
+      const { startMonthly } = await import('../src/client/monthly.ts');
+      const run = await startMonthly(client, config, {
+        month: args.month,
+        groups: args.group ? [args.group] : undefined,
+        dryRun: args.dryRun,
+      });
+      say(args.json, `monthly run ${run.workflowId} started`);
+      if (args.json && !args.wait) console.log(JSON.stringify(run));
+      if (!args.wait) return 0;
+      const result = await client.workflow.getHandle(run.workflowId, run.runId).result();
+      if (args.json) console.log(JSON.stringify({ ...run, result }));
+      else console.log(JSON.stringify(result, null, 2));
+      return 0;
+    }
+
+    const ref = { group: args.group ?? '', dataset: args.dataset, month: args.month, dryRun: args.dryRun };
+    const run = await startArchive(client, config, ref);
+    say(args.json, `${run.started ? 'started' : 'already running, attached to'} ${run.workflowId}`);
+    say(args.json, `Web UI: ${run.uiUrl}`);
+    if (!args.wait) {
+      if (args.json) console.log(JSON.stringify(run));
+      return 0;
+    }
+    const handle = client.workflow.getHandle(run.workflowId, run.runId);
+    const started = Date.now();
+    let result: ArchiveResult;
+    try {
+      result = await follow(handle, (p) => say(args.json, progressLine(p)));
+    } catch (err) {
+      const cause = err instanceof WorkflowFailedError ? err.cause : err;
+      const inner = (cause as { cause?: { type?: string; message?: string } })?.cause ?? cause;
+      const type = (inner as { type?: string })?.type ?? (inner as Error)?.name;
+      const message = (inner as Error)?.message ?? String(inner);
+      if (args.json) console.log(JSON.stringify({ ...run, status: 'failed', error: { type, message } }));
+      else {
+        console.error(`FAILED: ${type}: ${message}`);
+        console.error(
+          'Partial unverified objects are removed and the team notified by the archiveFailure workflow;',
+        );
+        console.error(
+          `hot data is intact. Resume with: npm run start-archive -- --month ${args.month} --group ${ref.group} --dataset ${args.dataset} --wait`,
+        );
+      }
+      return 1;
+    }
+    const seconds = (Date.now() - started) / 1000;
+    if (args.json) {
+      console.log(JSON.stringify({ ...run, seconds, ...result }));
+    } else if (result.status === 'dry-run') {
+      console.log(`DRY RUN — nothing was changed. Would archive then delete:`);
+      for (const b of result.dryRun ?? []) {
+        console.log(
+          `  batch ${b.batch}: ${b.series} series, ${b.points.toLocaleString('en-US')} points → ${b.object}`,
+        );
+      }
+      console.log(
+        `  total: ${result.series} series, ${result.points.toLocaleString('en-US')} points in ${result.batches} batch(es)`,
+      );
+    } else if (result.status === 'skipped') {
+      console.log(`${result.reason ?? 'already archived'}; nothing was done.`);
+    } else {
+      console.log(
+        `archived ${result.series} series, ${result.points.toLocaleString('en-US')} points, ${humanBytes(result.bytes)} in ${result.batches} batch(es) in ${seconds.toFixed(1)}s`,
+      );
+    }
+    return 0;
+  } finally {
+    await connection.close();
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
