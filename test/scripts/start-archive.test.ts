@@ -1,0 +1,163 @@
+// The start-archive command as a user runs it: bad input is refused with exit code 2 and starts nothing.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { parseConfig } from '../../src/config/load.ts';
+import { monthRange } from '../../src/month.ts';
+import { buildRuntime } from '../../src/worker/runtime.ts';
+import { createOffloadWorker } from '../../src/worker/worker.ts';
+import { tempDir } from '../support/config.ts';
+import { toInputFormat } from '../support/seed.ts';
+import { temporalEnv, uniqueId, warp10OrSkip, workflowBundle } from '../support/stack.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+
+function cli(args: string[], env: Record<string, string> = {}) {
+  return spawnSync(process.execPath, ['--import', 'tsx', 'scripts/start-archive.ts', ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, WARP10_READ_TOKEN: 'unused-r', WARP10_WRITE_TOKEN: 'unused-w', ...env },
+  });
+}
+
+let env: TestWorkflowEnvironment;
+before(async () => {
+  env = await temporalEnv();
+});
+after(async () => {
+  await env?.teardown();
+});
+
+async function started(workflowId: string): Promise<boolean> {
+  try {
+    await env.client.workflow.getHandle(workflowId).describe();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('npm run start-archive', () => {
+  const cases: [string, string[], RegExp][] = [
+    ['a malformed month', ['--month', '2026-13', '--dataset', 'os-cpu'], /2026-13/],
+    [
+      'the current month',
+      ['--month', new Date().toISOString().slice(0, 7), '--dataset', 'os-cpu'],
+      /current month/,
+    ],
+    ['an unknown dataset', ['--month', '2003-02', '--dataset', 'no-such'], /unknown dataset "no-such"/],
+    [
+      'an unknown group',
+      ['--month', '2003-02', '--group', 'nope', '--dataset', 'os-cpu'],
+      /unknown group "nope"/,
+    ],
+    ['an unknown flag', ['--month', '2003-02', '--dataset', 'os-cpu', '--force'], /Unknown option '--force'/],
+  ];
+  for (const [what, args, message] of cases) {
+    test(`${what}: exit 2, a clear message, nothing started`, async () => {
+      const res = cli(args);
+      assert.equal(res.status, 2, res.stderr);
+      assert.match(res.stderr, message);
+      assert.equal(await started(`archive/infra/os-cpu/${args[1]}`), false);
+    });
+  }
+
+  test('an invalid configuration file: exit 2 with the path of the bad field', () => {
+    const res = cli(['--month', '2020-01', '--dataset', 'os-cpu'], {
+      OFFLOAD_CONFIG: path.join(ROOT, 'package.json'),
+    });
+    assert.equal(res.status, 2);
+    assert.match(res.stderr, /package\.json/);
+  });
+});
+
+describe('npm run start-archive against the real stack', () => {
+  test('--dry-run changes nothing; --wait --json archives; a second run says already archived', async (t) => {
+    const w = warp10OrSkip(t);
+    if (!w) return;
+    const cls = uniqueId('test.cli').replace(/-/g, '.');
+    const taskQueue = uniqueId('cli');
+    const storeDir = tempDir('cli-archive');
+    const configFile = path.join(tempDir('cli-config'), 'offload.json');
+    const raw = {
+      timezone: 'UTC',
+      warp10: {
+        url: w.url,
+        readToken: { env: 'WARP10_READ_TOKEN' },
+        writeToken: { env: 'WARP10_WRITE_TOKEN' },
+      },
+      temporal: { address: process.env.TEMPORAL_ADDRESS, taskQueue, uiUrl: process.env.TEMPORAL_UI_URL },
+      store: { type: 'local', path: storeDir },
+      groups: [
+        { name: 'infra', datasets: [{ name: 'cli-ds', selector: { class: cls }, seriesPerBatch: 2 }] },
+      ],
+    };
+    writeFileSync(configFile, JSON.stringify(raw));
+    const config = parseConfig(raw, configFile);
+    const rt = buildRuntime(config);
+    const { startUs } = monthRange('2026-09', 'UTC');
+    const S = Number(startUs);
+    await rt.client.update(
+      rt.tokens.write,
+      toInputFormat(
+        [1, 2, 3].map((h) => ({ cls, labels: { host: `h${h}` }, points: [{ ts: S + h, value: h }] })),
+      ),
+    );
+    const worker = await createOffloadWorker({
+      connection: env.nativeConnection,
+      runtime: rt,
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+    });
+    const envs = {
+      OFFLOAD_CONFIG: configFile,
+      WARP10_READ_TOKEN: w.readToken,
+      WARP10_WRITE_TOKEN: w.writeToken,
+    };
+    const runCli = (args: string[]) =>
+      new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start-archive.ts', ...args], {
+          cwd: ROOT,
+          env: { ...process.env, ...envs },
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('close', (status) => resolve({ status, stdout, stderr }));
+      });
+    const base = ['--month', '2026-09', '--dataset', 'cli-ds'];
+    await worker.runUntil(async () => {
+      const dry = await runCli([...base, '--dry-run']);
+      assert.equal(dry.status, 0, dry.stderr);
+      assert.match(dry.stdout, /DRY RUN — nothing was changed/);
+      assert.match(dry.stdout, /total: 3 series, 3 points in 2 batch/);
+      assert.equal((await rt.store.list('infra/')).length, 0, 'a dry run writes nothing');
+
+      const real = await runCli([...base, '--wait', '--json']);
+      assert.equal(real.status, 0, real.stderr);
+      const summary = JSON.parse(real.stdout);
+      assert.equal(summary.status, 'archived');
+      assert.equal(summary.points, 3);
+      assert.equal(summary.workflowId, 'archive/infra/cli-ds/2026-09');
+      assert.match(
+        summary.uiUrl,
+        /^http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/archive%2Finfra/,
+      );
+      for (const secret of [w.readToken, w.writeToken]) {
+        assert.ok(
+          !real.stdout.includes(secret) && !real.stderr.includes(secret),
+          'no token in the CLI output',
+        );
+      }
+
+      const again = await runCli(base);
+      assert.equal(again.status, 0, again.stderr);
+      assert.match(again.stdout, /already archived .*nothing to do/);
+    });
+    await rt.close();
+  });
+});
