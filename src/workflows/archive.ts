@@ -56,7 +56,9 @@ export const archiveProgress = defineQuery<ArchiveProgress>('archiveProgress');
 // script errors and data mismatches fail at once (NON_RETRYABLE).
 const warp10 = proxyActivities<Warp10Activities>({
   startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '5 minutes',
+  // Activities heartbeat every 5 s even while Warp 10 computes (keep-alive.ts): a dead worker's work
+  // is retried elsewhere after 30 s, however long the request.
+  heartbeatTimeout: '30 seconds',
   retry: {
     initialInterval: '2 seconds',
     backoffCoefficient: 2,
