@@ -1,6 +1,6 @@
 // Runs a named WarpScript (.mc2) with bound parameters. The one seam between activities and Warp 10.
-import type { Warp10Client } from './client.ts';
-import { bind, loadScript, type WarpScriptValue } from './warpscript.ts';
+import { WarpScriptError, type Warp10Client } from './client.ts';
+import { PROLOGUE_LINES, bind, loadScript, type WarpScriptValue } from './warpscript.ts';
 
 export type Params = Record<string, WarpScriptValue>;
 
@@ -13,21 +13,34 @@ export interface WarpScriptRunner {
 
 /** `script` is a bundled script name (archive-read) or a path to a custom .mc2 template. */
 export function httpRunner(client: Warp10Client): WarpScriptRunner {
-  const name = (script: string) => script.replace(/^.*\//, '').replace(/\.mc2$/, '');
+  const name = (script: string) => `${script.replace(/^.*\//, '').replace(/\.mc2$/, '')}.mc2`;
+  // Error lines are reported in the .mc2 file's own numbering, not the bound script's.
+  const inFile = (err: unknown) =>
+    err instanceof WarpScriptError && err.line !== undefined && err.line > PROLOGUE_LINES
+      ? new WarpScriptError(err.script, err.line - PROLOGUE_LINES, err.warpMessage, err.status)
+      : err;
   return {
     async run<T>(script: string, params: Params, signal?: AbortSignal) {
-      const { stack } = await client.exec<T>(bind(loadScript(script), params), {
-        name: name(script),
-        signal,
-      });
-      return stack;
+      try {
+        const { stack } = await client.exec<T>(bind(loadScript(script), params), {
+          name: name(script),
+          signal,
+        });
+        return stack;
+      } catch (err) {
+        throw inFile(err);
+      }
     },
     async stream(script, params, signal) {
-      const { body } = await client.execStream(bind(loadScript(script), params), {
-        name: name(script),
-        signal,
-      });
-      return body;
+      try {
+        const { body } = await client.execStream(bind(loadScript(script), params), {
+          name: name(script),
+          signal,
+        });
+        return body;
+      } catch (err) {
+        throw inFile(err);
+      }
     },
   };
 }

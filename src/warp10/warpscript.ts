@@ -57,13 +57,16 @@ export function literal(value: WarpScriptValue): string {
   }
 }
 
-/** Prepends `<literal> 'name' STORE` for each parameter to the script body. */
+/** Lines that bind() puts before the body: Warp 10's error line numbers are shifted by this much. */
+export const PROLOGUE_LINES = 1;
+
+/** Prepends one line of `<literal> 'name' STORE` (one per parameter) to the script body. */
 export function bind(body: string, params: Record<string, WarpScriptValue>): string {
   const prologue = Object.entries(params).map(([name, value]) => {
     if (!NAME.test(name)) throw new TypeError(`invalid WarpScript parameter name: ${JSON.stringify(name)}`);
     return `${literal(value)} '${name}' STORE`;
   });
-  return `${prologue.join('\n')}\n${body}`;
+  return `${prologue.join(' ')}\n${body}`;
 }
 
 const SCRIPTS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'scripts');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { bind, literal, stringLiteral } from '../../src/warp10/warpscript.ts';
+import { PROLOGUE_LINES, bind, literal, stringLiteral } from '../../src/warp10/warpscript.ts';
 
 // WarpScript percent-decodes quoted strings; decodeURIComponent is the same decoding for our output.
 const decode = (lit: string) => decodeURIComponent(lit.slice(1, -1));
@@ -50,12 +50,12 @@ describe('literal', () => {
 });
 
 describe('bind', () => {
-  test('prepends one STORE per parameter before the body', () => {
+  test('prepends one line of STOREs, one per parameter, before the body', () => {
     const script = bind('$sel $n', { sel: 'os.cpu{dc=par1}', n: 3 });
     const lines = script.split('\n');
-    assert.equal(lines[0], "'os%2Ecpu%7Bdc%3Dpar1%7D' 'sel' STORE");
-    assert.equal(lines[1], "3 'n' STORE");
-    assert.equal(lines[2], '$sel $n');
+    assert.equal(lines.length, 1 + PROLOGUE_LINES);
+    assert.equal(lines[0], "'os%2Ecpu%7Bdc%3Dpar1%7D' 'sel' STORE 3 'n' STORE");
+    assert.equal(lines[1], '$sel $n');
   });
 
   test('refuses parameter names that are not identifiers', () => {
