@@ -15,6 +15,7 @@ import { monthRange } from '../../src/month.ts';
 import { temporalEnv, uniqueId, warp10OrSkip, workflowBundle, type Warp10Stack } from '../support/stack.ts';
 import { testConfig } from '../support/config.ts';
 import { toInputFormat, type SeedSeries } from '../support/seed.ts';
+import { TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, startS3Server } from '../support/s3-server.ts';
 
 const DUMP = path.resolve(import.meta.dirname, '..', 'support', 'warpscript', 'dump.mc2');
 const UNWRAP = path.resolve(import.meta.dirname, '..', 'support', 'warpscript', 'unwrap.mc2');
@@ -187,6 +188,63 @@ describe('archive workflow (real Temporal, real Warp 10)', () => {
     assert.equal(again.status, 'skipped');
     assert.match(again.reason ?? '', /already archived/);
     await rt.close();
+  });
+
+  test('archives into an S3-compatible store (real local S3 server), objects checksummed in metadata', async (t) => {
+    const w = warp10OrSkip(t);
+    if (!w) return;
+    const s3 = await startS3Server(['archive']);
+    process.env.TEST_S3_KEY_ID = TEST_ACCESS_KEY_ID;
+    process.env.TEST_S3_SECRET = TEST_SECRET_ACCESS_KEY;
+    try {
+      const cls = uniqueId('test.s3').replace(/-/g, '.');
+      const config = testConfig({
+        store: {
+          type: 's3',
+          endpoint: s3.endpoint,
+          bucket: 'archive',
+          prefix: 'warp10/',
+          accessKeyId: { env: 'TEST_S3_KEY_ID' },
+          secretAccessKey: { env: 'TEST_S3_SECRET' },
+        },
+        groups: [
+          { name: 'infra', datasets: [{ name: 's3ds', selector: { class: cls }, seriesPerBatch: 2 }] },
+        ],
+      });
+      const rt = buildRuntime(config);
+      await rt.client.update(rt.tokens.write, toInputFormat(seedData(cls).filter((x) => x.cls === cls)));
+      const taskQueue = uniqueId('s3');
+      const worker = await createOffloadWorker({
+        connection: env.nativeConnection,
+        runtime: rt,
+        taskQueue,
+        workflowBundle: await workflowBundle(),
+      });
+      const ref = { group: 'infra', dataset: 's3ds', month: MONTH };
+      const result = await worker.runUntil(
+        env.client.workflow.execute('archive', {
+          taskQueue,
+          workflowId: `${archiveWorkflowId(ref)}-${taskQueue}`,
+          args: [ref],
+        }),
+      );
+      assert.equal(result.status, 'archived');
+      assert.equal(result.points, 12);
+      const keys = (await rt.store.list('infra/s3ds/')).map((o) => o.key);
+      assert.equal(keys.filter((k) => k.endsWith('.wrap.gz')).length, result.batches);
+      assert.ok(keys.includes(monthManifestKey(ref)));
+      const head = await rt.store.head(batchObjectKey(ref, 1));
+      assert.match(head?.sha256 ?? '', /^[0-9a-f]{64}$/);
+      assert.equal(head?.sha256, await rt.store.sha256(batchObjectKey(ref, 1)));
+      let points = 0;
+      for (let b = 1; b <= result.batches; b++) {
+        for (const [, ticks] of await unwrapArchive(rt, w, batchObjectKey(ref, b))) points += ticks.length;
+      }
+      assert.equal(points, 12, 'every archived point reads back through UNWRAP from S3');
+      await rt.close();
+    } finally {
+      await s3.stop();
+    }
   });
 
   test('a point written into the month after export: no delete, typed failure naming the batch, data intact', async (t) => {
