@@ -190,6 +190,10 @@ export function createWarp10Activities(deps: Warp10ActivityDeps) {
           heartbeat({ listed: gskip + page.matched });
           if (page.matched < PLAN_PAGE) break;
         }
+        // A selector also matches the series holding more labels, so the guarded delete refuses a
+        // series while one that extends it still has data outside its batch (AMBIGUOUS_SELECTOR). Series
+        // with more labels are planned first: they are deleted in an earlier batch or the same one.
+        selectors.sort((a, b) => labelCount(b) - labelCount(a));
         const batches: string[][] = [];
         for (let i = 0; i < selectors.length; i += dataset.seriesPerBatch) {
           batches.push(selectors.slice(i, i + dataset.seriesPerBatch));
@@ -405,6 +409,12 @@ export function createWarp10Activities(deps: Warp10ActivityDeps) {
       throw toFailure(err, batch);
     }
   }
+}
+
+/** Labels in a selector `class{k=v,...}` (names and values are URL-encoded: no raw comma inside). */
+function labelCount(selector: string): number {
+  const labels = selector.slice(selector.lastIndexOf('{') + 1, -1);
+  return labels === '' ? 0 : labels.split(',').length;
 }
 
 function findDatasetTemplates(config: OffloadConfig, ref: MonthRef) {

@@ -15,14 +15,16 @@ export function testConfig(opts: {
   store?: unknown;
   slack?: unknown;
   timezone?: string;
+  /** Environment variables holding the Warp 10 tokens; default WARP10_READ_TOKEN / WARP10_WRITE_TOKEN. */
+  tokenEnv?: { read: string; write: string };
 }): OffloadConfig {
   return parseConfig(
     {
       timezone: opts.timezone ?? 'UTC',
       warp10: {
         url: opts.warp10Url ?? process.env.WARP10_URL ?? 'http://127.0.0.1:1',
-        readToken: { env: 'WARP10_READ_TOKEN' },
-        writeToken: { env: 'WARP10_WRITE_TOKEN' },
+        readToken: { env: opts.tokenEnv?.read ?? 'WARP10_READ_TOKEN' },
+        writeToken: { env: opts.tokenEnv?.write ?? 'WARP10_WRITE_TOKEN' },
         requestTimeoutMs: 60_000,
       },
       temporal: {

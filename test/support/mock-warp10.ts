@@ -2,8 +2,9 @@
 // and never speaks HTTP. It holds series in memory and emulates the three bundled scripts — archive-plan,
 // archive-read and archive-delete — with the parameters and output shapes their .mc2 headers define,
 // over [start, end] inclusive on both ends. What it is not: a WarpScript interpreter. The behaviour
-// against the REAL Warp 10 is covered by test/workflows/archive.test.ts; this mock is what lets the
-// workflow, retry and failure paths run where no Warp 10 exists (CI).
+// against the REAL Warp 10 is covered by test/workflows/archive*.test.ts, and test/warp10/
+// mock-warp10.test.ts checks that this mock answers as the real Warp 10 does; the mock is what lets
+// the workflow, retry and failure paths run where no Warp 10 exists (CI).
 //
 // Faithful to the real stack where the product can tell the difference:
 //   - series are keyed by their selector as TOSELECTOR prints it: URL-encoded class and labels, labels
@@ -15,12 +16,13 @@
 //     anywhere (inside strings, inside multi-byte characters), and only once the whole script has run;
 //   - errors are the client's typed errors (Warp10UnavailableError, WarpScriptError) as httpRunner
 //     would throw them, tokens already redacted as the client does.
-// `wrapped` is NOT a real WRAP: it is base64 of the JSON of the series' points in the range
-// (see `unwrapMock`), enough to check that an archive holds exactly the points it should.
+// `wrapped` is NOT a real WRAP: it is base64 of the JSON of the series' selector and its points in the
+// range (see `unwrapMock`), enough to check that an archive holds exactly the points it should.
 import { setImmediate as tick } from 'node:timers/promises';
 import type { Params, WarpScriptRunner } from '../../src/warp10/runner.ts';
 import { Warp10UnavailableError, WarpScriptError } from '../../src/warp10/client.ts';
 import { redactAll } from '../../src/warp10/redact.ts';
+import { loadScript } from '../../src/warp10/warpscript.ts';
 
 export type MockValue = number | boolean | string;
 
@@ -32,7 +34,7 @@ export interface MockPoint {
 export type MockScript = 'archive-plan' | 'archive-read' | 'archive-delete';
 
 export interface MockCall {
-  /** Script name as the runner got it, reduced to its base name (`archive-read`). */
+  /** Script name as the runner got it, reduced to its base name (`archive-read`, no `.mc2`). */
   script: string;
   mode: 'run' | 'stream';
   /** A deep copy of the bound parameters. */
@@ -74,13 +76,27 @@ export interface MockWarp10Options {
   tokens?: { read: string; write: string };
   /** Bytes per chunk of a streamed reply. Default 16: small, so parsers see items cut anywhere. */
   chunkSize?: number;
+  /**
+   * FIND's order of series (archive-plan pages). Default: sorted selectors, so tests know the batches.
+   * The real order is Warp 10's own (hash-like): a series may come before one holding more labels.
+   */
+  findOrder?: (a: string, b: string) => number;
 }
 
 const SCRIPTS = new Set<string>(['archive-plan', 'archive-read', 'archive-delete']);
 
-// Lines of the bundled scripts where the mocked failures happen, for WarpScriptError.line (approximate:
-// the real line also counts the bound parameters' prologue).
-const LINE = { fetch: 13, liveDataChanged: 58, ambiguous: 82, badParam: 1 };
+/**
+ * Lines Warp 10 reports (in the .mc2 file's numbering, as httpRunner gives them) for the failures the
+ * mock emulates: a bad token fails at the first FETCH/FIND; a MSGFAIL inside a loop is reported at the
+ * end of the outermost FOREACH around it.
+ */
+function lineOf(script: string, marker: 'fetch' | 'LIVE_DATA_CHANGED' | 'AMBIGUOUS_SELECTOR'): number {
+  const lines = loadScript(script).split('\n');
+  if (marker === 'fetch')
+    return lines.findIndex((l) => /\b(FETCH|FIND)\b/.test(l) && !l.startsWith('//')) + 1;
+  const at = lines.findIndex((l) => l.includes(`'${marker}`));
+  return lines.findIndex((l, i) => i > at && l.startsWith('%> FOREACH')) + 1;
+}
 
 /** As Warp 10 URL-encodes class names, label names and values in selectors. */
 const enc = (s: string) =>
@@ -118,9 +134,12 @@ function valueMatches(pattern: string, value: string): boolean {
   return pattern === value;
 }
 
-/** Decodes a `wrapped` value of the mock back to points. */
-export function unwrapMock(wrapped: string): MockPoint[] {
-  return JSON.parse(Buffer.from(wrapped, 'base64').toString('utf8')) as MockPoint[];
+/** Decodes a `wrapped` value of the mock back to its series. */
+export function unwrapMock(wrapped: string): { selector: string; points: MockPoint[] } {
+  return JSON.parse(Buffer.from(wrapped, 'base64').toString('utf8')) as {
+    selector: string;
+    points: MockPoint[];
+  };
 }
 
 function parseValue(text: string): MockValue {
@@ -166,11 +185,13 @@ export class MockWarp10 implements WarpScriptRunner {
   private readonly app: string;
   private readonly tokens: { read: string; write: string } | undefined;
   private readonly chunkSize: number;
+  private readonly findOrder: ((a: string, b: string) => number) | undefined;
 
   constructor(opts: MockWarp10Options = {}) {
     this.app = opts.app ?? 'offloader';
     this.tokens = opts.tokens;
     this.chunkSize = Math.max(1, opts.chunkSize ?? 16);
+    this.findOrder = opts.findOrder;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -190,7 +211,8 @@ export class MockWarp10 implements WarpScriptRunner {
     for (const line of lines.split('\n')) {
       if (line.trim() === '' || line.startsWith('#')) continue;
       const m = /^(\d+)\/[^/ ]*\/\S*\s+([^{}\s]+)\{([^{}]*)\}\s+(.+)$/.exec(line.trim());
-      if (!m?.[1] || !m[2] || m[4] === undefined) throw new TypeError(`unsupported input format line: ${line}`);
+      if (!m?.[1] || !m[2] || m[4] === undefined)
+        throw new TypeError(`unsupported input format line: ${line}`);
       const { cls, labels } = parseSelector(`${m[2]}{${m[3] ?? ''}}`);
       this.put(cls, labels, [{ ts: Number(m[1]), value: parseValue(m[4]) }]);
     }
@@ -298,14 +320,14 @@ export class MockWarp10 implements WarpScriptRunner {
     call.outcome = 'ok';
     const chunkSize = this.chunkSize;
     const midHang = hang?.midStream ? hang : undefined;
-    const self = this;
+    const waitMidStream = (h: HangRule) => this.waitHang(call, h, signal, true);
     return (async function* body() {
       const half = Math.floor(bytes.length / 2);
       let hung = false;
       for (let i = 0; i < bytes.length; i += chunkSize) {
         if (midHang && !hung && i >= half) {
           hung = true;
-          await self.waitHang(call, midHang, signal, true);
+          await waitMidStream(midHang);
         }
         if (signal?.aborted) throw signal.reason ?? new Error('aborted');
         yield bytes.slice(i, i + chunkSize);
@@ -348,12 +370,12 @@ export class MockWarp10 implements WarpScriptRunner {
       void h.released.then(() => finish('released'));
     });
     if (outcome === 'released') {
-      call.outcome = 'pending';
+      call.outcome = inBody ? 'ok' : 'pending';
       return;
     }
     if (outcome === 'timeout') {
       throw new Warp10UnavailableError(
-        `${call.script}: Warp 10 at mock://warp10 timed out (mock: hung ${h.timeoutMs} ms)`,
+        `${call.script}.mc2: Warp 10 at mock://warp10 timed out (mock: hung ${h.timeoutMs} ms)`,
         'timeout',
       );
     }
@@ -369,10 +391,10 @@ export class MockWarp10 implements WarpScriptRunner {
     const reason = signal?.reason as { name?: string; message?: string } | undefined;
     if (inBody) return reason ?? new Error('aborted');
     if (reason === undefined || reason.name === 'AbortError') {
-      return new Warp10UnavailableError(`${script}: request to Warp 10 aborted`, 'aborted');
+      return new Warp10UnavailableError(`${script}.mc2: request to Warp 10 aborted`, 'aborted');
     }
     return new Warp10UnavailableError(
-      `${script}: cannot reach Warp 10 at mock://warp10 (${reason.message ?? String(reason)})`,
+      `${script}.mc2: cannot reach Warp 10 at mock://warp10 (${reason.message ?? String(reason)})`,
       'connect',
     );
   }
@@ -395,7 +417,7 @@ export class MockWarp10 implements WarpScriptRunner {
     if (fault.kind === 'unavailable') {
       return new Warp10UnavailableError(
         fault.message ??
-          `${call.script}: cannot reach Warp 10 at mock://warp10 (connect ECONNREFUSED 127.0.0.1:1 ECONNREFUSED)`,
+          `${call.script}.mc2: cannot reach Warp 10 at mock://warp10 (connect ECONNREFUSED 127.0.0.1:1 ECONNREFUSED)`,
         'connect',
       );
     }
@@ -405,7 +427,8 @@ export class MockWarp10 implements WarpScriptRunner {
   /** A WarpScriptError as Warp10Client builds it, tokens redacted from Warp 10's message. */
   private scriptError(script: string, line: number | undefined, message: string): WarpScriptError {
     const secrets = this.tokens ? [this.tokens.read, this.tokens.write] : [];
-    return new WarpScriptError(script, line, redactAll(message, secrets), 500);
+    // Named like httpRunner names it: the .mc2 file, whose numbering `line` follows.
+    return new WarpScriptError(`${script}.mc2`, line, redactAll(message, secrets), 500);
   }
 
   private execute(call: MockCall, signal: AbortSignal | undefined): unknown[] {
@@ -437,7 +460,7 @@ export class MockWarp10 implements WarpScriptRunner {
     if (this.tokens && value !== this.tokens[kind]) {
       throw this.scriptError(
         script,
-        LINE.fetch,
+        lineOf(script, 'fetch'),
         `Exception at 'FETCH' in section [TOP] (Invalid token ${value}.)`,
       );
     }
@@ -446,14 +469,15 @@ export class MockWarp10 implements WarpScriptRunner {
   private badParam(script: string, what: string, value: unknown): WarpScriptError {
     return this.scriptError(
       script,
-      LINE.badParam,
+      1,
       `mock: bad parameter ${what}: ${JSON.stringify(value)?.slice(0, 100)}`,
     );
   }
 
   private range(script: string, p: Params): [number, number] {
     const { start, end } = p;
-    if (typeof start !== 'number' || !Number.isSafeInteger(start)) throw this.badParam(script, 'start', start);
+    if (typeof start !== 'number' || !Number.isSafeInteger(start))
+      throw this.badParam(script, 'start', start);
     if (typeof end !== 'number' || !Number.isSafeInteger(end)) throw this.badParam(script, 'end', end);
     return [start, end];
   }
@@ -487,7 +511,8 @@ export class MockWarp10 implements WarpScriptRunner {
   }
 
   private selectorsParam(script: string, value: unknown, what = 'selectors'): string[] {
-    if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw this.badParam(script, what, value);
+    if (!Array.isArray(value) || value.some((v) => typeof v !== 'string'))
+      throw this.badParam(script, what, value);
     return value as string[];
   }
 
@@ -502,7 +527,8 @@ export class MockWarp10 implements WarpScriptRunner {
       throw this.badParam(script, 'labels', labels);
     if (typeof gskip !== 'number' || typeof gcount !== 'number' || gskip < 0 || gcount < 1)
       throw this.badParam(script, 'gskip/gcount', [gskip, gcount]);
-    const found = this.selectors().filter((sel) => {
+    const listed = this.findOrder ? this.selectors().sort(this.findOrder) : this.selectors();
+    const found = listed.filter((sel) => {
       const s = this.series.get(sel) as Series;
       return (
         valueMatches(cls, s.cls) &&
@@ -512,7 +538,9 @@ export class MockWarp10 implements WarpScriptRunner {
       );
     });
     const page = found.slice(gskip, gskip + gcount);
-    const selectors = page.filter((sel) => this.inRange(this.series.get(sel) as Series, start, end).length > 0);
+    const selectors = page.filter(
+      (sel) => this.inRange(this.series.get(sel) as Series, start, end).length > 0,
+    );
     return { matched: page.length, selectors };
   }
 
@@ -529,7 +557,9 @@ export class MockWarp10 implements WarpScriptRunner {
       if (!wanted.has(sel)) continue;
       const first = pts[0]?.ts as number;
       const last = pts[pts.length - 1]?.ts as number;
-      const wrapped = p.wrap ? Buffer.from(JSON.stringify(pts), 'utf8').toString('base64') : null;
+      const wrapped = p.wrap
+        ? Buffer.from(JSON.stringify({ selector: sel, points: pts }), 'utf8').toString('base64')
+        : null;
       out.push([sel, pts.length, first, last, wrapped]);
     }
     return out;
@@ -577,7 +607,7 @@ export class MockWarp10 implements WarpScriptRunner {
       }
       throw this.scriptError(
         script,
-        LINE.liveDataChanged,
+        lineOf(script, 'LIVE_DATA_CHANGED'),
         `Exception at 'MSGFAIL' in section [TOP] (MSGFAIL LIVE_DATA_CHANGED series ${sel} holds ${n} points from ${lf} to ${ll} but the archive holds ${points} points from ${first} to ${last})`,
       );
     }
@@ -589,7 +619,7 @@ export class MockWarp10 implements WarpScriptRunner {
         if (!ok.has(m) && this.inRange(s, start, end).length > 0) {
           throw this.scriptError(
             script,
-            LINE.ambiguous,
+            lineOf(script, 'AMBIGUOUS_SELECTOR'),
             `Exception at 'MSGFAIL' in section [TOP] (MSGFAIL AMBIGUOUS_SELECTOR ${sel} also matches ${m} which has data in the month but is not in this batch)`,
           );
         }
@@ -598,7 +628,8 @@ export class MockWarp10 implements WarpScriptRunner {
     }
     let deleted = 0;
     for (const [, matches] of plan) {
-      for (const s of matches) for (const ts of [...s.points.keys()]) if (ts >= start && ts <= end) s.points.delete(ts);
+      for (const s of matches)
+        for (const ts of [...s.points.keys()]) if (ts >= start && ts <= end) s.points.delete(ts);
       deleted++;
     }
     return { deleted, alreadyGone, checked: expected.length };
