@@ -94,7 +94,9 @@ async function main(): Promise<number> {
     console.log(
       `  duration        ${sec.toFixed(1)}s (${Math.round(result.points / sec).toLocaleString('en-US')} points/s)`,
     );
-    console.log(`  memory (RSS)    ${humanBytes(baseRss)} before archiving, ${humanBytes(peakRss)} peak while archiving`);
+    console.log(
+      `  memory (RSS)    ${humanBytes(baseRss)} before archiving, ${humanBytes(peakRss)} peak while archiving`,
+    );
     console.log(`  archive         ${rt.store.description}`);
     console.log(
       `  Web UI          ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows`,

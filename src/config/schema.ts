@@ -428,12 +428,55 @@ export const groupSchema = strict({
   }
 });
 
+// ---------------------------------------------------------------------------------------------
+// The monthly Temporal Schedule (npm run schedule). It fires in the top-level `timezone`.
+
+const DURATION =
+  /^(\d+(?:\.\d+)?) ?(ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?|w|weeks?)$/i;
+const DURATION_UNIT_MS: Record<string, number> = {
+  ms: 1,
+  s: 1e3,
+  m: 60e3,
+  h: 3_600e3,
+  d: 86_400e3,
+  w: 604_800e3,
+};
+
+/** '3 days', '12h', '90 minutes' in milliseconds (the forms Temporal's durations accept), or undefined. */
+export function durationMs(s: string): number | undefined {
+  const m = DURATION.exec(s.trim());
+  if (!m?.[1] || !m[2]) return undefined;
+  const unit = m[2].toLowerCase();
+  const key = unit.startsWith('ms') || unit.startsWith('milli') ? 'ms' : unit[0];
+  const per = key === undefined ? undefined : DURATION_UNIT_MS[key];
+  return per === undefined ? undefined : Math.round(Number(m[1]) * per);
+}
+
+const durationSchema = (() => {
+  const e = expected("a duration of at least a minute such as '3 days', '12h' or '90 minutes'");
+  return z.string(e).refine((s) => (durationMs(s) ?? 0) >= 60_000, e);
+})();
+
+export const scheduleSchema = strict({
+  id: matching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/, 'a schedule ID (letters, digits, ., _ and -)').default(
+    'warp10-offloader-monthly',
+  ),
+  // At most 28: every month has that day.
+  dayOfMonth: intBetween(1, 28).default(1),
+  hour: intBetween(0, 23).default(0),
+  minute: intBetween(0, 59).default(30),
+  // A run missed while Temporal was down still starts if Temporal is back within this window.
+  catchupWindow: durationSchema.default('3 days'),
+  pauseOnFailure: z.boolean(expected('true or false')).default(false),
+});
+
 export const offloadConfigSchema = strict({
   timezone: timeZoneSchema.default('UTC'),
   warp10: warp10Schema,
   temporal: temporalSchema,
   store: storeSchema,
   slack: slackSchema.optional(),
+  schedule: scheduleSchema.optional(),
   groups: z
     .array(groupSchema, expected('a list of groups'))
     .min(1, expected('a list of at least one group'))
@@ -447,6 +490,7 @@ export type LocalStoreConfig = z.infer<typeof localStoreSchema>;
 export type S3StoreConfig = z.infer<typeof s3StoreSchema>;
 export type StoreConfig = z.infer<typeof storeSchema>;
 export type SlackConfig = z.infer<typeof slackSchema>;
+export type ScheduleConfig = z.infer<typeof scheduleSchema>;
 export type Selector = z.infer<typeof selectorSchema>;
 export type DatasetTemplates = z.infer<typeof templatesSchema>;
 export type DatasetConfig = z.infer<typeof datasetSchema>;

@@ -60,7 +60,10 @@ export function exactLabel(value: string): string {
 }
 
 /** The selector of the dataset discovered for `value`: the discover selector plus label = value exactly. */
-export function discoveredSelector(discover: Pick<DiscoverConfig, 'selector' | 'byLabel'>, value: string): Selector {
+export function discoveredSelector(
+  discover: Pick<DiscoverConfig, 'selector' | 'byLabel'>,
+  value: string,
+): Selector {
   return {
     class: discover.selector.class,
     labels: { ...discover.selector.labels, [discover.byLabel]: exactLabel(value) },

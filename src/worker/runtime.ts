@@ -12,6 +12,7 @@ import { createSlackActivities } from '../activities/slack.ts';
 import { createSmokeActivities } from '../activities/smoke.ts';
 import { createStoreActivities } from '../activities/store.ts';
 import { createWarp10Activities } from '../activities/warp10.ts';
+import { createOffloadActivities } from '../activities/offload.ts';
 
 export interface Runtime {
   config: OffloadConfig;
@@ -115,6 +116,7 @@ export function createActivities(rt: Runtime) {
     ...createStoreActivities({ store: rt.store }),
     ...createSlackActivities({ notifier: rt.notifier, secrets: rt.secrets }),
     ...createSmokeActivities({ client: rt.client, runner: rt.runner, tokens: rt.tokens }),
+    ...createOffloadActivities({ config: rt.config, store: rt.store, runner: rt.runner, tokens: rt.tokens }),
     async notifySettings() {
       return { uiUrl: rt.config.temporal.uiUrl, namespace: rt.config.temporal.namespace };
     },

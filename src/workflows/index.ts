@@ -2,3 +2,6 @@
 export { archive, archiveProgress } from './archive.ts';
 export { archiveFailure } from './failure.ts';
 export { smoke } from './smoke.ts';
+export { monthlyOffload } from './monthly.ts';
+export { groupOffload } from './group.ts';
+export { offloadProgress } from './progress.ts';
