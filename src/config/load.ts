@@ -4,6 +4,7 @@ import { extname, resolve } from 'node:path';
 import YAML from 'yaml';
 import { formatIssues, offloadConfigSchema } from './schema.ts';
 import type { DatasetConfig, GroupConfig, OffloadConfig } from './schema.ts';
+import { whyUnreadable } from './files.ts';
 
 export const CONFIG_ENV_VAR = 'OFFLOAD_CONFIG';
 export const DEFAULT_CONFIG_PATH = 'config/local.yaml';
@@ -67,15 +68,7 @@ export function loadConfig(path?: string): OffloadConfig {
   try {
     textContent = readFileSync(abs, 'utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT'
-        ? 'does not exist'
-        : code === 'EACCES'
-          ? 'cannot be read (permission denied)'
-          : code === 'EISDIR'
-            ? 'is a directory'
-            : `cannot be read (${code ?? 'unknown error'})`;
+    const why = whyUnreadable(err);
     throw new ConfigError(
       `Config file ${abs} ${why} (path ${origin}). Set ${CONFIG_ENV_VAR}=/path/to/offload.yaml ` +
         `or create the file; ${EXAMPLE} is a documented example.`,

@@ -2,6 +2,7 @@
 // redacting secrets from text before it is logged or sent anywhere.
 import { readFileSync } from 'node:fs';
 import type { OffloadConfig, SecretRef } from './schema.ts';
+import { whyUnreadable } from './files.ts';
 
 /** A secret that cannot be resolved; the message names the reference, never a value. */
 export class SecretError extends Error {
@@ -34,15 +35,7 @@ export function resolveSecret(ref: SecretRef, what: string): string {
     content = readFileSync(ref.file, 'utf8');
   } catch (err) {
     // Only the error code: the file name is already in the message and is not secret.
-    const code = (err as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT'
-        ? 'does not exist'
-        : code === 'EACCES'
-          ? 'cannot be read (permission denied)'
-          : code === 'EISDIR'
-            ? 'is a directory'
-            : `cannot be read (${code ?? 'unknown error'})`;
+    const why = whyUnreadable(err);
     throw new SecretError(`secret file ${ref.file} ${why} (needed for ${what})`, ref, what);
   }
   const trimmed = content.trim();
