@@ -12,6 +12,8 @@ import { MonthError, assertArchivableMonth, parseMonth, previousMonth } from '..
 import { discoveredSelector, nameDiscovered } from '../offload/discovery.ts';
 import type { ArchiveStore } from '../store/types.ts';
 import type { WarpScriptRunner } from '../warp10/runner.ts';
+import { monthManifestKey } from '../archive/layout.ts';
+import { MonthManifestSchema } from '../archive/manifest.ts';
 import { toFailure } from './failures.ts';
 import { keepAlive } from './keep-alive.ts';
 import { readJson, writeJson } from './store-json.ts';
@@ -41,6 +43,8 @@ export interface DatasetEntry {
   name: string;
   selector?: Selector;
   seriesPerBatch?: number;
+  /** Set when the month's manifest is already in the store: nothing to start for this dataset. */
+  archived?: { series: number; points: number; bytes: number };
 }
 
 export interface GroupPreparation {
@@ -231,7 +235,14 @@ export function createOffloadActivities(deps: {
     },
 
     /** One page of a frozen dataset list: what a group run works on before it continues as new. */
-    async groupDatasets(input: { snapshot: string; offset: number; limit: number }): Promise<DatasetEntry[]> {
+    async groupDatasets(input: {
+      snapshot: string;
+      offset: number;
+      limit: number;
+      /** With month and group: marks the datasets whose month is already archived. */
+      month?: string;
+      group?: string;
+    }): Promise<DatasetEntry[]> {
       try {
         const list = await readJson(store, input.snapshot, DatasetListSchema);
         if (!list) {
@@ -241,7 +252,23 @@ export function createOffloadActivities(deps: {
             nonRetryable: true,
           });
         }
-        return list.datasets.slice(input.offset, input.offset + input.limit);
+        const page = list.datasets.slice(input.offset, input.offset + input.limit);
+        const { month, group } = input;
+        if (!month || !group) return page;
+        // One cheap store read per dataset here saves a child workflow per archived dataset: a rerun or
+        // a backfill over thousands of datasets costs seconds, not thousands of workflow runs.
+        const out: DatasetEntry[] = [];
+        for (const ds of page) {
+          const done = await readJson(
+            store,
+            monthManifestKey({ group, dataset: ds.name, month }),
+            MonthManifestSchema,
+          );
+          out.push(
+            done ? { ...ds, archived: { series: done.series, points: done.points, bytes: done.bytes } } : ds,
+          );
+        }
+        return out;
       } catch (err) {
         throw toFailure(err);
       }

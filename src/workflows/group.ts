@@ -295,7 +295,14 @@ export async function groupOffload(input: GroupOffloadInput): Promise<GroupResul
 
   const limit = Math.min(chunkSize, counts.total - state.cursor);
   const page =
-    limit > 0 ? await pages.groupDatasets({ snapshot: state.snapshot, offset: state.cursor, limit }) : [];
+    limit > 0
+      ? await pages.groupDatasets({
+          snapshot: state.snapshot,
+          offset: state.cursor,
+          limit,
+          ...(dryRun ? {} : { month, group: group.name }),
+        })
+      : [];
   if (limit > 0 && page.length === 0) {
     // Only a dataset list changed under a running group gets here; looping would never end.
     throw ApplicationFailure.create({
@@ -307,6 +314,23 @@ export async function groupOffload(input: GroupOffloadInput): Promise<GroupResul
   const tasks: Promise<void>[] = [];
   try {
     for (const [position, ds] of page.entries()) {
+      if (ds.archived) {
+        // Already archived: said so, without starting a run that would only find the manifest.
+        const ref = { group: group.name, dataset: ds.name, month };
+        record(
+          position,
+          {
+            dataset: ds.name,
+            status: 'skipped',
+            workflowId: datasetWorkflowId(ref, dryRun),
+            points: ds.archived.points,
+            reason: `${month} of ${group.name}/${ds.name} is already archived`,
+          },
+          { ...ref, status: 'skipped', batches: 0, ...ds.archived },
+        );
+        tasks.push(Promise.resolve());
+        continue;
+      }
       await condition(() => running < width);
       if (tasks.length > 0 && historyIsLong()) break;
       running++;

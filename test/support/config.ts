@@ -22,7 +22,7 @@ export function testConfig(opts: {
     {
       timezone: opts.timezone ?? 'UTC',
       warp10: {
-        url: opts.warp10Url ?? process.env.WARP10_URL ?? 'http://127.0.0.1:1',
+        url: opts.warp10Url ?? (process.env.WARP10_URL || 'http://127.0.0.1:1'),
         readToken: { env: opts.tokenEnv?.read ?? 'WARP10_READ_TOKEN' },
         writeToken: { env: opts.tokenEnv?.write ?? 'WARP10_WRITE_TOKEN' },
         requestTimeoutMs: 60_000,

@@ -14,6 +14,8 @@ import type { ArchiveStore } from '../../src/store/types.ts';
 import type { WarpScriptRunner } from '../../src/warp10/runner.ts';
 import { tempDir, testConfig } from './config.ts';
 import { uniqueId, workflowBundle } from './stack.ts';
+import { monthManifestKey } from '../../src/archive/layout.ts';
+import type { MonthManifest } from '../../src/archive/manifest.ts';
 
 type Ref = { group: string; dataset: string; month: string };
 const key = (r: Ref) => `${r.group}/${r.dataset}/${r.month}`;
@@ -39,7 +41,7 @@ export interface StubOptions {
 }
 
 /** Stub archive activities that remember what they archived and measure concurrency per group. */
-export function archiveStubs(opts: StubOptions = {}) {
+export function archiveStubs(opts: StubOptions = {}, store?: ArchiveStore) {
   const archived = new Set<string>();
   const calls: StubCall[] = [];
   const inFlight = new Map<string, number>();
@@ -118,9 +120,29 @@ export function archiveStubs(opts: StubOptions = {}) {
       }));
     },
     async commitMonth(input: Ref & { workflowId: string; runId: string }) {
-      return track('commitMonth', input, () => {
+      return track('commitMonth', input, async () => {
         archived.add(key(input));
         const n = opts.batches?.(input) ?? 1;
+        // Like the real commit: the month's manifest in the store is what marks it complete.
+        if (store) {
+          const range = { timezone: 'UTC', startIso: '', endIso: '', startUs: 0, endUs: 1 };
+          const manifest: MonthManifest = {
+            format: 'warp10-offloader/month@1',
+            group: input.group,
+            dataset: input.dataset,
+            month: input.month,
+            range,
+            batches: [],
+            series: n,
+            points: n * points,
+            bytes: n * 100,
+            plannedAt: new Date().toISOString(),
+            committedAt: new Date().toISOString(),
+            workflowId: input.workflowId,
+            runId: input.runId,
+          };
+          await store.put(monthManifestKey(input), JSON.stringify(manifest));
+        }
         return {
           series: n,
           points: n * points,
@@ -210,7 +232,7 @@ export async function stubWorld(
     ...(opts.schedule ? { schedule: opts.schedule as OffloadConfig['schedule'] } : {}),
   };
   const store = createStore({ type: 'local', path: tempDir('offload-monthly') });
-  const stubs = archiveStubs(opts.stubs);
+  const stubs = archiveStubs(opts.stubs, store);
   const offload = createOffloadActivities({
     config,
     store,

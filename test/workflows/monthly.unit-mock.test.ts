@@ -227,6 +227,8 @@ describe('monthlyOffload (unit, mocked Warp 10 activities)', () => {
       assert.match(d.reason ?? '', /already archived/);
     }
     assert.equal(w.stubs.calls.filter((c) => c.activity === 'commitMonth').length, 3);
+    // The rerun found the manifests while listing: it started no archive run at all.
+    assert.equal(w.stubs.calls.filter((c) => c.activity === 'planMonth').length, 3);
     assert.equal(w.stubs.summaries.length, 1, 'no summary for a month with nothing to do');
   });
 
