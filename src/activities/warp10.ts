@@ -417,9 +417,11 @@ function labelCount(selector: string): number {
   return labels === '' ? 0 : labels.split(',').length;
 }
 
+/** A configured dataset's templates; a discovered dataset uses its group's `discover.templates`. */
 function findDatasetTemplates(config: OffloadConfig, ref: MonthRef) {
   const group = config.groups.find((g) => g.name === ref.group);
-  return group?.datasets.find((d) => d.name === ref.dataset)?.templates;
+  const configured = group?.datasets.find((d) => d.name === ref.dataset);
+  return configured ? configured.templates : group?.discover?.templates;
 }
 
 async function countLines(body: AsyncIterable<Uint8Array>): Promise<number> {
