@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ActivityFailure, ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
 import {
+  archiveWorkflowId,
   batchManifestKey,
   batchObjectKey,
   failureWorkflowId,
@@ -31,7 +33,7 @@ import {
 } from '../support/mock-harness.ts';
 import { MockWarp10, type MockCall } from '../support/mock-warp10.ts';
 import { startS3Server } from '../support/s3-server.ts';
-import { temporalEnv, uniqueId } from '../support/stack.ts';
+import { temporalEnv, uniqueId, workflowBundle } from '../support/stack.ts';
 
 let env: TestWorkflowEnvironment;
 before(async () => {
@@ -115,6 +117,12 @@ describe(
         assert.equal(manifest.points, data.points);
         await assertArchived(o, data);
         assertMonthGone(mock, data);
+        // Determinism: the completed run's history replays against the same workflow bundle.
+        const history = await env.client.workflow.getHandle(archiveWorkflowId(o.ref)).fetchHistory();
+        await Worker.runReplayHistory(
+          { workflowBundle: await workflowBundle(), replayName: 'archive' },
+          history,
+        );
         // One export, one verify and one delete per batch: nothing done twice.
         assert.equal(mock.calls('archive-read', (c) => c.params.wrap === true).length, 3);
         assert.equal(mock.calls('archive-read', (c) => c.params.wrap === false).length, 3);
