@@ -19,6 +19,7 @@ import { NON_RETRYABLE, type FailureDetails } from '../archive/failure-types.ts'
 import { archiveWorkflowId, failureWorkflowId } from '../archive/layout.ts';
 import { OffloadDataset, OffloadGroup, OffloadMonth, OffloadPhase } from '../search-attributes.ts';
 import type { ArchiveFailureInput } from './failure.ts';
+import { WARP10_OUTAGE_RETRY } from './retry-policies.ts';
 
 export type ArchivePhase = 'plan' | 'export' | 'verify' | 'delete' | 'commit' | 'done' | 'failed';
 
@@ -52,20 +53,12 @@ export interface ArchiveResult {
 
 export const archiveProgress = defineQuery<ArchiveProgress>('archiveProgress');
 
-// Warp 10 outages are retried with backoff for about an hour before the run fails and alerts;
-// script errors and data mismatches fail at once (NON_RETRYABLE).
 const warp10 = proxyActivities<Warp10Activities>({
   startToCloseTimeout: '2 hours',
   // Activities heartbeat every 5 s even while Warp 10 computes (keep-alive.ts): a dead worker's work
   // is retried elsewhere after 30 s, however long the request.
   heartbeatTimeout: '30 seconds',
-  retry: {
-    initialInterval: '2 seconds',
-    backoffCoefficient: 2,
-    maximumInterval: '2 minutes',
-    maximumAttempts: 40,
-    nonRetryableErrorTypes: [...NON_RETRYABLE],
-  },
+  retry: WARP10_OUTAGE_RETRY,
 });
 
 const store = proxyActivities<StoreActivities>({

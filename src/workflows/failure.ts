@@ -6,6 +6,7 @@ import type { SlackActivities } from '../activities/slack.ts';
 import { NON_RETRYABLE } from '../archive/failure-types.ts';
 import { workflowUiUrl } from '../ui-url.ts';
 import { OffloadDataset, OffloadGroup, OffloadMonth, OffloadPhase } from '../search-attributes.ts';
+import { SLACK_RETRY } from './retry-policies.ts';
 
 export interface ArchiveFailureInput {
   group: string;
@@ -34,17 +35,10 @@ const settings = proxyActivities<{ notifySettings(): Promise<NotifySettings> }>(
   startToCloseTimeout: '10 seconds',
 });
 
-// Slack trouble never breaks an archive: the message is retried with backoff for about half an hour,
-// a bad token or channel fails the notification alone (SlackConfigError) and is logged by the worker.
+// Slack trouble never breaks an archive: a failed notification is caught below.
 const slack = proxyActivities<SlackActivities>({
   startToCloseTimeout: '5 minutes',
-  retry: {
-    initialInterval: '2 seconds',
-    backoffCoefficient: 2,
-    maximumInterval: '2 minutes',
-    maximumAttempts: 15,
-    nonRetryableErrorTypes: ['SlackConfigError'],
-  },
+  retry: SLACK_RETRY,
 });
 
 export function resumeCommand(f: Pick<ArchiveFailureInput, 'month' | 'group' | 'dataset'>): string {

@@ -38,6 +38,7 @@ import {
   type GroupProgress,
   type OffloadProgress,
 } from './progress.ts';
+import { WARP10_OUTAGE_RETRY } from './retry-policies.ts';
 
 /** Datasets per run: about 10 history events each, so a run stays near 2,000 events. */
 export const DEFAULT_CHUNK = 200;
@@ -110,19 +111,12 @@ export interface GroupResult extends GroupCounts {
   notListed: number;
 }
 
-// Listing datasets may run a discovery over the whole cluster's metadata: Warp 10 outages are retried
-// for about an hour, like the archive's own requests; a bad selector fails at once.
+// Listing datasets may run a discovery over the whole cluster's metadata, as heavy as an export.
 const prepare = proxyActivities<OffloadActivities>({
   startToCloseTimeout: '1 hour',
   // Discovery heartbeats every few seconds while Warp 10 computes (keep-alive.ts).
   heartbeatTimeout: '30 seconds',
-  retry: {
-    initialInterval: '2 seconds',
-    backoffCoefficient: 2,
-    maximumInterval: '2 minutes',
-    maximumAttempts: 40,
-    nonRetryableErrorTypes: [...NON_RETRYABLE],
-  },
+  retry: WARP10_OUTAGE_RETRY,
 });
 
 const pages = proxyActivities<OffloadActivities>({

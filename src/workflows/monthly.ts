@@ -27,6 +27,7 @@ import {
   type GroupProgress,
   type OffloadProgress,
 } from './progress.ts';
+import { SLACK_RETRY } from './retry-policies.ts';
 
 export interface MonthlyInput {
   /** YYYY-MM; default: the month before the schedule's nominal time (or this run's start). */
@@ -79,16 +80,10 @@ const waiting = proxyActivities<OffloadActivities>({
   retry: { maximumInterval: '1 minute', nonRetryableErrorTypes: ['AwaitedWorkflowFailed'] },
 });
 
-// The summary is best effort: retried for about half an hour, and a refusal never fails the month.
+// The summary is best effort: a refusal never fails the month.
 const slack = proxyActivities<SlackActivities>({
   startToCloseTimeout: '5 minutes',
-  retry: {
-    initialInterval: '2 seconds',
-    backoffCoefficient: 2,
-    maximumInterval: '2 minutes',
-    maximumAttempts: 15,
-    nonRetryableErrorTypes: ['SlackConfigError'],
-  },
+  retry: SLACK_RETRY,
 });
 
 /** The nominal time of a scheduled run, or undefined for a run started otherwise. */
