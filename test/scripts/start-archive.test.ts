@@ -1,15 +1,13 @@
 // The start-archive command as a user runs it: bad input is refused with exit code 2 and starts nothing.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { parseConfig } from '../../src/config/load.ts';
 import { monthRange } from '../../src/month.ts';
 import { buildRuntime } from '../../src/worker/runtime.ts';
 import { createOffloadWorker } from '../../src/worker/worker.ts';
-import { tempDir } from '../support/config.ts';
+import { writeConfigFile } from '../support/config.ts';
 import { toInputFormat } from '../support/seed.ts';
 import { temporalEnv, uniqueId, warp10OrSkip, workflowBundle } from '../support/stack.ts';
 
@@ -80,23 +78,13 @@ describe('npm run start-archive against the real stack', () => {
     if (!w) return;
     const cls = uniqueId('test.cli').replace(/-/g, '.');
     const taskQueue = uniqueId('cli');
-    const storeDir = tempDir('cli-archive');
-    const configFile = path.join(tempDir('cli-config'), 'offload.json');
-    const raw = {
-      timezone: 'UTC',
-      warp10: {
-        url: w.url,
-        readToken: { env: 'WARP10_READ_TOKEN' },
-        writeToken: { env: 'WARP10_WRITE_TOKEN' },
-      },
-      temporal: { address: process.env.TEMPORAL_ADDRESS, taskQueue, uiUrl: process.env.TEMPORAL_UI_URL },
-      store: { type: 'local', path: storeDir },
-      groups: [
-        { name: 'infra', datasets: [{ name: 'cli-ds', selector: { class: cls }, seriesPerBatch: 2 }] },
-      ],
-    };
-    writeFileSync(configFile, JSON.stringify(raw));
-    const config = parseConfig(raw, configFile);
+    const { file: configFile, config } = writeConfigFile({
+      warp10Url: w.url,
+      taskQueue,
+      dataset: 'cli-ds',
+      cls,
+      seriesPerBatch: 2,
+    });
     const rt = buildRuntime(config);
     const { startUs } = monthRange('2026-09', 'UTC');
     const S = Number(startUs);

@@ -1,5 +1,5 @@
 // Builds validated configurations for tests: the same zod schema the product uses.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseConfig } from '../../src/config/load.ts';
@@ -37,4 +37,42 @@ export function testConfig(opts: {
     },
     'test',
   );
+}
+
+/**
+ * Writes a config file for a child process (the worker, the CLI) archiving one dataset of class `cls`
+ * from the real Warp 10 into a fresh local store; returns its path and the parsed config.
+ */
+export function writeConfigFile(opts: {
+  warp10Url: string;
+  taskQueue: string;
+  dataset: string;
+  cls: string;
+  seriesPerBatch: number;
+}): { file: string; config: OffloadConfig } {
+  const raw = {
+    timezone: 'UTC',
+    warp10: {
+      url: opts.warp10Url,
+      readToken: { env: 'WARP10_READ_TOKEN' },
+      writeToken: { env: 'WARP10_WRITE_TOKEN' },
+    },
+    temporal: {
+      address: process.env.TEMPORAL_ADDRESS,
+      taskQueue: opts.taskQueue,
+      uiUrl: process.env.TEMPORAL_UI_URL,
+    },
+    store: { type: 'local', path: tempDir(`${opts.dataset}-archive`) },
+    groups: [
+      {
+        name: 'infra',
+        datasets: [
+          { name: opts.dataset, selector: { class: opts.cls }, seriesPerBatch: opts.seriesPerBatch },
+        ],
+      },
+    ],
+  };
+  const file = path.join(tempDir(`${opts.dataset}-config`), 'offload.json');
+  writeFileSync(file, JSON.stringify(raw));
+  return { file, config: parseConfig(raw, file) };
 }

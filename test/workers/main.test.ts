@@ -3,17 +3,15 @@
 // stops it gracefully.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { archiveWorkflowId } from '../../src/archive/layout.ts';
-import { parseConfig } from '../../src/config/load.ts';
 import { monthRange } from '../../src/month.ts';
 import { buildStore } from '../../src/worker/runtime.ts';
 import { Warp10Client } from '../../src/warp10/client.ts';
 import type { ArchiveProgress, ArchiveResult } from '../../src/workflows/archive.ts';
-import { tempDir } from '../support/config.ts';
+import { writeConfigFile } from '../support/config.ts';
 import { toInputFormat } from '../support/seed.ts';
 import { temporalEnv, uniqueId, warp10OrSkip, type Warp10Stack } from '../support/stack.ts';
 
@@ -30,20 +28,7 @@ after(async () => {
 });
 
 function writeConfig(w: Warp10Stack, cls: string, taskQueue: string) {
-  const raw = {
-    timezone: 'UTC',
-    warp10: {
-      url: w.url,
-      readToken: { env: 'WARP10_READ_TOKEN' },
-      writeToken: { env: 'WARP10_WRITE_TOKEN' },
-    },
-    temporal: { address: process.env.TEMPORAL_ADDRESS, taskQueue, uiUrl: process.env.TEMPORAL_UI_URL },
-    store: { type: 'local', path: tempDir('worker-archive') },
-    groups: [{ name: 'infra', datasets: [{ name: 'crash', selector: { class: cls }, seriesPerBatch: 2 }] }],
-  };
-  const file = path.join(tempDir('worker-config'), 'offload.json');
-  writeFileSync(file, JSON.stringify(raw));
-  return { file, config: parseConfig(raw, file) };
+  return writeConfigFile({ warp10Url: w.url, taskQueue, dataset: 'crash', cls, seriesPerBatch: 2 });
 }
 
 function startWorker(configFile: string, w: Warp10Stack): ChildProcess & { output: () => string } {

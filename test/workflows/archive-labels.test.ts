@@ -7,14 +7,13 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { archiveWorkflowId } from '../../src/archive/layout.ts';
 import { monthRange } from '../../src/month.ts';
 import { buildRuntime } from '../../src/worker/runtime.ts';
-import { createOffloadWorker } from '../../src/worker/worker.ts';
 import { Warp10Client } from '../../src/warp10/client.ts';
 import { httpRunner } from '../../src/warp10/runner.ts';
+import { archiveRuns } from '../support/archive-run.ts';
 import { testConfig } from '../support/config.ts';
-import { temporalEnv, uniqueId, warp10OrSkip, workflowBundle } from '../support/stack.ts';
+import { temporalEnv, uniqueId, warp10OrSkip } from '../support/stack.ts';
 
 const DUMP = path.resolve(import.meta.dirname, '..', 'support', 'warpscript', 'dump.mc2');
 const MONTH = '2026-10';
@@ -45,22 +44,10 @@ test('series extending other series (more labels) are all archived, in any order
   }
   lines.push(`${S - 1}// ${cls}{host=h0,core=0} 9`);
   await rt.client.update(rt.tokens.write, lines.join('\n'));
-  const taskQueue = uniqueId('labels');
-  const worker = await createOffloadWorker({
-    connection: env.nativeConnection,
-    runtime: rt,
-    taskQueue,
-    workflowBundle: await workflowBundle(),
-  });
   try {
     const ref = { group: 'infra', dataset: 'ds', month: MONTH };
-    const result = await worker.runUntil(
-      env.client.workflow.execute('archive', {
-        taskQueue,
-        workflowId: `${archiveWorkflowId(ref)}-${taskQueue}`,
-        args: [ref],
-      }),
-    );
+    const [result] = await archiveRuns(env, rt, ref);
+    assert.ok(result);
     assert.equal(result.status, 'archived');
     assert.deepEqual([result.batches, result.series, result.points], [8, 36, 36]);
     const c = new Warp10Client({ url: w.url });

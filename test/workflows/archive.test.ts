@@ -6,13 +6,13 @@ import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowFailedError } from '@temporalio/client';
-import { archiveWorkflowId, monthManifestKey, batchObjectKey } from '../../src/archive/layout.ts';
+import { monthManifestKey, batchObjectKey } from '../../src/archive/layout.ts';
 import { buildRuntime, type Runtime } from '../../src/worker/runtime.ts';
-import { createOffloadWorker } from '../../src/worker/worker.ts';
 import { Warp10Client } from '../../src/warp10/client.ts';
 import { httpRunner } from '../../src/warp10/runner.ts';
 import { monthRange } from '../../src/month.ts';
-import { temporalEnv, uniqueId, warp10OrSkip, workflowBundle, type Warp10Stack } from '../support/stack.ts';
+import { temporalEnv, uniqueId, warp10OrSkip, type Warp10Stack } from '../support/stack.ts';
+import { archiveRuns } from '../support/archive-run.ts';
 import { testConfig } from '../support/config.ts';
 import { toInputFormat, type SeedSeries } from '../support/seed.ts';
 import { TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, startS3Server } from '../support/s3-server.ts';
@@ -127,22 +127,10 @@ describe('archive workflow (real Temporal, real Warp 10)', () => {
     const before = await livePoints(w, cls);
     assert.equal(before.size, 6);
 
-    const taskQueue = uniqueId('archive');
-    const worker = await createOffloadWorker({
-      connection: env.nativeConnection,
-      runtime: rt,
-      taskQueue,
-      workflowBundle: await workflowBundle(),
-    });
     const ref = { group: 'infra', dataset: 'ds', month: MONTH };
-    const run = (suffix: string) =>
-      env.client.workflow.execute('archive', {
-        taskQueue,
-        workflowId: `${archiveWorkflowId(ref)}-${taskQueue}${suffix}`,
-        args: [ref],
-      });
     // A second run of the same month does nothing and says so.
-    const [result, again] = await worker.runUntil(async () => [await run(''), await run('-again')]);
+    const [result, again] = await archiveRuns(env, rt, ref, 2);
+    assert.ok(result && again);
     assert.equal(result.status, 'archived');
     assert.equal(result.series, 6);
     assert.equal(result.points, 3 + 2 + 2 + 2 + 2 + 1);
@@ -213,21 +201,9 @@ describe('archive workflow (real Temporal, real Warp 10)', () => {
       });
       const rt = buildRuntime(config);
       await rt.client.update(rt.tokens.write, toInputFormat(seedData(cls).filter((x) => x.cls === cls)));
-      const taskQueue = uniqueId('s3');
-      const worker = await createOffloadWorker({
-        connection: env.nativeConnection,
-        runtime: rt,
-        taskQueue,
-        workflowBundle: await workflowBundle(),
-      });
       const ref = { group: 'infra', dataset: 's3ds', month: MONTH };
-      const result = await worker.runUntil(
-        env.client.workflow.execute('archive', {
-          taskQueue,
-          workflowId: `${archiveWorkflowId(ref)}-${taskQueue}`,
-          args: [ref],
-        }),
-      );
+      const [result] = await archiveRuns(env, rt, ref);
+      assert.ok(result);
       assert.equal(result.status, 'archived');
       assert.equal(result.points, 12);
       const keys = (await rt.store.list('infra/s3ds/')).map((o) => o.key);
@@ -276,23 +252,8 @@ describe('archive workflow (real Temporal, real Warp 10)', () => {
       rt.tokens.write,
       toInputFormat([{ cls, labels: { host: 'a' }, points: [{ ts: S + 1, value: 1 }] }]),
     );
-    const taskQueue = uniqueId('late');
-    const worker = await createOffloadWorker({
-      connection: env.nativeConnection,
-      runtime: rt,
-      taskQueue,
-      workflowBundle: await workflowBundle(),
-    });
     const ref = { group: 'infra', dataset: 'late', month: MONTH };
-    const err = await worker
-      .runUntil(
-        env.client.workflow.execute('archive', {
-          taskQueue,
-          workflowId: `${archiveWorkflowId(ref)}-${taskQueue}`,
-          args: [ref],
-        }),
-      )
-      .catch((e: unknown) => e);
+    const err = await archiveRuns(env, rt, ref).catch((e: unknown) => e);
     assert.ok(err instanceof WorkflowFailedError);
     const cause = (err.cause as { cause?: { type?: string; message?: string } }).cause;
     assert.equal(cause?.type, 'LiveDataChanged');
