@@ -1,8 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../../src/config/load.ts';
 import { SecretError, checkSecrets, redact, resolveSecret, secretRefs } from '../../src/config/secrets.ts';
 
@@ -78,17 +80,35 @@ describe('resolveSecret', () => {
     assert.match(err.message, /is a directory \(needed for warp10\.writeToken\)$/);
   });
 
-  test('an unreadable file is an error that does not show its content', (t) => {
-    if (process.getuid?.() === 0) {
-      t.skip('root reads any file');
-      return;
-    }
+  test('an unreadable file is an error that does not show its content', () => {
     const file = join(dir, 'locked');
     writeFileSync(file, 'locked-secret');
     chmodSync(file, 0o000);
-    const err = secretError(() => resolveSecret({ file }, 'warp10.writeToken'));
-    assert.match(err.message, /cannot be read/);
-    assert.ok(!err.message.includes('locked-secret'));
+    if (process.getuid?.() !== 0) {
+      const err = secretError(() => resolveSecret({ file }, 'warp10.writeToken'));
+      assert.match(err.message, /cannot be read \(permission denied\)/);
+      assert.ok(!err.message.includes('locked-secret'));
+      return;
+    }
+    // Root reads any file: resolve it in a child process that runs as nobody.
+    chmodSync(dir, 0o755);
+    const module = new URL('../../src/config/secrets.ts', import.meta.url).href;
+    const res = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        `const { resolveSecret } = await import(${JSON.stringify(module)});
+         try { resolveSecret({ file: ${JSON.stringify(file)} }, 'warp10.writeToken'); console.log('READ'); }
+         catch (err) { console.log(err.name + ': ' + err.message); }`,
+      ],
+      { uid: 65534, gid: 65534, encoding: 'utf8', cwd: fileURLToPath(new URL('../..', import.meta.url)) },
+    );
+    assert.equal(res.status, 0, res.stderr);
+    assert.match(res.stdout, /^SecretError: .*cannot be read \(permission denied\)/);
+    assert.ok(!res.stdout.includes('locked-secret'));
   });
 });
 
