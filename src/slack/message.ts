@@ -1,5 +1,6 @@
-// Pure builders for the Slack messages the offloader sends. No imports and no I/O, so they can run in an
-// activity or in workflow code alike, and are trivially testable.
+// Pure builders for the Slack messages the offloader sends. No I/O, and nothing imported but the redaction
+// (itself import-free), so they can run in an activity or in workflow code alike, and are trivially testable.
+import { redact } from '../config/redact.ts';
 
 /** Slack Block Kit limits (https://docs.slack.dev/reference/block-kit/blocks). Exceeding one is `invalid_blocks`. */
 export const SLACK_LIMITS = {
@@ -13,8 +14,6 @@ export const SLACK_LIMITS = {
   blocks: 50,
   messageText: 40000,
 } as const;
-
-export const REDACTED = '[REDACTED]';
 
 export interface PlainText {
   type: 'plain_text';
@@ -103,51 +102,6 @@ export interface RunSummary {
 export interface SuccessMessageOptions {
   /** How many failed datasets are listed by name before "…and N more". */
   maxFailedListed?: number;
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Redaction
-
-/**
- * Every form in which a secret could show up in our output: raw, URL-encoded (webhook URLs, tokens inside
- * URLs) and mrkdwn-escaped (after `escapeMrkdwn`). Longest first so a secret containing another is fully hidden.
- */
-function secretVariants(secrets: readonly string[]): string[] {
-  const out = new Set<string>();
-  for (const s of secrets) {
-    // An empty secret would match between every character.
-    if (typeof s !== 'string' || s.length === 0) continue;
-    out.add(s);
-    out.add(encodeURIComponent(s));
-    out.add(escapeMrkdwn(s));
-  }
-  return [...out].sort((a, b) => b.length - a.length);
-}
-
-function redactWith(s: string, variants: readonly string[]): string {
-  let out = s;
-  for (const v of variants) out = out.split(v).join(REDACTED);
-  return out;
-}
-
-/** Replaces every occurrence of any secret in `s` with `[REDACTED]`. */
-export function redactString(s: string, secrets: readonly string[]): string {
-  return redactWith(s, secretVariants(secrets));
-}
-
-/** Deep copy of `value` with every secret replaced in every string (object keys included). */
-export function redact<T>(value: T, secrets: readonly string[]): T {
-  const variants = secretVariants(secrets);
-  if (variants.length === 0) return value;
-  const walk = (v: unknown): unknown => {
-    if (typeof v === 'string') return redactWith(v, variants);
-    if (Array.isArray(v)) return v.map(walk);
-    if (v !== null && typeof v === 'object') {
-      return Object.fromEntries(Object.entries(v).map(([k, x]) => [redactWith(k, variants), walk(x)]));
-    }
-    return v;
-  };
-  return walk(value) as T;
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import { ErrorCode, LogLevel, WebClient, WebClientEvent } from '@slack/web-api';
 import type { Logger, RetryOptions } from '@slack/web-api';
 import { ApplicationFailure } from '@temporalio/common';
 import { request } from 'undici';
-import { redact, redactString } from './message.ts';
+import { redact, redactString } from '../config/redact.ts';
 import type { SlackMessage } from './message.ts';
 
 export const SLACK_CONFIG_ERROR = 'SlackConfigError';
