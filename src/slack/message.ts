@@ -1,5 +1,15 @@
-// Pure builders for the Slack messages the offloader sends. No I/O, and nothing imported but the redaction
-// (itself import-free), so they can run in an activity or in workflow code alike, and are trivially testable.
+// Pure builders for the Slack messages the offloader sends. No I/O, and nothing imported at run time but the
+// redaction (itself import-free), so they can run in an activity or in workflow code alike, and are trivially
+// testable.
+import type {
+  ActionsBlock,
+  Button,
+  ContextBlock,
+  DividerBlock,
+  HeaderBlock,
+  MrkdwnElement,
+  SectionBlock,
+} from '@slack/types';
 import { redact } from '../config/redact.ts';
 
 /** Slack Block Kit limits (https://docs.slack.dev/reference/block-kit/blocks). Exceeding one is `invalid_blocks`. */
@@ -15,42 +25,16 @@ export const SLACK_LIMITS = {
   messageText: 40000,
 } as const;
 
-export interface PlainText {
-  type: 'plain_text';
-  text: string;
-  emoji?: boolean;
-}
-export interface MrkdwnText {
-  type: 'mrkdwn';
-  text: string;
-}
-export interface HeaderBlock {
-  type: 'header';
-  text: PlainText;
-}
-export interface SectionBlock {
-  type: 'section';
-  text?: MrkdwnText;
-  fields?: MrkdwnText[];
-}
-export interface ContextBlock {
-  type: 'context';
-  elements: MrkdwnText[];
-}
-export interface ButtonElement {
-  type: 'button';
-  text: PlainText;
-  url: string;
-  action_id: string;
-}
-export interface ActionsBlock {
-  type: 'actions';
-  elements: ButtonElement[];
-}
-export interface DividerBlock {
-  type: 'divider';
-}
-export type Block = HeaderBlock | SectionBlock | ContextBlock | ActionsBlock | DividerBlock;
+/**
+ * The blocks these builders produce: Slack's own Block Kit types, narrowed to the elements used here (mrkdwn
+ * text, link buttons), so that readers of a message need not handle what it never holds.
+ */
+export type Block =
+  | HeaderBlock
+  | (SectionBlock & { text?: MrkdwnElement; fields?: MrkdwnElement[] })
+  | (ContextBlock & { elements: MrkdwnElement[] })
+  | (ActionsBlock & { elements: Button[] })
+  | DividerBlock;
 
 /** What the notifier posts: `text` is the plain fallback used in notifications and by clients without blocks. */
 export interface SlackMessage {
@@ -139,11 +123,11 @@ function inlineCode(s: string, max = 200): string {
   return '`' + truncate(escapeMrkdwn(s.replace(/`/g, "'")), max) + '`';
 }
 
-function mrkdwn(text: string, max: number = SLACK_LIMITS.sectionText): MrkdwnText {
+function mrkdwn(text: string, max: number = SLACK_LIMITS.sectionText): MrkdwnElement {
   return { type: 'mrkdwn', text: truncate(text, max) };
 }
 
-function field(label: string, value: string): MrkdwnText {
+function field(label: string, value: string): MrkdwnElement {
   return mrkdwn(`*${label}*\n${value}`, SLACK_LIMITS.sectionField);
 }
 

@@ -1,4 +1,4 @@
-// Drives the real @slack/web-api client and undici against a local fake Slack (no mocking of the client).
+// Drives the real @slack/web-api and @slack/webhook clients against a local fake Slack (no mocking of them).
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
@@ -266,6 +266,7 @@ describe('incoming webhook transport', () => {
     assert.equal(m?.text, msg.text);
     assert.deepEqual(m?.blocks, msg.blocks);
     assert.equal(fake.requests()[0]?.contentType, 'application/json');
+    assert.match(fake.requests()[0]?.userAgent ?? '', /@slack:webhook\//, 'sent by the official client');
   });
 
   test('429 (Retry-After: 1) then 200: delivered once', async () => {
