@@ -1,7 +1,8 @@
 // npm run bench -- reader — the export reply parser alone, no Warp 10 needed. Generates a synthetic reply
 // of WRAPped series in the shape archive-read.mc2 leaves (`[ [ [selector, points, first, last, wrapped],
 // ... ] ]`, compact, as Warp 10 serialises its stack), then streams it from disk in 64 KiB chunks through
-// each candidate, each in a child process of its own so that its peak RSS is its own. One run each.
+// each candidate, each in a child process of its own so that its peak RSS is its own. One run each. The
+// hand-written scanner json-stream.ts had before is measured at a661e01 (BENCHMARKS.md).
 import { spawnSync } from 'node:child_process';
 import { createReadStream, createWriteStream, rmSync } from 'node:fs';
 import { once } from 'node:events';
@@ -13,9 +14,7 @@ type Reader = (body: AsyncIterable<Uint8Array>) => AsyncIterable<unknown>;
 
 /** The candidates, each as a drop-in for topListItems. Libraries are imported only in their own child. */
 const READERS: Record<string, () => Promise<Reader>> = {
-  'hand-written (json-stream.ts)': async () => topListItems,
-  '@streamparser/json': async () => streamparser({}),
-  '@streamparser/json, 64 KiB string buffer': async () => streamparser({ stringBufferSize: 64 * 1024 }),
+  'json-stream.ts (@streamparser/json)': async () => topListItems,
   'stream-json (parser, pick, streamArray)': async () => {
     const [{ Readable }, { default: chain }, { parser }, { pick }, { streamArray }] = await Promise.all([
       import('node:stream'),
@@ -35,24 +34,6 @@ const READERS: Record<string, () => Promise<Reader>> = {
     };
   },
 };
-
-async function streamparser(options: { stringBufferSize?: number }): Promise<Reader> {
-  const { JSONParser } = await import('@streamparser/json');
-  return async function* (body) {
-    // `$.0.*`: each item of the list on top of the stack; keepStack false so parsed items are not retained.
-    const parser = new JSONParser({ paths: ['$.0.*'], keepStack: false, ...options });
-    let ready: unknown[] = [];
-    parser.onValue = ({ value }) => void ready.push(value);
-    for await (const chunk of body) {
-      parser.write(chunk);
-      yield* ready;
-      ready = [];
-    }
-    // The parser ends itself after the top-level value; end() then only reports a truncated reply.
-    if (!parser.isEnded) parser.end();
-    yield* ready;
-  };
-}
 
 const OPB64 = '-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz';
 
