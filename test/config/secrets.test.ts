@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../../src/config/load.ts';
-import { SecretError, checkSecrets, redact, resolveSecret, secretRefs } from '../../src/config/secrets.ts';
+import { SecretError, checkSecrets, resolveSecret, secretRefs } from '../../src/config/secrets.ts';
 
 let dir: string;
 before(() => {
@@ -165,31 +165,5 @@ describe('secretRefs and checkSecrets', () => {
     } finally {
       for (const n of names) delete process.env[n];
     }
-  });
-});
-
-describe('redact', () => {
-  test('replaces every occurrence of every secret', () => {
-    assert.equal(
-      redact('token=abc123 again abc123, key=xyz', ['abc123', 'xyz']),
-      'token=[REDACTED] again [REDACTED], key=[REDACTED]',
-    );
-  });
-
-  test('ignores empty secrets', () => {
-    assert.equal(redact('nothing to hide', ['', '']), 'nothing to hide');
-    assert.equal(redact('nothing to hide', []), 'nothing to hide');
-  });
-
-  test('a secret containing another is fully hidden', () => {
-    assert.equal(redact('value: abcdef', ['abc', 'abcdef']), 'value: [REDACTED]');
-  });
-
-  test('regex characters in secrets are literal', () => {
-    assert.equal(redact('a.b a+b (x)', ['a+b', '(x)']), 'a.b [REDACTED] [REDACTED]');
-  });
-
-  test('a secret occurring in the marker does not mangle it', () => {
-    assert.equal(redact('RED s3cr3t', ['s3cr3t', 'RED']), '[REDACTED] [REDACTED]');
   });
 });
