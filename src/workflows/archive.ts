@@ -6,6 +6,7 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  ContinueAsNew,
   ParentClosePolicy,
   continueAsNew,
   defineQuery,
@@ -203,7 +204,8 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
     enter('done');
     return result('archived');
   } catch (err) {
-    if (isCancellation(err)) throw err;
+    // Continuing as new is how a long run goes on, not a failure to compensate.
+    if (isCancellation(err) || err instanceof ContinueAsNew) throw err;
     const failedPhase = progress.phase;
     enter('failed');
     await startFailureWorkflow(input, failedPhase, failedBatch, progress.batches, err);
