@@ -3,10 +3,9 @@
 // Writing a batch again writes the same points again, which changes nothing: a retry or a new worker
 // after a crash simply redoes the batch.
 import { createHash } from 'node:crypto';
-import { Readable, pipeline } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import { cancellationSignal, heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { gzipLines } from '../archive/lines.ts';
 import { ConfigError } from '../config/load.ts';
 import { SecretError } from '../config/secrets.ts';
 import {
@@ -82,20 +81,6 @@ export function inputFailure(err: unknown, batch?: number): unknown {
     return ApplicationFailure.create({ type: 'ConfigError', message: err.message, nonRetryable: true });
   }
   return err;
-}
-
-/** The lines of a gzip batch object, one WRAPped series each; only one line is held at a time. */
-async function* gzipLines(body: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
-  const gunzip = createGunzip();
-  pipeline(Readable.from(body), gunzip, () => {});
-  let rest = '';
-  for await (const chunk of gunzip as AsyncIterable<Buffer>) {
-    const text = rest + chunk.toString('latin1');
-    const lines = text.split('\n');
-    rest = lines.pop() ?? '';
-    for (const l of lines) if (l !== '') yield l;
-  }
-  if (rest !== '') yield rest;
 }
 
 /** Pulls at most `n` items from a shared iterator (one request's share of the batch). */

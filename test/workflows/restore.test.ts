@@ -14,6 +14,7 @@ import { buildRuntime, type Runtime } from '../../src/worker/runtime.ts';
 import type { RestoreResult } from '../../src/workflows/restore.ts';
 import { archiveRuns } from '../support/archive-run.ts';
 import { testConfig } from '../support/config.ts';
+import { NASTY_POINTS, NASTY_SERIES, enc, seedNasty } from '../support/nasty-month.ts';
 import { dumpFull, restoreRuns } from '../support/restore-run.ts';
 import { temporalEnv, uniqueId, warp10OrSkip, type Warp10Stack } from '../support/stack.ts';
 
@@ -31,54 +32,6 @@ after(async () => {
   await env?.teardown();
 });
 
-const enc = (s: string) =>
-  encodeURIComponent(s).replace(/[!'()*~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-
-/**
- * A month with nasty labels, the four value types (integral doubles too), locations and elevations,
- * attributes, and points on both month boundaries (and just outside them, which the archive keeps).
- */
-function nastyMonth(cls: string): { lines: string[]; meta: string[] } {
-  const c = enc(cls);
-  const nasty = `host=${enc('b, c{d}=\'e"f été')},${enc('la bel/{x}')}=${enc('~not a regex')}`;
-  const lines = [
-    `${S - 1}// ${c}{host=a} 1`,
-    `${S}// ${c}{host=a} 2`,
-    `${S + H}// ${c}{host=a} -9007199254740991`,
-    `${E - 1}// ${c}{host=a} 4`,
-    `${E}// ${c}{host=a} 5`,
-    `${S + 10}// ${c}{${nasty}} '${enc('a string with spaces, quotes \' " and braces {} ✓')}'`,
-    `${S + 20}// ${c}{${nasty}} '${enc('')}'`,
-    `${S + 20}// ${c}{host=bool} T`,
-    `${S + 21}// ${c}{host=bool} F`,
-    `${S + 30}// ${c}{host=dbl} 2.0`,
-    `${S + 31}// ${c}{host=dbl} -0.125`,
-    `${S + 32}// ${c}{host=dbl} 1.0E-300`,
-    `${S + 100}/48.85:2.35/35 ${c}{host=geo} 10`,
-    `${S + 200}/-45.76:-4.83/-170 ${c}{host=geo} 11`,
-    `${S + 300}//12 ${c}{host=geo} 12`,
-    `${S + 5}// ${c}{host=a,core=1} 7`,
-    ...Array.from(
-      { length: 6 },
-      (_, i) => `${S + 1000 + i * H}// ${c}{owner=customer-${i % 3},host=h${i}} ${i}.5`,
-    ),
-  ];
-  const meta = [`${c}{host=a}{team=${enc('ops, night')},tier=gold}`, `${c}{host=geo}{kind=probe}`];
-  return { lines, meta };
-}
-
-async function seed(rt: Runtime, w: Warp10Stack, data: { lines: string[]; meta: string[] }) {
-  await rt.client.update(rt.tokens.write, data.lines.join('\n'));
-  for (const m of data.meta) {
-    const res = await fetch(`${w.url}/api/v0/meta`, {
-      method: 'POST',
-      headers: { 'X-Warp10-Token': w.writeToken },
-      body: m,
-    });
-    assert.equal(res.status, 200, await res.text());
-  }
-}
-
 /** Seeds `cls`, takes the month's dump, archives it (which deletes it from Warp 10). */
 async function archivedMonth(t: { name: string }, w: Warp10Stack, seriesPerBatch = 4) {
   const cls = uniqueId('test.restore').replace(/-/g, '.');
@@ -86,7 +39,7 @@ async function archivedMonth(t: { name: string }, w: Warp10Stack, seriesPerBatch
     groups: [{ name: 'clients', datasets: [{ name: 'ds', selector: { class: cls }, seriesPerBatch }] }],
   });
   const rt = buildRuntime(config);
-  await seed(rt, w, nastyMonth(cls));
+  await seedNasty(rt, w, cls, S, E);
   const live = await dumpFull(w, cls, S, E - 1);
   const ref: MonthRef = { group: 'clients', dataset: 'ds', month: MONTH };
   const [archived] = await archiveRuns(env, rt, ref);
@@ -116,12 +69,12 @@ describe('restore workflow (real Temporal, real Warp 10)', () => {
     if (!w) return;
     const { cls, rt, live, ref } = await archivedMonth(t, w);
     try {
-      assert.equal(live.length, 12);
+      assert.equal(live.length, NASTY_SERIES);
       const outside = await dumpFull(w, cls, 0, Number.MAX_SAFE_INTEGER);
       const [first, second] = await restoreRuns(env, rt, [ref, ref]);
       const r1 = ok(first);
       assert.equal(r1.status, 'restored');
-      assert.deepEqual([r1.series, r1.points, r1.alreadyThere], [12, 20, 0]);
+      assert.deepEqual([r1.series, r1.points, r1.alreadyThere], [NASTY_SERIES, NASTY_POINTS, 0]);
       assert.deepEqual(
         await dumpFull(w, cls, S, E - 1),
         live,
@@ -134,7 +87,7 @@ describe('restore workflow (real Temporal, real Warp 10)', () => {
       assert.ok(outside.length > 0);
 
       const r2 = ok(second);
-      assert.equal(r2.alreadyThere, 12, 'the second restore finds every series already whole');
+      assert.equal(r2.alreadyThere, NASTY_SERIES, 'the second restore finds every series already whole');
       assert.deepEqual(await dumpFull(w, cls, S, E - 1), live, 'restoring twice changes nothing');
     } finally {
       await rt.close();
