@@ -10,7 +10,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { batchObjectKey, type MonthRef } from '../../src/archive/layout.ts';
 import { monthRange } from '../../src/month.ts';
 import type { LocalStore } from '../../src/store/local.ts';
-import { buildRuntime, type Runtime } from '../../src/worker/runtime.ts';
+import { buildRuntime } from '../../src/worker/runtime.ts';
 import type { RestoreResult } from '../../src/workflows/restore.ts';
 import { archiveRuns } from '../support/archive-run.ts';
 import { testConfig } from '../support/config.ts';
