@@ -2,7 +2,7 @@
 import { Readable } from 'node:stream';
 import { Agent, errors as undiciErrors, request } from 'undici';
 import type { Dispatcher } from 'undici';
-import { redact } from '../config/secrets.ts';
+import { redactString } from '../config/redact.ts';
 
 /** Base of every Warp 10 failure; `retryable` tells activities whether a retry can help. */
 export class Warp10Error extends Error {
@@ -237,6 +237,6 @@ export class Warp10Client {
   }
 
   private redact(text: string): string {
-    return redact(text, this.secrets);
+    return redactString(text, this.secrets);
   }
 }

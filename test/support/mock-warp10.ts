@@ -21,7 +21,7 @@
 import { setImmediate as tick } from 'node:timers/promises';
 import type { Params, WarpScriptRunner } from '../../src/warp10/runner.ts';
 import { Warp10UnavailableError, WarpScriptError } from '../../src/warp10/client.ts';
-import { redact as redactAll } from '../../src/config/secrets.ts';
+import { redactString as redactAll } from '../../src/config/redact.ts';
 import { loadScript } from '../../src/warp10/warpscript.ts';
 
 export type MockValue = number | boolean | string;
