@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -12,8 +13,9 @@ import { monthRange } from '../../src/month.ts';
 import type { LocalStore } from '../../src/store/local.ts';
 import { buildRuntime } from '../../src/worker/runtime.ts';
 import type { RestoreResult } from '../../src/workflows/restore.ts';
+import { startStandalone } from '../../scripts/stack/warp10.ts';
 import { archiveRuns } from '../support/archive-run.ts';
-import { testConfig } from '../support/config.ts';
+import { tempDir, testConfig } from '../support/config.ts';
 import { NASTY_POINTS, NASTY_SERIES, enc, seedNasty } from '../support/nasty-month.ts';
 import { dumpFull, restoreRuns } from '../support/restore-run.ts';
 import { temporalEnv, uniqueId, warp10OrSkip, type Warp10Stack } from '../support/stack.ts';
@@ -32,11 +34,29 @@ after(async () => {
   await env?.teardown();
 });
 
+/** A TCP port nobody listens on right now, chosen by the system. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
 /** Seeds `cls`, takes the month's dump, archives it (which deletes it from Warp 10). */
-async function archivedMonth(t: { name: string }, w: Warp10Stack, seriesPerBatch = 4) {
+async function archivedMonth(
+  t: { name: string },
+  w: Warp10Stack,
+  seriesPerBatch = 4,
+  extra: { restoreTargets?: unknown[] } = {},
+) {
   const cls = uniqueId('test.restore').replace(/-/g, '.');
   const config = testConfig({
     groups: [{ name: 'clients', datasets: [{ name: 'ds', selector: { class: cls }, seriesPerBatch }] }],
+    ...extra,
   });
   const rt = buildRuntime(config);
   await seedNasty(rt, w, cls, S, E);
@@ -166,6 +186,39 @@ describe('restore workflow (real Temporal, real Warp 10)', () => {
       );
     } finally {
       await rt.close();
+    }
+  });
+
+  test('into a second Warp 10 (a cold instance on another port, other tokens): equal to what was live', async (t) => {
+    const w = warp10OrSkip(t);
+    if (!w) return;
+    const port = await freePort();
+    const cold = await startStandalone({
+      name: `warp10-test-${port}`,
+      dataDir: tempDir('cold-warp10'),
+      port,
+    });
+    process.env.COLD_WARP10_READ = cold.readToken;
+    process.env.COLD_WARP10_WRITE = cold.writeToken;
+    const target = {
+      name: 'cold',
+      url: cold.url,
+      readToken: { env: 'COLD_WARP10_READ' },
+      writeToken: { env: 'COLD_WARP10_WRITE' },
+    };
+    const { cls, rt, live, ref } = await archivedMonth(t, w, 5, { restoreTargets: [target] });
+    try {
+      const [run] = await restoreRuns(env, rt, [{ ...ref, target: 'cold' }]);
+      const r = ok(run);
+      assert.deepEqual(
+        [r.status, r.target, r.series, r.points],
+        ['restored', 'cold', NASTY_SERIES, NASTY_POINTS],
+      );
+      assert.deepEqual(await dumpFull(cold, cls, S, E - 1), live, 'point for point, attributes included');
+      assert.deepEqual(await dumpFull(w, cls, S, E - 1), [], 'the hot instance was not written');
+    } finally {
+      await rt.close();
+      await cold.stop();
     }
   });
 
