@@ -2,9 +2,10 @@
 //   1. the same month archived with small and large batches (points/s, ratio);
 //   2. a dataset 4x larger: peak RSS growth while archiving, against the 1x run (ratio), which shows
 //      whether the export streams (bounded memory) or buffers;
-//   3. the export reply parser alone against library parsers (bench/reader.ts; no Warp 10 needed).
+//   3. the export reply parser alone against library parsers (bench/reader.ts; no Warp 10 needed);
+//   4. restore throughput against a plain /api/v0/update of the same points (bench/restore.ts).
 // Needs a running Warp 10 (npm run stack:up, or WARP10_URL). Data goes to throwaway classes and months.
-// `npm run bench -- archive` or `npm run bench -- reader` runs one part only.
+// `npm run bench -- archive`, `-- reader` or `-- restore` runs one part only.
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -18,6 +19,7 @@ import { buildRuntime } from '../src/worker/runtime.ts';
 import { createOffloadWorker } from '../src/worker/worker.ts';
 import type { ArchiveResult } from '../src/workflows/archive.ts';
 import { benchReader } from './bench/reader.ts';
+import { benchRestore } from './bench/restore.ts';
 import { DATA, ROOT } from './stack/common.ts';
 
 applyStackEnv();
@@ -25,7 +27,7 @@ Runtime.install({ logger: new DefaultLogger('WARN') });
 
 const STEP = 10 * 60 * 1_000_000; // one point every 10 minutes
 
-async function main() {
+async function main(parts: { archive: boolean; restore: boolean }) {
   if (!process.env.WARP10_URL) throw new Error('no Warp 10: run npm run stack:up (or set WARP10_URL)');
   const native = await NativeConnection.connect({
     address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
@@ -107,6 +109,12 @@ async function main() {
     return row;
   }
 
+  if (parts.restore) await benchRestore({ client, native, workflowBundle });
+  if (!parts.archive) {
+    await connection.close();
+    await native.close();
+    return;
+  }
   console.log('archive benchmark (one run; Warp 10, worker and store on this machine)');
   const small = await archiveOnce('1x, 50 series per batch', '2001-01', 50, 50);
   const large = await archiveOnce('1x, 400 series per batch', '2001-02', 50, 400);
@@ -123,8 +131,8 @@ async function main() {
 }
 
 const only = process.argv[2];
-if (only !== undefined && only !== 'archive' && only !== 'reader') {
-  throw new Error(`unknown part ${only}: archive or reader`);
+if (only !== undefined && only !== 'archive' && only !== 'reader' && only !== 'restore') {
+  throw new Error(`unknown part ${only}: archive, reader or restore`);
 }
-if (only !== 'reader') await main();
-if (only !== 'archive') await benchReader();
+if (only !== 'reader') await main({ archive: only !== 'restore', restore: only !== 'archive' });
+if (only === undefined || only === 'reader') await benchReader();

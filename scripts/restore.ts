@@ -45,6 +45,7 @@ async function main(argv: string[]): Promise<number> {
     ...(args.target !== undefined ? { target: args.target } : {}),
     ...(args.series !== undefined ? { series: args.series } : {}),
     ...(args.from !== undefined ? { from: args.from, to: args.to } : {}),
+    ...(args.concurrency !== undefined ? { concurrency: args.concurrency } : {}),
     merge: args.merge,
     dryRun: args.dryRun,
   };
@@ -136,7 +137,7 @@ async function main(argv: string[]): Promise<number> {
         console.log(`  ${result.alreadyThere} series already hold exactly the archive's points`);
     } else {
       console.log(
-        `restored ${n(result.series)} series, ${n(result.points)} points (${humanBytes(result.bytes)} WRAPped) from ${result.batches} batch(es) into ${result.target} in ${seconds.toFixed(1)}s`,
+        `restored ${n(result.series)} series, ${n(result.points)} points (${humanBytes(result.bytes)} of archive) from ${result.batches} batch(es) into ${result.target} in ${seconds.toFixed(1)}s`,
       );
     }
     return 0;

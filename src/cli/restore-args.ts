@@ -13,7 +13,7 @@ import { UsageError } from './start-archive-args.ts';
 export { UsageError };
 
 export const RESTORE_USAGE = `usage: npm run restore -- --month YYYY-MM --dataset NAME [--group NAME] [--series SELECTOR]
-         [--from INSTANT --to INSTANT] [--target NAME] [--merge] [--dry-run] [--wait] [--json]
+         [--from INSTANT --to INSTANT] [--target NAME] [--merge] [--concurrency N] [--dry-run] [--wait] [--json]
 
   --month YYYY-MM      the archived month to bring back
   --dataset NAME       the archived dataset (configured, or found by discovery: then give --group)
@@ -22,6 +22,7 @@ export const RESTORE_USAGE = `usage: npm run restore -- --month YYYY-MM --datase
   --from/--to INSTANT  only the window [from, to) inside the month, ISO-8601 with a zone (2026-03-10T00:00:00Z)
   --target NAME        a Warp 10 of the config's restoreTargets; default: the configured warp10
   --merge              also write into series that already hold other points in the window
+  --concurrency N      batches checked or written at once, 1 to 16 (default 2)
   --dry-run            print what would be written (series, points, bytes); write nothing (implies --wait)
   --wait               follow progress until the end; exit 1 if the restore fails
   --json               print a machine-readable summary on stdout
@@ -51,6 +52,7 @@ export function parseRestoreArgs(argv: string[], config: OffloadConfig): Restore
         to: { type: 'string' },
         target: { type: 'string' },
         merge: { type: 'boolean', default: false },
+        concurrency: { type: 'string' },
         'dry-run': { type: 'boolean', default: false },
         wait: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
@@ -97,6 +99,15 @@ export function parseRestoreArgs(argv: string[], config: OffloadConfig): Restore
       `unknown restore target "${values.target}"; ${known.length > 0 ? `configured: ${known.join(', ')}` : 'the configuration lists no restoreTargets'}.`,
     );
   }
+  let concurrency: number | undefined;
+  if (values.concurrency !== undefined) {
+    concurrency = Number(values.concurrency);
+    if (!/^\d+$/.test(values.concurrency) || concurrency < 1 || concurrency > 16) {
+      throw new UsageError(
+        `--concurrency: expected an integer from 1 to 16, found ${JSON.stringify(values.concurrency)}.`,
+      );
+    }
+  }
   if ((values.from === undefined) !== (values.to === undefined)) {
     throw new UsageError('--from and --to go together: give both (the window is [from, to)).');
   }
@@ -115,6 +126,7 @@ export function parseRestoreArgs(argv: string[], config: OffloadConfig): Restore
     ...(values.target !== undefined ? { target: values.target } : {}),
     ...(values.series !== undefined ? { series: values.series } : {}),
     ...(values.from !== undefined ? { from: values.from, to: values.to } : {}),
+    ...(concurrency !== undefined ? { concurrency } : {}),
     merge: values.merge,
     dryRun: values['dry-run'],
     wait: values.wait || values['dry-run'],

@@ -24,6 +24,8 @@ export interface RestoreRequest extends MonthRef {
   /** Write even where the target already holds other points in the window. */
   merge?: boolean;
   dryRun?: boolean;
+  /** Batches checked or written at once (default 2). */
+  concurrency?: number;
 }
 
 export type RestoreInputErrorType = 'NoSuchArchive' | 'IncompleteMonth' | 'InvalidInput' | 'ArchiveCorrupt';

@@ -63,6 +63,22 @@ const restoreActivities = proxyActivities<RestoreActivities>({
 });
 
 const MAX_CONFLICTS_REPORTED = 20;
+/** Batches checked or written at once by default: bounded, so a restore never floods the target. */
+export const DEFAULT_RESTORE_CONCURRENCY = 2;
+
+/** Runs `step` over `items`, at most `limit` at once; results in the order of `items`. Deterministic. */
+async function eachBounded<T, R>(items: T[], limit: number, step: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await step(items[i] as T);
+    }
+  });
+  await Promise.all(lanes);
+  return results;
+}
 
 export async function restore(input: RestoreInput): Promise<RestoreResult> {
   const { group, dataset, month } = input;
@@ -95,16 +111,14 @@ export async function restore(input: RestoreInput): Promise<RestoreResult> {
     Object.assign(progress, { batches: plan.batches.length, series: plan.series, points: plan.points });
 
     enter('check');
-    const checked: RestoreBatchResult[] = [];
-    const conflicts: Conflict[] = [];
-    let conflictCount = 0;
-    for (const b of plan.batches) {
+    const lanes = input.concurrency ?? DEFAULT_RESTORE_CONCURRENCY;
+    const checked: RestoreBatchResult[] = await eachBounded(plan.batches, lanes, async (b) => {
       const r = await restoreActivities.checkRestoreBatch({ ...input, batch: b.batch });
-      checked.push(r);
       progress.checked++;
-      conflictCount += r.conflictCount;
-      conflicts.push(...r.conflicts.slice(0, MAX_CONFLICTS_REPORTED - conflicts.length));
-    }
+      return r;
+    });
+    const conflicts: Conflict[] = checked.flatMap((r) => r.conflicts).slice(0, MAX_CONFLICTS_REPORTED);
+    const conflictCount = checked.reduce((n, r) => n + r.conflictCount, 0);
     const sum = (k: 'series' | 'points' | 'bytes' | 'same') => checked.reduce((n, r) => n + r[k], 0);
     Object.assign(progress, { series: sum('series'), points: sum('points'), bytes: sum('bytes') });
     const result = (status: RestoreResult['status'], extra: Partial<RestoreResult> = {}): RestoreResult => ({
@@ -148,11 +162,11 @@ export async function restore(input: RestoreInput): Promise<RestoreResult> {
     }
 
     enter('restore');
-    for (const b of plan.batches) {
+    await eachBounded(plan.batches, lanes, async (b) => {
       const r = await restoreActivities.restoreBatch({ ...input, batch: b.batch });
       progress.restored++;
       progress.written += r.written;
-    }
+    });
     enter('done');
     return result('restored');
   } catch (err) {
