@@ -62,6 +62,8 @@ export interface Warp10ClientOptions {
   bodyIdleTimeoutMs?: number;
   /** Values (tokens) to scrub from any error message. */
   secrets?: string[];
+  /** Connections to Warp 10, hence requests in flight (no pipelining); more requests wait their turn. */
+  maxConcurrentRequests?: number;
 }
 
 export interface ExecStats {
@@ -101,6 +103,7 @@ export class Warp10Client {
       connect: { timeout: opts.connectTimeoutMs ?? 10_000 },
       headersTimeout: opts.requestTimeoutMs ?? 30 * 60_000,
       bodyTimeout: opts.bodyIdleTimeoutMs ?? 5 * 60_000,
+      connections: opts.maxConcurrentRequests ?? 8,
     });
   }
 

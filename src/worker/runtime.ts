@@ -106,6 +106,7 @@ export function buildRuntime(
     url: config.warp10.url,
     connectTimeoutMs: config.warp10.connectTimeoutMs,
     requestTimeoutMs: config.warp10.requestTimeoutMs,
+    maxConcurrentRequests: config.warp10.maxConcurrentRequests,
     secrets,
   });
   const runner = opts.runner ?? httpRunner(client);
