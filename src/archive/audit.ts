@@ -192,8 +192,12 @@ export async function auditMonth(store: ArchiveStore, ref: MonthRef): Promise<Mo
     }
   }
 
+  const prefix = monthPrefix(ref);
+  const planPage = (key: string) => /^plan-\d{5}\.json$/.test(key.slice(prefix.length));
   for (const key of listed.keys()) {
-    if (!expected.has(key)) problem(key, 'stray object: not part of the archive of this month');
+    // Further pages of a large plan (plan-NNNNN.json) belong to the archive too.
+    if (!expected.has(key) && !planPage(key))
+      problem(key, 'stray object: not part of the archive of this month');
   }
   audit.ok = audit.problems.length === 0;
   return audit;
