@@ -35,6 +35,7 @@ export interface ArchiveInput extends DatasetMonth {
     phase: BatchPhase;
     next: number;
     batchConcurrency: number;
+    deleteConcurrency: number;
     progress: ArchiveProgress;
   };
 }
@@ -157,14 +158,21 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
         enter('done');
         return result('dry-run', { dryRun: plan.batches });
       }
-      resume = { phase: 'export', next: 1, batchConcurrency: plan.batchConcurrency ?? 1, progress };
+      resume = {
+        phase: 'export',
+        next: 1,
+        batchConcurrency: plan.batchConcurrency ?? 1,
+        deleteConcurrency: plan.deleteConcurrency ?? 1,
+        progress,
+      };
     }
 
     let budget = BATCH_STEPS_PER_RUN;
     for (const phase of PHASES.slice(PHASES.indexOf(resume.phase))) {
       if (progress.phase !== phase) enter(phase);
       const first = phase === resume.phase ? resume.next : 1;
-      const stop = await forBatches(first, progress.batches, resume.batchConcurrency, budget, async (b) => {
+      const concurrency = phase === 'delete' ? resume.deleteConcurrency : resume.batchConcurrency;
+      const stop = await forBatches(first, progress.batches, concurrency, budget, async (b) => {
         try {
           await steps[phase](b);
         } catch (err) {
@@ -177,7 +185,7 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
         // The rest of this phase, and the phases after it, in a fresh history.
         await continueAsNew<typeof archive>({
           ...input,
-          resume: { phase, next: stop, batchConcurrency: resume.batchConcurrency, progress },
+          resume: { ...resume, phase, next: stop, progress },
         });
       }
     }
