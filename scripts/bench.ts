@@ -1,22 +1,42 @@
 // npm run bench — measured in one run against the local stack:
 //   1. the archive against a plain script doing the same Warp 10 work (bench/archive.ts): export phase,
 //      whole safe archive, batchConcurrency 1/2/4, worker memory at 1x and 10x the data;
-//   2. the export reply parser alone against library parsers (bench/reader.ts; no Warp 10 needed).
+//   2. the export reply parser alone against library parsers (bench/reader.ts; no Warp 10 needed);
+//   3. restore throughput against a plain /api/v0/update of the same points (bench/restore.ts).
 // Needs a running Warp 10 (npm run stack:up, or WARP10_URL). Data goes to throwaway classes and months.
-// `npm run bench -- archive` or `npm run bench -- reader` runs one part only.
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+// `npm run bench -- archive`, `-- reader` or `-- restore` runs one part only.
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode } from '@temporalio/worker';
 import { applyStackEnv } from '../src/stack-env.ts';
 import { benchArchive } from './bench/archive.ts';
 import { benchReader } from './bench/reader.ts';
+import { benchRestore } from './bench/restore.ts';
+import { ROOT } from './stack/common.ts';
 
 applyStackEnv();
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
-const only = process.argv[2];
-if (only !== undefined && only !== 'archive' && only !== 'reader') {
-  throw new Error(`unknown part ${only}: archive or reader`);
+async function restorePart(): Promise<void> {
+  if (!process.env.WARP10_URL) throw new Error('no Warp 10: run npm run stack:up (or set WARP10_URL)');
+  const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
+  const native = await NativeConnection.connect({ address });
+  const connection = await Connection.connect({ address });
+  const workflowBundle = await bundleWorkflowCode({
+    workflowsPath: path.join(ROOT, 'src', 'workflows', 'index.ts'),
+    logger: new DefaultLogger('WARN'),
+  });
+  await benchRestore({ client: new Client({ connection }), native, workflowBundle });
+  await connection.close();
+  await native.close();
 }
-if (only !== 'reader') {
+
+const only = process.argv[2];
+if (only !== undefined && !['archive', 'reader', 'restore'].includes(only)) {
+  throw new Error(`unknown part ${only}: archive, reader or restore`);
+}
+if (only === undefined || only === 'archive') {
   await benchArchive({ repetitions: Number(process.env.BENCH_REPETITIONS ?? 3), concurrencies: [1, 2, 4] });
 }
-if (only !== 'archive') await benchReader();
+if (only === undefined || only === 'restore') await restorePart();
+if (only === undefined || only === 'reader') await benchReader();

@@ -43,7 +43,6 @@ export const WARP10_RELEASE_URL = `https://github.com/senx/warp10-platform/relea
 const INSTALLS = path.join(TOOLS, 'warp10');
 const DOWNLOADS = path.join(TOOLS, 'downloads');
 const W10_DATA = path.join(DATA, 'warp10');
-const SECRETS = path.join(W10_DATA, 'secrets.json');
 const WAYS_OUT =
   'Set WARP10_DIST to a local warp10-<version>.tar.gz (or its extracted folder), or WARP10_URL (with WARP10_READ_TOKEN and WARP10_WRITE_TOKEN) to an existing Warp 10.';
 
@@ -160,9 +159,10 @@ interface Secrets {
   issuance: number;
 }
 
-/** Keys and tokens are random per installation and kept in .data (never committed). */
-function loadOrCreateSecrets(): Secrets {
-  if (existsSync(SECRETS)) return JSON.parse(readFileSync(SECRETS, 'utf8')) as Secrets;
+/** Keys and tokens are random per installation and kept in its data folder (never committed). */
+function loadOrCreateSecrets(dataDir: string): Secrets {
+  const file = path.join(dataDir, 'secrets.json');
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as Secrets;
   const hex = (bytes: number) => `hex:${randomBytes(bytes).toString('hex')}`;
   const secrets: Secrets = {
     keys: {
@@ -180,13 +180,13 @@ function loadOrCreateSecrets(): Secrets {
     owner: randomUUID(),
     issuance: Date.now(),
   };
-  ensureDir(W10_DATA);
-  writeFileSync(SECRETS, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  ensureDir(dataDir);
+  writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   return secrets;
 }
 
-function writeConfig(port: number, s: Secrets): string {
-  const confDir = ensureDir(path.join(W10_DATA, 'conf'));
+function writeConfig(dataDir: string, port: number, s: Secrets): string {
+  const confDir = ensureDir(path.join(dataDir, 'conf'));
   const tokens = path.join(confDir, 'tokens.conf');
   const ttl = 100 * 365 * 24 * 3600 * 1000;
   // The token file's `id` is the literal token string; both share one owner/producer/application.
@@ -203,7 +203,7 @@ function writeConfig(port: number, s: Secrets): string {
   const lines = [
     ...Object.entries(s.keys).map(([k, v]) => `${k} = ${v}`),
     `standalone.port = ${port}`,
-    `leveldb.home = ${ensureDir(path.join(W10_DATA, 'leveldb'))}`,
+    `leveldb.home = ${ensureDir(path.join(dataDir, 'leveldb'))}`,
     `warp.token.file = ${tokens}`,
     `warpscript.update.endpoint = http://127.0.0.1:${port}/api/v0/update`,
     `warpscript.meta.endpoint = http://127.0.0.1:${port}/api/v0/meta`,
@@ -293,7 +293,7 @@ export async function warp10Up(): Promise<Warp10Endpoint> {
   const port = envPort('WARP10_PORT', 8080);
   const url = localUrl();
   assertNotRunningElsewhere('warp10', 'Warp 10', url);
-  const secrets = loadOrCreateSecrets();
+  const secrets = loadOrCreateSecrets(W10_DATA);
   const endpoint = { url, readToken: secrets.readToken, writeToken: secrets.writeToken, external: false };
   if (isAlive(readPid('warp10')) && (await checkOk(url).catch(() => false))) {
     console.log(`[stack] Warp 10 already running at ${url}`);
@@ -308,11 +308,22 @@ export async function warp10Up(): Promise<Warp10Endpoint> {
       `port ${port} on 127.0.0.1 is taken by another process; stop it or set WARP10_PORT.`,
     );
   }
-  const generated = writeConfig(port, secrets);
-  const java = process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, 'bin', 'java') : 'java';
+  await launch({ name: 'warp10', dataDir: W10_DATA, port, secrets, jar });
+  console.log(`[stack] Warp 10 up at ${url}`);
+  return endpoint;
+}
+
+/**
+ * Writes the configuration of a standalone (data folder, port, keys and tokens) and starts it as the
+ * detached process `name` (its pid and log under .data), then waits until it answers with its tokens.
+ */
+async function launch(opts: { name: string; dataDir: string; port: number; secrets: Secrets; jar: string }) {
+  const { name, dataDir, port, secrets, jar } = opts;
+  const url = `http://127.0.0.1:${port}`;
+  const generated = writeConfig(dataDir, port, secrets);
   const pid = startDetached(
-    'warp10',
-    java,
+    name,
+    javaBin(),
     [
       '-Xms256m',
       '-Xmx2g',
@@ -330,11 +341,43 @@ export async function warp10Up(): Promise<Warp10Endpoint> {
     ],
     url,
   );
-  const log = logFile('warp10');
-  await waitFor('Warp 10', () => checkOk(url), { timeoutMs: 120_000, log, pid });
-  await waitFor('Warp 10 tokens', () => tokensReady(url, secrets.readToken), { timeoutMs: 90_000, log, pid });
-  console.log(`[stack] Warp 10 up at ${url}`);
-  return endpoint;
+  const log = logFile(name);
+  const what = name === 'warp10' ? 'Warp 10' : `Warp 10 (${name})`;
+  await waitFor(what, () => checkOk(url), { timeoutMs: 120_000, log, pid });
+  await waitFor(`${what} tokens`, () => tokensReady(url, secrets.readToken), { timeoutMs: 90_000, log, pid });
+}
+
+export interface StandaloneInstance extends Warp10Endpoint {
+  /** Stops the process and keeps its data folder. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Another Warp 10 standalone beside the stack's own, with its own data folder, port, keys and tokens (a
+ * "cold" instance to restore into, in tests). Same distribution and configuration as the stack's; `name`
+ * names its pid and log files under .data.
+ */
+export async function startStandalone(opts: {
+  name: string;
+  dataDir: string;
+  port: number;
+}): Promise<StandaloneInstance> {
+  checkJava();
+  installedJar ??= installWarp10();
+  const jar = await installedJar;
+  if (await portInUse(opts.port))
+    throw new StackError(`port ${opts.port} on 127.0.0.1 is taken by another process.`);
+  const secrets = loadOrCreateSecrets(opts.dataDir);
+  await launch({ ...opts, secrets, jar });
+  return {
+    url: `http://127.0.0.1:${opts.port}`,
+    readToken: secrets.readToken,
+    writeToken: secrets.writeToken,
+    external: false,
+    async stop() {
+      await stopDetached(opts.name);
+    },
+  };
 }
 
 export async function warp10Down(): Promise<void> {

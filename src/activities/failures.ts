@@ -48,7 +48,9 @@ export function toFailure(err: unknown, batch?: number): unknown {
       ? 'LiveDataChanged'
       : err.warpMessage.includes('AMBIGUOUS_SELECTOR')
         ? 'AmbiguousSelector'
-        : 'WarpScriptError';
+        : err.warpMessage.includes('RESTORE_MISMATCH')
+          ? 'RestoreMismatch'
+          : 'WarpScriptError';
     const where = batch === undefined ? '' : `batch ${batch}: `;
     return ApplicationFailure.create({
       type,

@@ -14,6 +14,11 @@ export const NON_RETRYABLE = [
   'StorePermanentError',
   'ConfigError',
   'SlackConfigError',
+  // Restore: bad input, a target already holding other points, a read-back that differs.
+  'InvalidInput',
+  'NoSuchArchive',
+  'TargetHasData',
+  'RestoreMismatch',
 ] as const;
 
 export type NonRetryableType = (typeof NON_RETRYABLE)[number];

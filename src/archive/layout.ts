@@ -32,3 +32,7 @@ export function batchOfKey(key: string): number | undefined {
 export const archiveWorkflowId = (m: MonthRef) => `archive/${m.group}/${m.dataset}/${m.month}`;
 export const failureWorkflowId = (m: MonthRef, runId: string) =>
   `archive-failure/${m.group}/${m.dataset}/${m.month}/${runId}`;
+
+/** A restore of a month, into the configured Warp 10 or a named restore target. */
+export const restoreWorkflowId = (m: MonthRef, target?: string) =>
+  `restore/${m.group}/${m.dataset}/${m.month}${target === undefined ? '' : `/${target}`}`;

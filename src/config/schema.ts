@@ -210,6 +210,23 @@ export const warp10Schema = strict({
   maxConcurrentRequests: intBetween(1, 256).default(8),
 });
 
+/**
+ * Another Warp 10 an archive can be restored into (`npm run restore -- --target NAME`), typically a
+ * separate "cold" instance. Same secret-reference rules as `warp10`; the read token checks what the
+ * target holds before and after writing.
+ */
+export const restoreTargetSchema = strict({
+  name: matching(
+    /^[a-z0-9][a-z0-9._-]{0,62}$/,
+    'a restore target name (1 to 63 characters: a-z, 0-9, ., _, -, starting with a letter or digit)',
+  ),
+  url: httpUrl('the Warp 10 base URL, an http(s) URL'),
+  readToken: secretRefSchema,
+  writeToken: secretRefSchema,
+  connectTimeoutMs: intBetween(100, 600_000).default(10_000),
+  requestTimeoutMs: intBetween(1_000, 86_400_000).default(1_800_000),
+});
+
 export const temporalSchema = strict({
   address: matching(
     /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([1-9][0-9]{0,4})$/,
@@ -483,6 +500,10 @@ export const offloadConfigSchema = strict({
   store: storeSchema,
   slack: slackSchema.optional(),
   schedule: scheduleSchema.optional(),
+  restoreTargets: z
+    .array(restoreTargetSchema, expected('a list of restore targets'))
+    .check(uniqueNames('restore target'))
+    .optional(),
   groups: z
     .array(groupSchema, expected('a list of groups'))
     .min(1, expected('a list of at least one group'))
@@ -491,6 +512,7 @@ export const offloadConfigSchema = strict({
 
 export type SecretRef = z.infer<typeof secretRefSchema>;
 export type Warp10Config = z.infer<typeof warp10Schema>;
+export type RestoreTargetConfig = z.infer<typeof restoreTargetSchema>;
 export type TemporalConfig = z.infer<typeof temporalSchema>;
 export type LocalStoreConfig = z.infer<typeof localStoreSchema>;
 export type S3StoreConfig = z.infer<typeof s3StoreSchema>;

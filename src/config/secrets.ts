@@ -55,6 +55,10 @@ export function secretRefs(config: OffloadConfig): Array<{ what: string; ref: Se
     refs.push({ what: 'store.accessKeyId', ref: config.store.accessKeyId });
     refs.push({ what: 'store.secretAccessKey', ref: config.store.secretAccessKey });
   }
+  for (const [i, t] of (config.restoreTargets ?? []).entries()) {
+    refs.push({ what: `restoreTargets[${i}].readToken`, ref: t.readToken });
+    refs.push({ what: `restoreTargets[${i}].writeToken`, ref: t.writeToken });
+  }
   if (config.slack?.token) refs.push({ what: 'slack.token', ref: config.slack.token });
   if (config.slack?.webhookUrl) refs.push({ what: 'slack.webhookUrl', ref: config.slack.webhookUrl });
   return refs;

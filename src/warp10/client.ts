@@ -1,4 +1,5 @@
 // Warp 10 over HTTP (undici): WarpScript exec, update, check. Used by activities only.
+import { Readable } from 'node:stream';
 import { Agent, errors as undiciErrors, request } from 'undici';
 import type { Dispatcher } from 'undici';
 import { redactString } from '../config/redact.ts';
@@ -122,7 +123,7 @@ export class Warp10Client {
 
   /** Runs a script and hands back the reply body as a stream, for replies too large to buffer. */
   async execStream(
-    script: string,
+    script: string | AsyncIterable<string>,
     opts: ExecOptions,
   ): Promise<{ body: Dispatcher.ResponseData['body']; stats: ExecStats }> {
     const res = await this.send(`${this.url}/api/v0/exec`, opts.name, {
@@ -189,13 +190,20 @@ export class Warp10Client {
     name: string,
     init: {
       method: 'GET' | 'POST';
-      body?: string | Uint8Array;
+      /** An async iterable is streamed (chunked), never held whole in memory. */
+      body?: string | Uint8Array | AsyncIterable<string>;
       headers?: Record<string, string>;
       signal?: AbortSignal;
     },
   ): Promise<Dispatcher.ResponseData> {
     try {
-      return await request(url, { ...init, dispatcher: this.dispatcher });
+      const body = init.body;
+      const streamed = body !== undefined && typeof body !== 'string' && !(body instanceof Uint8Array);
+      return await request(url, {
+        ...init,
+        body: streamed ? Readable.from(body) : body,
+        dispatcher: this.dispatcher,
+      });
     } catch (err) {
       throw this.transportError(name, err);
     }

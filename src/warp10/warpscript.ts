@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 export type WarpScriptValue =
   string | number | bigint | boolean | null | WarpScriptValue[] | { [key: string]: WarpScriptValue };
 
-const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+export const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
  * A WarpScript string literal. WarpScript percent-decodes quoted strings that contain '%', so

@@ -7,12 +7,13 @@ import { createStore } from '../store/index.ts';
 import type { ArchiveStore } from '../store/types.ts';
 import { createNotifier, type LogFn, type Notifier } from '../slack/notifier.ts';
 import { Warp10Client } from '../warp10/client.ts';
-import { httpRunner, type WarpScriptRunner } from '../warp10/runner.ts';
+import { httpRunner, type FeedingRunner, type WarpScriptRunner } from '../warp10/runner.ts';
 import { createSlackActivities } from '../activities/slack.ts';
 import { createSmokeActivities } from '../activities/smoke.ts';
 import { createStoreActivities } from '../activities/store.ts';
 import { createWarp10Activities } from '../activities/warp10.ts';
 import { createOffloadActivities } from '../activities/offload.ts';
+import { createRestoreActivities } from '../activities/restore.ts';
 
 export interface Runtime {
   config: OffloadConfig;
@@ -23,7 +24,21 @@ export interface Runtime {
   tokens: { read: string; write: string };
   /** Every secret value in use, for redaction. */
   secrets: string[];
+  /**
+   * The Warp 10 a restore writes into: the configured one without a name, else a `restoreTargets`
+   * entry. Its tokens are resolved on first use (a cold instance's secrets may be mounted only when
+   * needed); throws ConfigError for an unknown name and SecretError for a missing secret.
+   */
+  restoreTarget(name?: string): RestoreTarget;
   close(): Promise<void>;
+}
+
+export interface RestoreTarget {
+  /** 'default' for the configured Warp 10. */
+  name: string;
+  url: string;
+  runner: FeedingRunner;
+  tokens: { read: string; write: string };
 }
 
 /**
@@ -95,6 +110,7 @@ export function buildRuntime(
     secrets,
   });
   const runner = opts.runner ?? httpRunner(client);
+  const targets = new Map<string, RestoreTarget & { client?: Warp10Client }>();
   return {
     config,
     store,
@@ -103,7 +119,46 @@ export function buildRuntime(
     notifier,
     tokens,
     secrets,
+    restoreTarget(name?: string): RestoreTarget {
+      const key = name ?? 'default';
+      let target = targets.get(key);
+      if (target) return target;
+      if (name === undefined) {
+        target = { name: key, url: config.warp10.url, runner: httpRunner(client), tokens };
+      } else {
+        const t = config.restoreTargets?.find((x) => x.name === name);
+        if (!t) {
+          const known = (config.restoreTargets ?? []).map((x) => x.name);
+          throw new ConfigError(
+            `No restore target "${name}" in the configuration; ${known.length > 0 ? `configured: ${known.join(', ')}` : 'restoreTargets lists none'}.`,
+            'config',
+          );
+        }
+        const i = config.restoreTargets?.indexOf(t) ?? 0;
+        const targetTokens = {
+          read: resolveSecret(t.readToken, `restoreTargets[${i}].readToken`),
+          write: resolveSecret(t.writeToken, `restoreTargets[${i}].writeToken`),
+        };
+        secrets.push(targetTokens.read, targetTokens.write);
+        const targetClient = new Warp10Client({
+          url: t.url,
+          connectTimeoutMs: t.connectTimeoutMs,
+          requestTimeoutMs: t.requestTimeoutMs,
+          secrets,
+        });
+        target = {
+          name,
+          url: t.url,
+          runner: httpRunner(targetClient),
+          tokens: targetTokens,
+          client: targetClient,
+        };
+      }
+      targets.set(key, target);
+      return target;
+    },
     async close() {
+      for (const t of targets.values()) await t.client?.close();
       await client.close();
       await store.close();
     },
@@ -118,6 +173,7 @@ export function createActivities(rt: Runtime) {
     ...createSlackActivities({ notifier: rt.notifier, secrets: rt.secrets }),
     ...createSmokeActivities({ client: rt.client, runner: rt.runner, tokens: rt.tokens }),
     ...createOffloadActivities({ config: rt.config, store: rt.store, runner: rt.runner, tokens: rt.tokens }),
+    ...createRestoreActivities({ store: rt.store, restoreTarget: (name) => rt.restoreTarget(name) }),
     async notifySettings() {
       return { uiUrl: rt.config.temporal.uiUrl, namespace: rt.config.temporal.namespace };
     },

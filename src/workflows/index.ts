@@ -5,3 +5,4 @@ export { smoke } from './smoke.ts';
 export { monthlyOffload } from './monthly.ts';
 export { groupOffload } from './group.ts';
 export { offloadProgress } from './progress.ts';
+export { restore, restoreProgress } from './restore.ts';

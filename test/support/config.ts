@@ -17,6 +17,7 @@ export function testConfig(opts: {
   timezone?: string;
   /** Environment variables holding the Warp 10 tokens; default WARP10_READ_TOKEN / WARP10_WRITE_TOKEN. */
   tokenEnv?: { read: string; write: string };
+  restoreTargets?: unknown[];
 }): OffloadConfig {
   return parseConfig(
     {
@@ -33,6 +34,7 @@ export function testConfig(opts: {
       },
       store: opts.store ?? { type: 'local', path: tempDir('offload-archive') },
       ...(opts.slack ? { slack: opts.slack } : {}),
+      ...(opts.restoreTargets ? { restoreTargets: opts.restoreTargets } : {}),
       groups: opts.groups,
     },
     'test',

@@ -1,0 +1,214 @@
+// Audits an archived dataset-month from the store alone (no Warp 10): every batch object the manifest
+// lists is present with its size and checksum, every line decodes as a wrapped series, per-series point
+// counts and first/last ticks match the batch manifest, and nothing else lies in the month's folder.
+// Streaming: one line of one object is held at a time, plus one batch manifest.
+import { createHash } from 'node:crypto';
+import { NotFoundError, type ArchiveStore } from '../store/types.ts';
+import { RestoreInputError, readBatchManifest, readMonthManifest } from '../restore/plan.ts';
+import { parseSeriesName } from '../restore/selector.ts';
+import { gzipLines } from './lines.ts';
+import {
+  batchManifestKey,
+  batchObjectKey,
+  failureKey,
+  monthManifestKey,
+  monthPrefix,
+  planKey,
+  type MonthRef,
+} from './layout.ts';
+import { WrapDecodeError, decodeWrapped } from './wrap-decode.ts';
+
+export interface AuditProblem {
+  /** The store key of the object at fault. */
+  object: string;
+  problem: string;
+}
+
+export interface MonthAudit extends MonthRef {
+  ok: boolean;
+  batches: number;
+  series: number;
+  points: number;
+  bytes: number;
+  problems: AuditProblem[];
+}
+
+/** Problems reported per batch object before moving on (the count of bad lines is always given). */
+const MAX_LINE_PROBLEMS = 10;
+
+const seriesKey = (cls: string, labels: Record<string, string>) =>
+  JSON.stringify([cls, Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))]);
+
+async function* hashing(body: AsyncIterable<Uint8Array>, hash: ReturnType<typeof createHash>) {
+  for await (const chunk of body) {
+    hash.update(chunk);
+    yield chunk;
+  }
+}
+
+export async function auditMonth(store: ArchiveStore, ref: MonthRef): Promise<MonthAudit> {
+  const audit: MonthAudit = { ...ref, ok: false, batches: 0, series: 0, points: 0, bytes: 0, problems: [] };
+  const problem = (object: string, text: string) => audit.problems.push({ object, problem: text });
+
+  let manifest;
+  try {
+    manifest = await readMonthManifest(store, ref);
+  } catch (err) {
+    if (!(err instanceof RestoreInputError)) throw err;
+    problem(monthManifestKey(ref), err.message);
+    return audit;
+  }
+  if (!manifest) {
+    problem(
+      monthManifestKey(ref),
+      'missing: the month was never committed (its archive run has not finished)',
+    );
+    return audit;
+  }
+  Object.assign(audit, {
+    batches: manifest.batches.length,
+    series: manifest.series,
+    points: manifest.points,
+    bytes: manifest.bytes,
+  });
+
+  const listed = new Map((await store.list(monthPrefix(ref))).map((o) => [o.key, o.bytes]));
+  const expected = new Set([planKey(ref), monthManifestKey(ref), failureKey(ref)]);
+  if (!listed.has(planKey(ref))) problem(planKey(ref), 'missing');
+
+  for (const entry of manifest.batches) {
+    const objectKey = batchObjectKey(ref, entry.batch);
+    const manifestKey = batchManifestKey(ref, entry.batch);
+    expected.add(objectKey);
+    expected.add(manifestKey);
+    if (entry.key !== objectKey)
+      problem(monthManifestKey(ref), `batch ${entry.batch} names ${entry.key}, expected ${objectKey}`);
+
+    let bm;
+    try {
+      bm = await readBatchManifest(store, ref, entry.batch);
+    } catch (err) {
+      if (!(err instanceof RestoreInputError)) throw err;
+      problem(manifestKey, err.message);
+    }
+    if (bm === undefined && !audit.problems.some((p) => p.object === manifestKey))
+      problem(manifestKey, 'missing');
+    if (bm) {
+      if (bm.status !== 'deleted') problem(manifestKey, `status is ${bm.status}, expected deleted`);
+      if (bm.object.sha256 !== entry.sha256 || bm.object.bytes !== entry.bytes) {
+        problem(
+          manifestKey,
+          `its object (${bm.object.bytes} bytes, SHA-256 ${bm.object.sha256}) differs from manifest.json's (${entry.bytes} bytes, ${entry.sha256})`,
+        );
+      }
+      const points = bm.series.reduce((n, s) => n + s.points, 0);
+      if (points !== entry.points || bm.series.length !== entry.series || bm.points !== points) {
+        problem(
+          manifestKey,
+          `counts ${bm.series.length} series / ${points} points differ from manifest.json's ${entry.series} / ${entry.points}`,
+        );
+      }
+    }
+
+    const size = listed.get(objectKey);
+    if (size === undefined) {
+      problem(objectKey, 'missing');
+      continue;
+    }
+    if (size !== entry.bytes) problem(objectKey, `is ${size} bytes, the manifest says ${entry.bytes}`);
+
+    // One pass: the checksum, and every line decoded and compared with the batch manifest.
+    const want = new Map<
+      string,
+      { selector: string; points: number; first: number | null; last: number | null }
+    >();
+    for (const s of bm?.series ?? []) {
+      if (s.points === 0) continue;
+      try {
+        const n = parseSeriesName(s.selector);
+        want.set(seriesKey(n.cls, n.labels), s);
+      } catch {
+        problem(manifestKey, `series ${s.selector} is not a valid selector`);
+      }
+    }
+    const hash = createHash('sha256');
+    let lines = 0;
+    let badLines = 0;
+    const seen = new Set<string>();
+    const lineProblem = (text: string) => {
+      badLines++;
+      if (badLines <= MAX_LINE_PROBLEMS) problem(objectKey, text);
+    };
+    let readable = true;
+    try {
+      for await (const line of gzipLines(hashing(await store.get(objectKey), hash))) {
+        lines++;
+        let d;
+        try {
+          d = decodeWrapped(line);
+        } catch (err) {
+          if (!(err instanceof WrapDecodeError)) throw err;
+          lineProblem(`line ${lines} is not a readable wrapped series: ${err.message}`);
+          continue;
+        }
+        const key = seriesKey(d.cls, d.labels);
+        const s = want.get(key);
+        if (!bm) continue;
+        if (!s) {
+          lineProblem(
+            `line ${lines} holds series ${d.cls}${JSON.stringify(d.labels)}, which the batch manifest does not list with points`,
+          );
+          continue;
+        }
+        if (seen.has(key)) lineProblem(`line ${lines} repeats series ${s.selector}`);
+        seen.add(key);
+        if (d.points !== s.points || d.first !== s.first || d.last !== s.last) {
+          lineProblem(
+            `line ${lines}, series ${s.selector}: ${d.points} points from ${d.first} to ${d.last}, the batch manifest says ${s.points} from ${s.first} to ${s.last}`,
+          );
+        }
+      }
+    } catch (err) {
+      if (err instanceof NotFoundError) {
+        problem(objectKey, 'missing');
+        continue;
+      }
+      // zlib's own errors (Z_DATA_ERROR, Z_BUF_ERROR...): the object is damaged; anything else is ours.
+      if (!String((err as NodeJS.ErrnoException).code).startsWith('Z_')) throw err;
+      readable = false;
+      problem(objectKey, `is not readable gzip after line ${lines}: ${(err as Error).message}`);
+    }
+    const sha = readable ? hash.digest('hex') : await store.sha256(objectKey);
+    if (sha !== entry.sha256) problem(objectKey, `SHA-256 is ${sha}, the manifest says ${entry.sha256}`);
+    if (badLines > MAX_LINE_PROBLEMS) problem(objectKey, `${badLines} bad lines in all`);
+    if (readable && bm) {
+      const missing = [...want.entries()].filter(([k]) => !seen.has(k)).map(([, s]) => s.selector);
+      if (missing.length > 0) {
+        problem(
+          objectKey,
+          `${missing.length} series of the batch manifest have no line: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}`,
+        );
+      }
+    }
+  }
+
+  const prefix = monthPrefix(ref);
+  const planPage = (key: string) => /^plan-\d{5}\.json$/.test(key.slice(prefix.length));
+  for (const key of listed.keys()) {
+    // Further pages of a large plan (plan-NNNNN.json) belong to the archive too.
+    if (!expected.has(key) && !planPage(key))
+      problem(key, 'stray object: not part of the archive of this month');
+  }
+  audit.ok = audit.problems.length === 0;
+  return audit;
+}
+
+/** The datasets of `group` that have objects for `month` in the store. */
+export async function archivedDatasets(store: ArchiveStore, group: string, month: string): Promise<string[]> {
+  const names = new Set<string>();
+  for (const o of await store.list(`${group}/`)) {
+    const parts = o.key.split('/');
+    if (parts.length >= 4 && parts[2] === month && parts[1]) names.add(parts[1]);
+  }
+  return [...names].sort();
+}

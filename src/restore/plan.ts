@@ -1,0 +1,238 @@
+// What a restore will read, decided from the archive store alone: the month must be complete (its
+// manifest written), the window inside the month, the selector must match archived series with points
+// in the window. The CLI runs it before starting anything (bad input: exit 2, nothing written) and the
+// workflow's first activity runs it again, so a run started some other way is checked the same.
+import { batchManifestKey, monthManifestKey, monthPrefix, type MonthRef } from '../archive/layout.ts';
+import {
+  BatchManifestSchema,
+  MonthManifestSchema,
+  type BatchManifest,
+  type MonthManifest,
+} from '../archive/manifest.ts';
+import { NotFoundError, type ArchiveStore } from '../store/types.ts';
+import { SelectorError, matches, parseSelector, parseSeriesName, type SeriesSelector } from './selector.ts';
+
+/** What a restore asks for. Plain data without secrets: it is the workflow's input. */
+export interface RestoreRequest extends MonthRef {
+  /** A `restoreTargets` name; the configured Warp 10 when absent. */
+  target?: string;
+  /** Only the series matching this selector (Warp 10 syntax). */
+  series?: string;
+  /** ISO-8601 instants: the window [from, to) inside the month. */
+  from?: string;
+  to?: string;
+  /** Write even where the target already holds other points in the window. */
+  merge?: boolean;
+  dryRun?: boolean;
+  /** Batches checked or written at once (default 2). */
+  concurrency?: number;
+}
+
+export type RestoreInputErrorType = 'NoSuchArchive' | 'IncompleteMonth' | 'InvalidInput' | 'ArchiveCorrupt';
+
+/** Input a restore cannot proceed with; `type` is the failure type the workflow reports. */
+export class RestoreInputError extends Error {
+  override name = 'RestoreInputError';
+  constructor(
+    readonly type: RestoreInputErrorType,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface RestoreWindow {
+  /** First µs restored (inclusive). */
+  startUs: number;
+  /** Last µs restored (inclusive: Warp 10 ranges include both ends). */
+  lastUs: number;
+}
+
+export interface RestorePlan {
+  /** The batches holding at least one selected series with points in the window, in order. */
+  batches: { batch: number; series: number; points: number; object: string; bytes: number }[];
+  window: RestoreWindow;
+  /** Selected series. */
+  series: number;
+  /** Points of the selected series in the whole month (exact without --from/--to, an upper bound with). */
+  points: number;
+  manifest: Pick<MonthManifest, 'series' | 'points' | 'bytes' | 'committedAt'>;
+}
+
+const INSTANT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** An ISO-8601 instant with a zone (`2026-03-10T00:00:00Z`, `…+01:00`, up to µs) in µs since the epoch. */
+export function parseInstantUs(text: string, what = 'an instant'): number {
+  const m = INSTANT.exec(text);
+  if (!m) {
+    throw new RestoreInputError(
+      'InvalidInput',
+      `invalid ${what} ${JSON.stringify(text)}: expected an ISO-8601 instant with its zone, such as 2026-03-10T00:00:00Z or 2026-03-10T01:00:00+01:00`,
+    );
+  }
+  const [, y, mo, d, h, mi, s, frac, zone] = m;
+  const ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s ?? 0));
+  const check = new Date(ms);
+  if (
+    check.getUTCFullYear() !== Number(y) ||
+    check.getUTCMonth() !== Number(mo) - 1 ||
+    check.getUTCDate() !== Number(d) ||
+    Number(h) > 23 ||
+    Number(mi) > 59 ||
+    Number(s ?? 0) > 59
+  ) {
+    throw new RestoreInputError(
+      'InvalidInput',
+      `invalid ${what} ${JSON.stringify(text)}: no such date or time`,
+    );
+  }
+  let offsetMin = 0;
+  if (zone && zone !== 'Z') {
+    const sign = zone.startsWith('-') ? -1 : 1;
+    offsetMin = sign * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6)));
+  }
+  const micros = Number((frac ?? '').padEnd(6, '0'));
+  return (ms - offsetMin * 60_000) * 1000 + micros;
+}
+
+/** The window [from, to) as inclusive µs bounds, checked to lie inside the month [startUs, endUs). */
+export function restoreWindow(
+  req: Pick<RestoreRequest, 'from' | 'to' | 'month'>,
+  month: { startUs: number; endUs: number },
+): RestoreWindow {
+  const start = req.from === undefined ? month.startUs : parseInstantUs(req.from, '--from');
+  const end = req.to === undefined ? month.endUs : parseInstantUs(req.to, '--to');
+  if (start >= end) {
+    throw new RestoreInputError('InvalidInput', `--from must be before --to (the window is [from, to))`);
+  }
+  if (start < month.startUs || end > month.endUs) {
+    throw new RestoreInputError(
+      'InvalidInput',
+      `the window [${req.from ?? 'month start'}, ${req.to ?? 'month end'}) is not inside ${req.month} ([${new Date(month.startUs / 1000).toISOString()}, ${new Date(month.endUs / 1000).toISOString()}))`,
+    );
+  }
+  return { startUs: start, lastUs: end - 1 };
+}
+
+export function parseSeriesSelector(text: string): SeriesSelector {
+  try {
+    return parseSelector(text);
+  } catch (err) {
+    if (err instanceof SelectorError) throw new RestoreInputError('InvalidInput', `--series: ${err.message}`);
+    throw err;
+  }
+}
+
+async function readDoc<T>(
+  store: ArchiveStore,
+  key: string,
+  parse: (x: unknown) => { success: true; data: T } | { success: false; error: { message: string } },
+): Promise<T | undefined> {
+  let text: string;
+  try {
+    text = await store.getText(key);
+  } catch (err) {
+    if (err instanceof NotFoundError) return undefined;
+    throw err;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new RestoreInputError('ArchiveCorrupt', `${key} in ${store.description} is not JSON`);
+  }
+  const r = parse(json);
+  if (!r.success) {
+    throw new RestoreInputError(
+      'ArchiveCorrupt',
+      `${key} in ${store.description} is not a valid archive document: ${r.error.message.slice(0, 300)}`,
+    );
+  }
+  return r.data;
+}
+
+export function readMonthManifest(store: ArchiveStore, ref: MonthRef) {
+  return readDoc(store, monthManifestKey(ref), (x) => MonthManifestSchema.safeParse(x));
+}
+
+export function readBatchManifest(store: ArchiveStore, ref: MonthRef, batch: number) {
+  return readDoc(store, batchManifestKey(ref, batch), (x) => BatchManifestSchema.safeParse(x));
+}
+
+/** The series of a batch a restore writes: matching the selector, with points in the window. */
+export function selectedSeries(
+  m: BatchManifest,
+  selector: SeriesSelector | undefined,
+  window: RestoreWindow,
+): BatchManifest['series'] {
+  return m.series.filter(
+    (s) =>
+      s.points > 0 &&
+      s.first !== null &&
+      s.last !== null &&
+      s.last >= window.startUs &&
+      s.first <= window.lastUs &&
+      (selector === undefined || matches(selector, parseSeriesName(s.selector))),
+  );
+}
+
+export async function planRestore(store: ArchiveStore, req: RestoreRequest): Promise<RestorePlan> {
+  const selector = req.series === undefined ? undefined : parseSeriesSelector(req.series);
+  const manifest = await readMonthManifest(store, req);
+  const where = `${req.group}/${req.dataset} ${req.month}`;
+  if (!manifest) {
+    const any = await store.list(monthPrefix(req));
+    if (any.length === 0) {
+      throw new RestoreInputError('NoSuchArchive', `no archive of ${where} in ${store.description}`);
+    }
+    throw new RestoreInputError(
+      'IncompleteMonth',
+      `the archive of ${where} is not complete (no manifest.json: its archive run has not finished); finish it with npm run start-archive -- --month ${req.month} --group ${req.group} --dataset ${req.dataset} --wait`,
+    );
+  }
+  const window = restoreWindow(req, manifest.range);
+  const batches: RestorePlan['batches'] = [];
+  let series = 0;
+  let points = 0;
+  for (const b of manifest.batches) {
+    const m = await readBatchManifest(store, req, b.batch);
+    if (!m) {
+      throw new RestoreInputError(
+        'ArchiveCorrupt',
+        `batch manifest ${batchManifestKey(req, b.batch)} listed in ${monthManifestKey(req)} is missing`,
+      );
+    }
+    const chosen = selectedSeries(m, selector, window);
+    if (chosen.length === 0) continue;
+    const p = chosen.reduce((n, s) => n + s.points, 0);
+    batches.push({ batch: b.batch, series: chosen.length, points: p, object: b.key, bytes: b.bytes });
+    series += chosen.length;
+    points += p;
+  }
+  if (series === 0) {
+    const what = [
+      selector ? `series ${req.series}` : undefined,
+      req.from !== undefined || req.to !== undefined
+        ? `window [${req.from ?? ''}, ${req.to ?? ''})`
+        : undefined,
+    ]
+      .filter(Boolean)
+      .join(' in the ');
+    throw new RestoreInputError(
+      'InvalidInput',
+      `nothing to restore: the archive of ${where} (${manifest.series} series) holds no point for ${what || 'any series'}`,
+    );
+  }
+  return {
+    batches,
+    window,
+    series,
+    points,
+    manifest: {
+      series: manifest.series,
+      points: manifest.points,
+      bytes: manifest.bytes,
+      committedAt: manifest.committedAt,
+    },
+  };
+}
