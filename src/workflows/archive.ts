@@ -8,6 +8,7 @@ import {
   defineQuery,
   isCancellation,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   startChild,
   upsertSearchAttributes,
@@ -20,6 +21,7 @@ import { archiveWorkflowId, failureWorkflowId } from '../archive/layout.ts';
 import { OffloadDataset, OffloadGroup, OffloadMonth, OffloadPhase } from '../search-attributes.ts';
 import type { ArchiveFailureInput } from './failure.ts';
 import { WARP10_OUTAGE_RETRY } from './retry-policies.ts';
+import * as ui from './summaries.ts';
 
 export type ArchivePhase = 'plan' | 'export' | 'verify' | 'delete' | 'commit' | 'done' | 'failed';
 
@@ -85,10 +87,23 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
     bytes: 0,
   };
   setHandler(archiveProgress, () => progress);
+  // The Web UI's current details follow the run: "infra/os-cpu 2026-10 — export 3/8 batches, …".
+  const shown = () => setCurrentDetails(ui.archiveCurrentDetails(input, progress));
   const enter = (phase: ArchivePhase) => {
     progress.phase = phase;
     upsertSearchAttributes([{ key: OffloadPhase, value: phase }]);
+    shown();
   };
+  // Per-batch series counts, for the activities' summaries ("export batch 3/8 (500 series)").
+  const batchSeries = new Map<number, number>();
+  const summary = (phase: string, b: number) => ({
+    summary: ui.batchSummary(
+      phase,
+      b,
+      progress.batches,
+      batchSeries.get(b) ?? ui.seriesInBatch(b, progress.batches, progress.series, batchSeries.get(1)),
+    ),
+  });
   upsertSearchAttributes([
     { key: OffloadMonth, value: month },
     { key: OffloadGroup, value: group },
@@ -118,7 +133,10 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
   };
 
   try {
-    const plan = await warp10.planMonth({ ...input, dryRun: input.dryRun });
+    shown();
+    const plan = await warp10.planMonth.executeWithOptions({ summary: ui.planSummary(input) }, [
+      { ...input, dryRun: input.dryRun },
+    ]);
     progress.batches = plan.batchCount;
     progress.series = plan.series;
     if (plan.status === 'archived') {
@@ -135,33 +153,40 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
 
     enter('export');
     for (const b of batches) {
-      const r = await onBatch(b, () => warp10.exportBatch({ group, dataset, month, batch: b }));
+      const r = await onBatch(b, () =>
+        warp10.exportBatch.executeWithOptions(summary('export', b), [{ group, dataset, month, batch: b }]),
+      );
+      batchSeries.set(b, r.series);
       progress.exported++;
       progress.points += r.points;
       progress.bytes += r.bytes;
+      shown();
     }
 
     enter('verify');
     for (const b of batches) {
-      await onBatch(b, () => warp10.verifyBatch({ group, dataset, month, batch: b }));
+      await onBatch(b, () =>
+        warp10.verifyBatch.executeWithOptions(summary('verify', b), [{ group, dataset, month, batch: b }]),
+      );
       progress.verified++;
+      shown();
     }
 
     enter('delete');
     for (const b of batches) {
-      await onBatch(b, () => warp10.deleteBatch({ group, dataset, month, batch: b }));
+      await onBatch(b, () =>
+        warp10.deleteBatch.executeWithOptions(summary('delete', b), [{ group, dataset, month, batch: b }]),
+      );
       progress.deleted++;
+      shown();
     }
 
     enter('commit');
     const info = workflowInfo();
-    const committed = await store.commitMonth({
-      group,
-      dataset,
-      month,
-      workflowId: info.workflowId,
-      runId: info.runId,
-    });
+    const committed = await store.commitMonth.executeWithOptions(
+      { summary: ui.commitSummary(input, progress.batches) },
+      [{ group, dataset, month, workflowId: info.workflowId, runId: info.runId }],
+    );
     Object.assign(progress, { series: committed.series, points: committed.points, bytes: committed.bytes });
     enter('done');
     return result('archived');
@@ -206,6 +231,7 @@ async function startFailureWorkflow(
     args: [failure],
     workflowId: failureWorkflowId(input, info.runId),
     parentClosePolicy: ParentClosePolicy.ABANDON,
+    staticSummary: ui.failureSummary(failure),
   });
 }
 
