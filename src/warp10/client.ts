@@ -61,6 +61,8 @@ export interface Warp10ClientOptions {
   bodyIdleTimeoutMs?: number;
   /** Values (tokens) to scrub from any error message. */
   secrets?: string[];
+  /** For https with a private CA: the CA certificate(s), PEM. */
+  ca?: string | Buffer;
 }
 
 export interface ExecStats {
@@ -97,7 +99,7 @@ export class Warp10Client {
     this.url = opts.url.replace(/\/+$/, '');
     this.secrets = opts.secrets ?? [];
     this.dispatcher = new Agent({
-      connect: { timeout: opts.connectTimeoutMs ?? 10_000 },
+      connect: { timeout: opts.connectTimeoutMs ?? 10_000, ...(opts.ca ? { ca: opts.ca } : {}) },
       headersTimeout: opts.requestTimeoutMs ?? 30 * 60_000,
       bodyTimeout: opts.bodyIdleTimeoutMs ?? 5 * 60_000,
     });

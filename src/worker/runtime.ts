@@ -1,6 +1,6 @@
 // Builds what the worker needs from the configuration: the store, the Warp 10 client, the notifier and
 // every activity. Secrets are resolved here, from the environment or secret files, and only here.
-import { ConfigError } from '../config/load.ts';
+import { ConfigError, readPem } from '../config/load.ts';
 import type { OffloadConfig } from '../config/schema.ts';
 import { resolveSecret } from '../config/secrets.ts';
 import { createStore } from '../store/index.ts';
@@ -13,6 +13,7 @@ import { createSmokeActivities } from '../activities/smoke.ts';
 import { createStoreActivities } from '../activities/store.ts';
 import { createWarp10Activities } from '../activities/warp10.ts';
 import { createOffloadActivities } from '../activities/offload.ts';
+import { instrumentRunner, type OffloaderMetrics } from '../metrics/metrics.ts';
 
 export interface Runtime {
   config: OffloadConfig;
@@ -23,6 +24,8 @@ export interface Runtime {
   tokens: { read: string; write: string };
   /** Every secret value in use, for redaction. */
   secrets: string[];
+  /** The offloader's Prometheus metrics, when the worker exports them. */
+  metrics?: OffloaderMetrics;
   close(): Promise<void>;
 }
 
@@ -60,7 +63,9 @@ export function buildStore(config: OffloadConfig, secrets: string[] = []): Archi
 
 export function buildRuntime(
   config: OffloadConfig,
-  opts: { log: LogFn; runner?: WarpScriptRunner; store?: ArchiveStore } = { log: () => {} },
+  opts: { log: LogFn; runner?: WarpScriptRunner; store?: ArchiveStore; metrics?: OffloaderMetrics } = {
+    log: () => {},
+  },
 ): Runtime {
   const tokens = {
     read: resolveSecret(config.warp10.readToken, 'warp10.readToken'),
@@ -92,8 +97,10 @@ export function buildRuntime(
     connectTimeoutMs: config.warp10.connectTimeoutMs,
     requestTimeoutMs: config.warp10.requestTimeoutMs,
     secrets,
+    ...(config.warp10.caFile ? { ca: readPem(config.warp10.caFile, 'warp10.caFile') } : {}),
   });
-  const runner = opts.runner ?? httpRunner(client);
+  const plain = opts.runner ?? httpRunner(client);
+  const runner = opts.metrics ? instrumentRunner(plain, opts.metrics) : plain;
   return {
     config,
     store,
@@ -102,6 +109,7 @@ export function buildRuntime(
     notifier,
     tokens,
     secrets,
+    metrics: opts.metrics,
     async close() {
       await client.close();
       await store.close();
