@@ -1,8 +1,10 @@
 // npm run bench — archive throughput and memory, measured in one run against the local stack:
 //   1. the same month archived with small and large batches (points/s, ratio);
 //   2. a dataset 4x larger: peak RSS growth while archiving, against the 1x run (ratio), which shows
-//      whether the export streams (bounded memory) or buffers.
+//      whether the export streams (bounded memory) or buffers;
+//   3. the export reply parser alone against library parsers (bench/reader.ts; no Warp 10 needed).
 // Needs a running Warp 10 (npm run stack:up, or WARP10_URL). Data goes to throwaway classes and months.
+// `npm run bench -- archive` or `npm run bench -- reader` runs one part only.
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -15,6 +17,7 @@ import { applyStackEnv } from '../src/stack-env.ts';
 import { buildRuntime } from '../src/worker/runtime.ts';
 import { createOffloadWorker } from '../src/worker/worker.ts';
 import type { ArchiveResult } from '../src/workflows/archive.ts';
+import { benchReader } from './bench/reader.ts';
 import { DATA, ROOT } from './stack/common.ts';
 
 applyStackEnv();
@@ -119,4 +122,9 @@ async function main() {
   await native.close();
 }
 
-await main();
+const only = process.argv[2];
+if (only !== undefined && only !== 'archive' && only !== 'reader') {
+  throw new Error(`unknown part ${only}: archive or reader`);
+}
+if (only !== 'reader') await main();
+if (only !== 'archive') await benchReader();

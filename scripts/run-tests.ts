@@ -19,8 +19,11 @@ function findTests(dir: string): string[] {
 async function main(): Promise<number> {
   const filters = process.argv.slice(2);
   const wasRunning = isAlive(readPid('temporal')) || isAlive(readPid('warp10'));
-  await up({ allowMissingWarp10: true });
+  // Told where Warp 10 is (a distribution or an instance), the suite must run on it: no silent skips.
+  const warp10Expected = Boolean(process.env.WARP10_DIST || process.env.WARP10_URL);
+  await up({ allowMissingWarp10: !warp10Expected });
   const env = { ...process.env, ...readStackEnv() };
+  if (env.WARP10_URL) env.OFFLOADER_REQUIRE_WARP10 = '1';
   try {
     // One bundle for every test process, instead of one webpack run per test file.
     const bundlePath = path.join(ensureDir(path.join(DATA, 'test')), 'workflow-bundle.js');

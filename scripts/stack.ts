@@ -2,7 +2,14 @@
 import { existsSync } from 'node:fs';
 import { STACK_ENV, StackError, writeEnvFile } from './stack/common.ts';
 import { temporalDown, temporalStatus, temporalUp } from './stack/temporal.ts';
-import { Warp10Unavailable, warp10Down, warp10Status, warp10Up } from './stack/warp10.ts';
+import {
+  WARP10_VERSION,
+  Warp10Unavailable,
+  warp10Down,
+  warp10Prepare,
+  warp10Status,
+  warp10Up,
+} from './stack/warp10.ts';
 
 const USAGE = `usage: npm run stack:up [-- --allow-missing-warp10] | stack:down | stack:status
 
@@ -12,10 +19,16 @@ const USAGE = `usage: npm run stack:up [-- --allow-missing-warp10] | stack:down 
 
   --allow-missing-warp10  start Temporal even if no Warp 10 can be had (records WARP10_UNAVAILABLE)
 Ports: TEMPORAL_PORT (7233), TEMPORAL_UI_PORT (8233), WARP10_PORT (8080).
-An existing Warp 10: WARP10_URL, WARP10_READ_TOKEN, WARP10_WRITE_TOKEN.`;
+Warp 10 comes from WARP10_DIST (a warp10-<version>.tar.gz path or URL, or its extracted folder), else the
+official ${WARP10_VERSION} release download. An existing Warp 10: WARP10_URL, WARP10_READ_TOKEN, WARP10_WRITE_TOKEN.`;
 
 export async function up(opts: { allowMissingWarp10: boolean }): Promise<void> {
   const started = Date.now();
+  // A wrong Warp 10 distribution is reported before anything starts.
+  const prepared = await warp10Prepare().catch((err: unknown) => err as Error);
+  if (prepared instanceof Error && !(prepared instanceof Warp10Unavailable && opts.allowMissingWarp10)) {
+    throw prepared;
+  }
   const temporal = await temporalUp();
   const vars: Record<string, string> = {
     TEMPORAL_ADDRESS: temporal.address,
@@ -27,17 +40,15 @@ export async function up(opts: { allowMissingWarp10: boolean }): Promise<void> {
       WARP10_URL: w10.url,
       WARP10_READ_TOKEN: w10.readToken,
       WARP10_WRITE_TOKEN: w10.writeToken,
+      // Marks the endpoint as the stack's own, so a shell that sourced this file still gets it restarted.
+      WARP10_MANAGED: w10.external ? 'external' : 'local',
     });
   } catch (err) {
     if (!(err instanceof Warp10Unavailable) || !opts.allowMissingWarp10) {
       writeEnvFile(vars);
       throw err;
     }
-    // One line for the env file: Maven's own [ERROR] line says what was missing.
-    // eslint-disable-next-line no-control-regex -- strips ANSI colour codes from Maven's output
-    const lines = err.message.replace(/\x1b\[[0-9;]*m/g, '').split('\n');
-    const reason = lines.find((l) => l.includes('[ERROR]')) ?? lines[0] ?? err.message;
-    vars.WARP10_UNAVAILABLE = reason.replace(/\s+/g, ' ').trim().slice(0, 400);
+    vars.WARP10_UNAVAILABLE = err.message.replace(/\s+/g, ' ').trim().slice(0, 400);
     console.warn(
       `[stack] WARNING: no Warp 10 available; tests that need it will be skipped.\n${err.message}`,
     );

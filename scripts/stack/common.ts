@@ -45,6 +45,23 @@ export function run(cmd: string, args: string[], what: string, opts: { cwd?: str
 const pidFile = (name: string) => path.join(RUN, `${name}.pid`);
 export const logFile = (name: string) => path.join(LOGS, `${name}.log`);
 
+const endpointFile = (name: string) => path.join(RUN, `${name}.endpoint`);
+
+/**
+ * One checkout runs one stack (one pid file per server): a server of this checkout that is alive on other
+ * ports than those asked for is an error, never something to stop or to overwrite silently.
+ */
+export function assertNotRunningElsewhere(name: string, what: string, endpoint: string): void {
+  const pid = readPid(name);
+  if (!isAlive(pid) || !existsSync(endpointFile(name))) return;
+  const recorded = readFileSync(endpointFile(name), 'utf8').trim();
+  if (recorded !== endpoint) {
+    throw new StackError(
+      `this checkout's ${what} already runs at ${recorded} (pid ${pid}), not ${endpoint}: stop it first (npm run stack:down with the same port variables), or use its ports.`,
+    );
+  }
+}
+
 export function readPid(name: string): number | undefined {
   const file = pidFile(name);
   if (!existsSync(file)) return undefined;
@@ -67,6 +84,7 @@ export function startDetached(
   name: string,
   cmd: string,
   args: string[],
+  endpoint: string,
   env: NodeJS.ProcessEnv = {},
 ): number {
   ensureDir(RUN);
@@ -81,6 +99,7 @@ export function startDetached(
   if (child.pid === undefined) throw new StackError(`could not start ${name} (${cmd})`);
   child.unref();
   writeFileSync(pidFile(name), String(child.pid));
+  writeFileSync(endpointFile(name), endpoint);
   return child.pid;
 }
 
@@ -89,6 +108,7 @@ export async function stopDetached(name: string, graceMs = 15_000): Promise<bool
   const pid = readPid(name);
   if (!isAlive(pid)) {
     rmSync(pidFile(name), { force: true });
+    rmSync(endpointFile(name), { force: true });
     return false;
   }
   const signal = (sig: NodeJS.Signals) => {
@@ -108,6 +128,7 @@ export async function stopDetached(name: string, graceMs = 15_000): Promise<bool
   if (isAlive(pid)) signal('SIGKILL');
   while (isAlive(pid)) await sleep(100);
   rmSync(pidFile(name), { force: true });
+  rmSync(endpointFile(name), { force: true });
   return true;
 }
 

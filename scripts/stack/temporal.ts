@@ -4,6 +4,7 @@ import path from 'node:path';
 import { SEARCH_ATTRIBUTES } from '../../src/search-attributes.ts';
 import {
   DATA,
+  assertNotRunningElsewhere,
   TOOLS,
   StackError,
   ensureDir,
@@ -58,6 +59,7 @@ export async function temporalUp(): Promise<{ address: string; uiUrl: string }> 
   const address = `127.0.0.1:${grpc}`;
   const uiUrl = `http://127.0.0.1:${ui}`;
   installTemporal();
+  assertNotRunningElsewhere('temporal', 'Temporal dev server', address);
   if (isAlive(readPid('temporal')) && (await healthy(address))) {
     console.log(`[stack] Temporal already running at ${address} (UI ${uiUrl})`);
     return { address, uiUrl };
@@ -85,7 +87,7 @@ export async function temporalUp(): Promise<{ address: string; uiUrl: string }> 
     'warn',
     ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
   ];
-  const pid = startDetached('temporal', TEMPORAL_BIN, args);
+  const pid = startDetached('temporal', TEMPORAL_BIN, args, address);
   await waitFor('Temporal dev server', () => healthy(address), {
     timeoutMs: 60_000,
     log: logFile('temporal'),

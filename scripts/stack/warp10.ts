@@ -1,10 +1,27 @@
-// A Warp 10 3.5.0 standalone (LevelDB backend) from Maven Central, or an existing instance via WARP10_URL.
-import { randomBytes, randomUUID } from 'node:crypto';
-import { copyFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+// A Warp 10 3.5.0 standalone (LevelDB backend) from a release tarball, or an existing instance via WARP10_URL.
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import {
   DATA,
+  assertNotRunningElsewhere,
   ROOT,
+  STACK_ENV,
   TOOLS,
   StackError,
   ensureDir,
@@ -14,17 +31,21 @@ import {
   logFile,
   portInUse,
   readPid,
-  run,
   startDetached,
   stopDetached,
   waitFor,
 } from './common.ts';
+import { readStackEnv } from '../../src/stack-env.ts';
 
 export const WARP10_VERSION = '3.5.0';
-const HOME = path.join(TOOLS, 'warp10');
-const LIB = path.join(HOME, 'lib');
+/** What a user with internet gets: the official release tarball. */
+export const WARP10_RELEASE_URL = `https://github.com/senx/warp10-platform/releases/download/${WARP10_VERSION}/warp10-${WARP10_VERSION}.tar.gz`;
+const INSTALLS = path.join(TOOLS, 'warp10');
+const DOWNLOADS = path.join(TOOLS, 'downloads');
 const W10_DATA = path.join(DATA, 'warp10');
 const SECRETS = path.join(W10_DATA, 'secrets.json');
+const WAYS_OUT =
+  'Set WARP10_DIST to a local warp10-<version>.tar.gz (or its extracted folder), or WARP10_URL (with WARP10_READ_TOKEN and WARP10_WRITE_TOKEN) to an existing Warp 10.';
 
 export interface Warp10Endpoint {
   url: string;
@@ -38,34 +59,96 @@ export class Warp10Unavailable extends StackError {
   override name = 'Warp10Unavailable';
 }
 
-/** Downloads the server jar and its runtime dependencies with Maven (scripts/warp10/pom.xml). */
-export function installWarp10(): void {
-  if (existsSync(LIB) && readdirSync(LIB).some((f) => f.startsWith(`warp10-${WARP10_VERSION}`))) return;
-  ensureDir(HOME);
-  copyFileSync(path.join(ROOT, 'scripts', 'warp10', 'pom.xml'), path.join(HOME, 'pom.xml'));
-  console.log(
-    `[stack] fetching Warp 10 ${WARP10_VERSION} (io.warp10:warp10) and its dependencies from Maven Central`,
-  );
+/** The server jar of a distribution folder: lib/ in the tarball shipped to this project, bin/ upstream. */
+export function findJar(home: string): string | undefined {
+  for (const dir of ['lib', 'bin']) {
+    const d = path.join(home, dir);
+    if (!existsSync(d)) continue;
+    const jar = readdirSync(d).find((f) => /^warp10-.*\.jar$/.test(f));
+    if (jar) return path.join(d, jar);
+  }
+  return undefined;
+}
+
+async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(file), hash);
+  return hash.digest('hex');
+}
+
+async function download(url: string): Promise<string> {
+  const dest = path.join(ensureDir(DOWNLOADS), path.basename(new URL(url).pathname) || 'warp10.tar.gz');
+  if (existsSync(dest)) return dest;
+  console.log(`[stack] downloading Warp 10 from ${url}`);
+  let res: Response;
   try {
-    run(
-      'mvn',
-      [
-        '-B',
-        '-q',
-        '-U',
-        '-f',
-        path.join(HOME, 'pom.xml'),
-        'dependency:copy-dependencies',
-        `-DoutputDirectory=${LIB}`,
-      ],
-      `Maven download of io.warp10:warp10:${WARP10_VERSION}`,
-    );
+    res = await fetch(url, { signal: AbortSignal.timeout(600_000) });
   } catch (err) {
-    throw new Warp10Unavailable(
-      `${(err as Error).message}\n` +
-        `Warp 10 could not be obtained from the Maven registry this machine reaches. ` +
-        `Point the stack at an existing Warp 10 instead: set WARP10_URL, WARP10_READ_TOKEN and WARP10_WRITE_TOKEN, then run npm run stack:up again.`,
+    const cause = (err as { cause?: { message?: string } }).cause?.message ?? (err as Error).message;
+    throw new Warp10Unavailable(`could not download Warp 10 from ${url} (${cause}). ${WAYS_OUT}`);
+  }
+  if (!res.ok || !res.body) {
+    throw new Warp10Unavailable(`could not download Warp 10 from ${url} (HTTP ${res.status}). ${WAYS_OUT}`);
+  }
+  const part = `${dest}.part`;
+  await pipeline(Readable.fromWeb(res.body as WebReadableStream), createWriteStream(part));
+  renameSync(part, dest);
+  return dest;
+}
+
+/**
+ * Installs the distribution named by WARP10_DIST (a tarball path or URL, or an extracted folder), else the
+ * official release, and returns the server jar. A tarball is extracted once into .tools/warp10/<sha256>.
+ */
+export async function installWarp10(): Promise<string> {
+  const dist = process.env.WARP10_DIST?.trim();
+  const source = dist || WARP10_RELEASE_URL;
+  const named = dist ? `WARP10_DIST=${dist}` : `the Warp 10 ${WARP10_VERSION} release`;
+  const local = /^https?:\/\//i.test(source) ? await download(source) : path.resolve(ROOT, source);
+  if (!existsSync(local)) {
+    throw new StackError(
+      `${named}: no such file or folder (${local}); expected a warp10-<version>.tar.gz or its extracted folder.`,
     );
+  }
+  if (statSync(local).isDirectory()) {
+    const jar = findJar(local);
+    if (!jar)
+      throw new StackError(
+        `${named}: the folder holds no lib/warp10-*.jar (nor bin/warp10-*.jar); expected an extracted Warp 10 distribution.`,
+      );
+    return jar;
+  }
+  const sha = await sha256File(local);
+  const home = path.join(INSTALLS, sha);
+  const done = path.join(home, '.installed');
+  if (existsSync(done)) {
+    const jar = findJar(path.join(home, readFileSync(done, 'utf8').trim()));
+    if (jar) return jar;
+  }
+  console.log(`[stack] installing Warp 10 from ${local} (sha256 ${sha.slice(0, 12)}…) into .tools/warp10`);
+  ensureDir(INSTALLS);
+  const tmp = mkdtempSync(path.join(INSTALLS, '.extract-'));
+  try {
+    const res = spawnSync('tar', ['-xzf', local, '-C', tmp], { encoding: 'utf8' });
+    if (res.error || res.status !== 0) {
+      const why = (res.error?.message ?? res.stderr).trim().split('\n')[0];
+      throw new StackError(
+        `${named}: ${local} is not a readable gzip tar archive (${why}); expected a warp10-<version>.tar.gz.`,
+      );
+    }
+    const top = readdirSync(tmp).find((d) => findJar(path.join(tmp, d)) !== undefined);
+    if (!top) {
+      throw new StackError(
+        `${named}: ${local} holds no warp10-*/lib/warp10-*.jar (nor bin/); expected a Warp 10 distribution tarball.`,
+      );
+    }
+    rmSync(home, { recursive: true, force: true });
+    renameSync(tmp, home);
+    writeFileSync(done, `${top}\n`);
+    // Other tarballs' installs are left for the user to remove; they are never used again.
+    return findJar(path.join(home, top))!;
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
   }
 }
 
@@ -145,9 +228,52 @@ async function tokensReady(url: string, readToken: string): Promise<boolean> {
   return res.ok;
 }
 
+/**
+ * WARP10_URL names an external instance unless it is the endpoint this stack wrote itself (a shell that
+ * sourced .data/stack.env carries the local URL and tokens: those are still ours to start and restart).
+ */
+function externalInstance(): string | undefined {
+  const url = process.env.WARP10_URL?.trim().replace(/\/+$/, '');
+  if (!url) return undefined;
+  const written = readStackEnv(STACK_ENV);
+  const ours =
+    written.WARP10_URL === url &&
+    written.WARP10_MANAGED === 'local' &&
+    (process.env.WARP10_READ_TOKEN ?? written.WARP10_READ_TOKEN) === written.WARP10_READ_TOKEN &&
+    (process.env.WARP10_WRITE_TOKEN ?? written.WARP10_WRITE_TOKEN) === written.WARP10_WRITE_TOKEN;
+  return ours ? undefined : url;
+}
+
+const javaBin = () => (process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, 'bin', 'java') : 'java');
+
+/** Warp 10 3.5 runs on Java 17 (the version it is tested with here); say so before anything starts. */
+function checkJava(): void {
+  const res = spawnSync(javaBin(), ['-version'], { encoding: 'utf8' });
+  const version = /version "(\d+)/.exec(`${res.stderr ?? ''}${res.stdout ?? ''}`)?.[1];
+  if (res.error || res.status !== 0 || version === undefined || Number(version) < 17) {
+    throw new StackError(
+      `Warp 10 needs Java 17, and ${javaBin()} ${res.error ? 'was not found' : `is version ${version ?? 'unknown'}`}: install it (Debian: apt-get install openjdk-17-jre-headless) or set JAVA_HOME.`,
+    );
+  }
+}
+
+const localUrl = () => `http://127.0.0.1:${envPort('WARP10_PORT', 8080)}`;
+
+let installedJar: Promise<string> | undefined;
+
+/** Obtains the server (once per process) unless an external instance is used or ours is running. */
+export async function warp10Prepare(): Promise<void> {
+  if (externalInstance()) return;
+  assertNotRunningElsewhere('warp10', 'Warp 10', localUrl());
+  if (isAlive(readPid('warp10'))) return;
+  checkJava();
+  installedJar ??= installWarp10();
+  await installedJar;
+}
+
 export async function warp10Up(): Promise<Warp10Endpoint> {
-  const external = process.env.WARP10_URL;
-  if (external) {
+  const url0 = externalInstance();
+  if (url0) {
     const readToken = process.env.WARP10_READ_TOKEN;
     const writeToken = process.env.WARP10_WRITE_TOKEN;
     if (!readToken || !writeToken) {
@@ -155,23 +281,28 @@ export async function warp10Up(): Promise<Warp10Endpoint> {
         'WARP10_URL is set: also set WARP10_READ_TOKEN and WARP10_WRITE_TOKEN for that instance.',
       );
     }
-    const url = external.replace(/\/+$/, '');
-    if (!(await checkOk(url).catch(() => false))) {
-      throw new Warp10Unavailable(`WARP10_URL=${url} does not answer GET /api/v0/check with 200.`);
+    if (!(await checkOk(url0).catch(() => false))) {
+      throw new Warp10Unavailable(
+        `WARP10_URL=${url0} does not answer GET /api/v0/check with 200. Start that instance, or unset WARP10_URL to let the stack run its own.`,
+      );
     }
-    console.log(`[stack] using the existing Warp 10 at ${url}`);
-    return { url, readToken, writeToken, external: true };
+    console.log(`[stack] using the existing Warp 10 at ${url0}`);
+    return { url: url0, readToken, writeToken, external: true };
   }
 
   const port = envPort('WARP10_PORT', 8080);
-  const url = `http://127.0.0.1:${port}`;
+  const url = localUrl();
+  assertNotRunningElsewhere('warp10', 'Warp 10', url);
   const secrets = loadOrCreateSecrets();
   const endpoint = { url, readToken: secrets.readToken, writeToken: secrets.writeToken, external: false };
   if (isAlive(readPid('warp10')) && (await checkOk(url).catch(() => false))) {
     console.log(`[stack] Warp 10 already running at ${url}`);
     return endpoint;
   }
-  installWarp10();
+  // A process we started that no longer answers is stopped before a fresh start.
+  await stopDetached('warp10', 5_000);
+  installedJar ??= installWarp10();
+  const jar = await installedJar;
   if (await portInUse(port)) {
     throw new StackError(
       `port ${port} on 127.0.0.1 is taken by another process; stop it or set WARP10_PORT.`,
@@ -179,21 +310,26 @@ export async function warp10Up(): Promise<Warp10Endpoint> {
   }
   const generated = writeConfig(port, secrets);
   const java = process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, 'bin', 'java') : 'java';
-  const pid = startDetached('warp10', java, [
-    '-Xms256m',
-    '-Xmx2g',
-    '-Dfile.encoding=UTF-8',
-    '-Djava.awt.headless=true',
-    '--add-exports',
-    'java.base/sun.net.www.protocol.file=ALL-UNNAMED',
-    '--add-exports',
-    'java.desktop/com.sun.imageio.plugins.png=ALL-UNNAMED',
-    '-cp',
-    `${LIB}/*`,
-    'io.warp10.Warp',
-    path.join(ROOT, 'scripts', 'warp10', 'standalone.conf'),
-    generated,
-  ]);
+  const pid = startDetached(
+    'warp10',
+    java,
+    [
+      '-Xms256m',
+      '-Xmx2g',
+      '-Dfile.encoding=UTF-8',
+      '-Djava.awt.headless=true',
+      '--add-exports',
+      'java.base/sun.net.www.protocol.file=ALL-UNNAMED',
+      '--add-exports',
+      'java.desktop/com.sun.imageio.plugins.png=ALL-UNNAMED',
+      '-cp',
+      jar,
+      'io.warp10.Warp',
+      path.join(ROOT, 'scripts', 'warp10', 'standalone.conf'),
+      generated,
+    ],
+    url,
+  );
   const log = logFile('warp10');
   await waitFor('Warp 10', () => checkOk(url), { timeoutMs: 120_000, log, pid });
   await waitFor('Warp 10 tokens', () => tokensReady(url, secrets.readToken), { timeoutMs: 90_000, log, pid });
@@ -207,10 +343,11 @@ export async function warp10Down(): Promise<void> {
 }
 
 export async function warp10Status(): Promise<string> {
-  if (process.env.WARP10_URL) {
-    return (await checkOk(process.env.WARP10_URL).catch(() => false))
-      ? 'external, answering'
-      : 'external, not answering';
+  const external = externalInstance();
+  if (external) {
+    return (await checkOk(external).catch(() => false))
+      ? `external ${external}, answering`
+      : `external ${external}, not answering`;
   }
   const pid = readPid('warp10');
   if (!isAlive(pid)) return 'stopped';

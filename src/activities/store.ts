@@ -8,9 +8,10 @@ import {
   planKey,
   type MonthRef,
 } from '../archive/layout.ts';
-import { BatchManifestSchema, PlanSchema, type MonthManifest } from '../archive/manifest.ts';
+import { BatchManifestSchema, type MonthManifest } from '../archive/manifest.ts';
 import type { ArchiveStore } from '../store/types.ts';
 import { nonRetryable, toFailure } from './failures.ts';
+import { readPlanHead } from './plan-store.ts';
 import { readJson, writeJson } from './store-json.ts';
 
 export interface CommitResult {
@@ -40,11 +41,14 @@ export function createStoreActivities(deps: { store: ArchiveStore }) {
     /** Writes manifest.json last: its presence is what marks the month complete. */
     async commitMonth(input: MonthRef & { workflowId: string; runId: string }): Promise<CommitResult> {
       try {
-        const plan = await readJson(store, planKey(input), PlanSchema);
+        const plan = await readPlanHead(store, input);
         if (!plan) throw nonRetryable('PlanMissing', `no plan at ${planKey(input)}`);
-        const batches: MonthManifest['batches'] = [];
-        for (let b = 1; b <= plan.batches.length; b++) {
-          const m = await readJson(store, batchManifestKey(input, b), BatchManifestSchema);
+        // Batch manifests are read a few at a time: a month may hold thousands of batches.
+        const manifests = await mapBounded(plan.batchCount, 16, (i) =>
+          readJson(store, batchManifestKey(input, i + 1), BatchManifestSchema),
+        );
+        const batches: MonthManifest['batches'] = manifests.map((m, i) => {
+          const b = i + 1;
           if (m?.status !== 'deleted') {
             throw nonRetryable(
               'IncompleteMonth',
@@ -52,15 +56,15 @@ export function createStoreActivities(deps: { store: ArchiveStore }) {
               b,
             );
           }
-          batches.push({
+          return {
             batch: b,
             key: m.object.key,
             bytes: m.object.bytes,
             sha256: m.object.sha256,
             series: m.series.length,
             points: m.points,
-          });
-        }
+          };
+        });
         const manifest: MonthManifest = {
           format: 'warp10-offloader/month@1',
           group: input.group,
@@ -131,3 +135,17 @@ export function createStoreActivities(deps: { store: ArchiveStore }) {
 }
 
 export type StoreActivities = ReturnType<typeof createStoreActivities>;
+
+/** fn(0..count-1) with at most `limit` calls in flight, results in order. */
+async function mapBounded<T>(count: number, limit: number, fn: (i: number) => Promise<T>): Promise<T[]> {
+  const out = new Array<T>(count);
+  let next = 0;
+  const lane = async () => {
+    while (next < count) {
+      const i = next++;
+      out[i] = await fn(i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, count) }, lane));
+  return out;
+}

@@ -1,5 +1,6 @@
 // Where a month's archive lives in the store. Self-describing: group / dataset / month / files.
-//   <group>/<dataset>/<YYYY-MM>/plan.json               the frozen list of series, by batch
+//   <group>/<dataset>/<YYYY-MM>/plan.json               the frozen list of series, by batch (first page)
+//   <group>/<dataset>/<YYYY-MM>/plan-00002.json         further pages of a large plan
 //   <group>/<dataset>/<YYYY-MM>/batch-00001.wrap.gz     gzip, one WRAPped series a line (stock UNWRAP reads it)
 //   <group>/<dataset>/<YYYY-MM>/batch-00001.json        the batch manifest: series, counts, checksum, status
 //   <group>/<dataset>/<YYYY-MM>/manifest.json           written last: the month is complete
@@ -15,6 +16,7 @@ const pad = (n: number) => String(n).padStart(5, '0');
 
 export const monthPrefix = (m: MonthRef) => `${m.group}/${m.dataset}/${m.month}/`;
 export const planKey = (m: MonthRef) => `${monthPrefix(m)}plan.json`;
+export const planPageKey = (m: MonthRef, page: number) => `${monthPrefix(m)}plan-${pad(page)}.json`;
 export const batchObjectKey = (m: MonthRef, batch: number) => `${monthPrefix(m)}batch-${pad(batch)}.wrap.gz`;
 export const batchManifestKey = (m: MonthRef, batch: number) => `${monthPrefix(m)}batch-${pad(batch)}.json`;
 export const monthManifestKey = (m: MonthRef) => `${monthPrefix(m)}manifest.json`;

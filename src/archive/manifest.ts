@@ -21,10 +21,24 @@ export const PlanSchema = z.object({
   range: RangeSchema,
   selector: z.object({ class: z.string(), labels: z.record(z.string(), z.string()) }),
   seriesPerBatch: z.number().int().positive(),
+  /** The first page of batches (batch 1 onwards); the others are in plan-NNNNN.json. */
   batches: z.array(z.array(z.string())),
+  /** Absent in plans written before paging: then `batches` holds them all. */
+  batchCount: z.number().int().nonnegative().optional(),
+  series: z.number().int().nonnegative().optional(),
+  batchesPerPage: z.number().int().positive().optional(),
   createdAt: z.string(),
 });
 export type Plan = z.infer<typeof PlanSchema>;
+
+/** Batches `first`.. of a plan too large for one document. */
+export const PlanPageSchema = z.object({
+  format: z.literal('warp10-offloader/plan-page@1'),
+  page: z.number().int().min(2),
+  first: z.number().int().positive(),
+  batches: z.array(z.array(z.string())),
+});
+export type PlanPage = z.infer<typeof PlanPageSchema>;
 
 export const SeriesEntrySchema = z.object({
   selector: z.string(),

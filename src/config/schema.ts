@@ -224,6 +224,9 @@ export const warp10Schema = strict({
   connectTimeoutMs: intBetween(100, 600_000).default(10_000),
   // Long by default: a month of a large dataset is exported by one WarpScript request.
   requestTimeoutMs: intBetween(1_000, 86_400_000).default(1_800_000),
+  // Requests one worker process has in flight against Warp 10, whatever the group and batch concurrency:
+  // the rest wait for a connection. The cluster sees at most this many times the number of workers.
+  maxConcurrentRequests: intBetween(1, 256).default(8),
   // For https with a private CA: the CA certificate (PEM) that signed Warp 10's certificate.
   caFile: filePath('a CA certificate (PEM) for https to Warp 10').optional(),
 });
@@ -407,11 +410,12 @@ const templatePath = (() => {
 /** Optional custom WarpScript files replacing the built-in ones, per phase. */
 export const templatesSchema = strict({
   export: templatePath.optional(),
-  verify: templatePath.optional(),
   delete: templatePath.optional(),
 });
 
 const seriesPerBatchSchema = intBetween(1, 100_000).default(500);
+// Batches of one dataset in flight at once; the group's concurrency multiplies it.
+const batchConcurrencySchema = intBetween(1, 64).default(2);
 
 export const datasetSchema = strict({
   name: matching(
@@ -420,6 +424,7 @@ export const datasetSchema = strict({
   ),
   selector: selectorSchema,
   seriesPerBatch: seriesPerBatchSchema,
+  batchConcurrency: batchConcurrencySchema,
   templates: templatesSchema.optional(),
 });
 
@@ -427,6 +432,7 @@ export const discoverSchema = strict({
   selector: selectorSchema,
   byLabel: text('a label name'),
   seriesPerBatch: seriesPerBatchSchema,
+  batchConcurrency: batchConcurrencySchema,
   templates: templatesSchema.optional(),
 });
 

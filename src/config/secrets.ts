@@ -1,5 +1,5 @@
-// Resolving secret references ({ env } / { file }) at the moment a secret is needed, and
-// redacting secrets from text before it is logged or sent anywhere.
+// Resolving secret references ({ env } / { file }) at the moment a secret is needed. Hiding the resolved
+// values from output is redact.ts's job.
 import { readFileSync } from 'node:fs';
 import type { OffloadConfig, SecretRef } from './schema.ts';
 import { whyUnreadable } from './files.ts';
@@ -81,14 +81,4 @@ export function checkSecrets(config: OffloadConfig): void {
       problems.length === 1 ? first.message : `missing secrets:\n  - ${problems.join('\n  - ')}`;
     throw new SecretError(message, first.ref, first.what);
   }
-}
-
-/** Replaces every occurrence of each non-empty secret in `text` with [REDACTED]. */
-export function redact(text: string, secrets: readonly string[]): string {
-  // One pass, longest first: a secret containing another is not left half visible, and a
-  // secret that happens to occur in "[REDACTED]" does not mangle earlier replacements.
-  const ordered = [...new Set(secrets.filter((s) => s.length > 0))].sort((a, b) => b.length - a.length);
-  if (ordered.length === 0) return text;
-  const pattern = new RegExp(ordered.map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
-  return text.replace(pattern, '[REDACTED]');
 }

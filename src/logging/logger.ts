@@ -8,7 +8,7 @@ import { pino, type Logger as Pino, type LevelWithSilent } from 'pino';
 import pinoPretty from 'pino-pretty';
 import type { ActivityInterceptorsFactory, LogLevel, LogMetadata, Logger } from '@temporalio/worker';
 import type { LoggingConfig } from '../config/schema.ts';
-import { redact } from '../config/secrets.ts';
+import { redact } from '../config/redact.ts';
 
 export interface LogOptions extends Partial<LoggingConfig> {
   /** Secret values to remove from every line. Mutable: resolved secrets are appended once known. */
@@ -17,21 +17,16 @@ export interface LogOptions extends Partial<LoggingConfig> {
   destination?: Writable;
 }
 
-function redactDeep(value: unknown, secrets: readonly string[], depth = 0): unknown {
-  if (secrets.length === 0 || depth > 6) return value;
-  if (typeof value === 'string') return redact(value, secrets);
-  if (value instanceof Error) {
-    return {
-      type: value.name,
-      message: redact(value.message, secrets),
-      stack: redact(value.stack ?? '', secrets),
-    };
-  }
-  if (Array.isArray(value)) return value.map((v) => redactDeep(v, secrets, depth + 1));
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactDeep(v, secrets, depth + 1)]));
-  }
-  return value;
+/** Errors become plain objects (type, message, stack) so their text is redacted like any other. */
+function redactDeep(value: unknown, secrets: readonly string[]): unknown {
+  if (secrets.length === 0) return value;
+  const plain = (v: unknown, depth: number): unknown => {
+    if (v instanceof Error) return { type: v.name, message: v.message, stack: v.stack };
+    if (depth > 6 || v === null || typeof v !== 'object') return v;
+    if (Array.isArray(v)) return v.map((x) => plain(x, depth + 1));
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x, depth + 1)]));
+  };
+  return redact(plain(value, 0), secrets);
 }
 
 /** The process logger. `format` and `level` come from the config, LOG_FORMAT / LOG_LEVEL win. */

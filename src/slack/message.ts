@@ -1,5 +1,16 @@
-// Pure builders for the Slack messages the offloader sends. No imports and no I/O, so they can run in an
-// activity or in workflow code alike, and are trivially testable.
+// Pure builders for the Slack messages the offloader sends. No I/O, and nothing imported at run time but the
+// redaction (itself import-free), so they can run in an activity or in workflow code alike, and are trivially
+// testable.
+import type {
+  ActionsBlock,
+  Button,
+  ContextBlock,
+  DividerBlock,
+  HeaderBlock,
+  MrkdwnElement,
+  SectionBlock,
+} from '@slack/types';
+import { redact } from '../config/redact.ts';
 
 /** Slack Block Kit limits (https://docs.slack.dev/reference/block-kit/blocks). Exceeding one is `invalid_blocks`. */
 export const SLACK_LIMITS = {
@@ -14,44 +25,16 @@ export const SLACK_LIMITS = {
   messageText: 40000,
 } as const;
 
-export const REDACTED = '[REDACTED]';
-
-export interface PlainText {
-  type: 'plain_text';
-  text: string;
-  emoji?: boolean;
-}
-export interface MrkdwnText {
-  type: 'mrkdwn';
-  text: string;
-}
-export interface HeaderBlock {
-  type: 'header';
-  text: PlainText;
-}
-export interface SectionBlock {
-  type: 'section';
-  text?: MrkdwnText;
-  fields?: MrkdwnText[];
-}
-export interface ContextBlock {
-  type: 'context';
-  elements: MrkdwnText[];
-}
-export interface ButtonElement {
-  type: 'button';
-  text: PlainText;
-  url: string;
-  action_id: string;
-}
-export interface ActionsBlock {
-  type: 'actions';
-  elements: ButtonElement[];
-}
-export interface DividerBlock {
-  type: 'divider';
-}
-export type Block = HeaderBlock | SectionBlock | ContextBlock | ActionsBlock | DividerBlock;
+/**
+ * The blocks these builders produce: Slack's own Block Kit types, narrowed to the elements used here (mrkdwn
+ * text, link buttons), so that readers of a message need not handle what it never holds.
+ */
+export type Block =
+  | HeaderBlock
+  | (SectionBlock & { text?: MrkdwnElement; fields?: MrkdwnElement[] })
+  | (ContextBlock & { elements: MrkdwnElement[] })
+  | (ActionsBlock & { elements: Button[] })
+  | DividerBlock;
 
 /** What the notifier posts: `text` is the plain fallback used in notifications and by clients without blocks. */
 export interface SlackMessage {
@@ -106,51 +89,6 @@ export interface SuccessMessageOptions {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Redaction
-
-/**
- * Every form in which a secret could show up in our output: raw, URL-encoded (webhook URLs, tokens inside
- * URLs) and mrkdwn-escaped (after `escapeMrkdwn`). Longest first so a secret containing another is fully hidden.
- */
-function secretVariants(secrets: readonly string[]): string[] {
-  const out = new Set<string>();
-  for (const s of secrets) {
-    // An empty secret would match between every character.
-    if (typeof s !== 'string' || s.length === 0) continue;
-    out.add(s);
-    out.add(encodeURIComponent(s));
-    out.add(escapeMrkdwn(s));
-  }
-  return [...out].sort((a, b) => b.length - a.length);
-}
-
-function redactWith(s: string, variants: readonly string[]): string {
-  let out = s;
-  for (const v of variants) out = out.split(v).join(REDACTED);
-  return out;
-}
-
-/** Replaces every occurrence of any secret in `s` with `[REDACTED]`. */
-export function redactString(s: string, secrets: readonly string[]): string {
-  return redactWith(s, secretVariants(secrets));
-}
-
-/** Deep copy of `value` with every secret replaced in every string (object keys included). */
-export function redact<T>(value: T, secrets: readonly string[]): T {
-  const variants = secretVariants(secrets);
-  if (variants.length === 0) return value;
-  const walk = (v: unknown): unknown => {
-    if (typeof v === 'string') return redactWith(v, variants);
-    if (Array.isArray(v)) return v.map(walk);
-    if (v !== null && typeof v === 'object') {
-      return Object.fromEntries(Object.entries(v).map(([k, x]) => [redactWith(k, variants), walk(x)]));
-    }
-    return v;
-  };
-  return walk(value) as T;
-}
-
-// ---------------------------------------------------------------------------------------------------------
 // Formatting helpers
 
 /** Slack mrkdwn requires &, < and > escaped; unescaped `<…>` would also turn into links or @channel mentions. */
@@ -185,11 +123,11 @@ function inlineCode(s: string, max = 200): string {
   return '`' + truncate(escapeMrkdwn(s.replace(/`/g, "'")), max) + '`';
 }
 
-function mrkdwn(text: string, max: number = SLACK_LIMITS.sectionText): MrkdwnText {
+function mrkdwn(text: string, max: number = SLACK_LIMITS.sectionText): MrkdwnElement {
   return { type: 'mrkdwn', text: truncate(text, max) };
 }
 
-function field(label: string, value: string): MrkdwnText {
+function field(label: string, value: string): MrkdwnElement {
   return mrkdwn(`*${label}*\n${value}`, SLACK_LIMITS.sectionField);
 }
 

@@ -1,7 +1,7 @@
 // Warp 10 over HTTP (undici): WarpScript exec, update, check. Used by activities only.
 import { Agent, errors as undiciErrors, request } from 'undici';
 import type { Dispatcher } from 'undici';
-import { redact } from '../config/secrets.ts';
+import { redactString } from '../config/redact.ts';
 
 /** Base of every Warp 10 failure; `retryable` tells activities whether a retry can help. */
 export class Warp10Error extends Error {
@@ -61,6 +61,8 @@ export interface Warp10ClientOptions {
   bodyIdleTimeoutMs?: number;
   /** Values (tokens) to scrub from any error message. */
   secrets?: string[];
+  /** Connections to Warp 10, hence requests in flight (no pipelining); more requests wait their turn. */
+  maxConcurrentRequests?: number;
   /** For https with a private CA: the CA certificate(s), PEM. */
   ca?: string | Buffer;
 }
@@ -102,6 +104,7 @@ export class Warp10Client {
       connect: { timeout: opts.connectTimeoutMs ?? 10_000, ...(opts.ca ? { ca: opts.ca } : {}) },
       headersTimeout: opts.requestTimeoutMs ?? 30 * 60_000,
       bodyTimeout: opts.bodyIdleTimeoutMs ?? 5 * 60_000,
+      connections: opts.maxConcurrentRequests ?? 8,
     });
   }
 
@@ -231,6 +234,6 @@ export class Warp10Client {
   }
 
   private redact(text: string): string {
-    return redact(text, this.secrets);
+    return redactString(text, this.secrets);
   }
 }

@@ -96,6 +96,7 @@ export function buildRuntime(
     url: config.warp10.url,
     connectTimeoutMs: config.warp10.connectTimeoutMs,
     requestTimeoutMs: config.warp10.requestTimeoutMs,
+    maxConcurrentRequests: config.warp10.maxConcurrentRequests,
     secrets,
     ...(config.warp10.caFile ? { ca: readPem(config.warp10.caFile, 'warp10.caFile') } : {}),
   });

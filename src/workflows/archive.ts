@@ -1,10 +1,13 @@
 // The `archive` workflow: one dataset, one month. It reads like the business process:
 //   plan → export every batch → verify every batch → delete every batch (guarded) → commit.
 // Each step is an idempotent activity whose state lives in the archive store, so a rerun resumes.
+// Batches of a phase run `batchConcurrency` at a time; a dataset of thousands of batches continues as
+// a new run of the same workflow ID before its history grows large, carrying where it stopped.
 import {
   ActivityFailure,
   ApplicationFailure,
   ParentClosePolicy,
+  continueAsNew,
   defineQuery,
   isCancellation,
   proxyActivities,
@@ -25,8 +28,17 @@ import * as ui from './summaries.ts';
 
 export type ArchivePhase = 'plan' | 'export' | 'verify' | 'delete' | 'commit' | 'done' | 'failed';
 
+export type BatchPhase = 'export' | 'verify' | 'delete';
+
 export interface ArchiveInput extends DatasetMonth {
   dryRun?: boolean;
+  /** Set by continue-as-new: the plan's outcome and where the previous run stopped. */
+  resume?: {
+    phase: BatchPhase;
+    next: number;
+    batchConcurrency: number;
+    progress: ArchiveProgress;
+  };
 }
 
 export interface ArchiveProgress {
@@ -74,9 +86,13 @@ const store = proxyActivities<StoreActivities>({
   },
 });
 
+/** Batch activities per run before continuing as new: keeps every history far under 10,000 events. */
+export const BATCH_STEPS_PER_RUN = 600;
+const PHASES: BatchPhase[] = ['export', 'verify', 'delete'];
+
 export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
   const { group, dataset, month } = input;
-  const progress: ArchiveProgress = {
+  const progress: ArchiveProgress = input.resume?.progress ?? {
     phase: 'plan',
     batches: 0,
     exported: 0,
@@ -94,21 +110,23 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
     upsertSearchAttributes([{ key: OffloadPhase, value: phase }]);
     shown();
   };
-  // Per-batch series counts, for the activities' summaries ("export batch 3/8 (500 series)").
+  // Series per batch, for the activities' summaries ("export batch 3/8 (500 series)"): known from the
+  // exports of this run; every batch but the last has the size of any other full one.
   const batchSeries = new Map<number, number>();
+  let fullBatch: number | undefined;
   const summary = (phase: string, b: number) => ({
     summary: ui.batchSummary(
       phase,
       b,
       progress.batches,
-      batchSeries.get(b) ?? ui.seriesInBatch(b, progress.batches, progress.series, batchSeries.get(1)),
+      batchSeries.get(b) ?? ui.seriesInBatch(b, progress.batches, progress.series, fullBatch),
     ),
   });
   upsertSearchAttributes([
     { key: OffloadMonth, value: month },
     { key: OffloadGroup, value: group },
     { key: OffloadDataset, value: dataset },
-    { key: OffloadPhase, value: 'plan' },
+    { key: OffloadPhase, value: progress.phase },
   ]);
   const result = (status: ArchiveResult['status'], extra: Partial<ArchiveResult> = {}): ArchiveResult => ({
     status,
@@ -123,62 +141,76 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
   });
 
   let failedBatch: number | undefined;
-  const onBatch = async <T>(batch: number, step: () => Promise<T>): Promise<T> => {
-    try {
-      return await step();
-    } catch (err) {
-      failedBatch ??= batch;
-      throw err;
-    }
-  };
-
-  try {
-    shown();
-    const plan = await warp10.planMonth.executeWithOptions({ summary: ui.planSummary(input) }, [
-      { ...input, dryRun: input.dryRun },
-    ]);
-    progress.batches = plan.batchCount;
-    progress.series = plan.series;
-    if (plan.status === 'archived') {
-      Object.assign(progress, { points: plan.points ?? 0, bytes: plan.bytes ?? 0 });
-      enter('done');
-      return result('skipped', { reason: `${month} of ${group}/${dataset} is already archived` });
-    }
-    if (plan.status === 'dry-run') {
-      progress.points = plan.points ?? 0;
-      enter('done');
-      return result('dry-run', { dryRun: plan.batches });
-    }
-    const batches = Array.from({ length: plan.batchCount }, (_, i) => i + 1);
-
-    enter('export');
-    for (const b of batches) {
-      const r = await onBatch(b, () =>
-        warp10.exportBatch.executeWithOptions(summary('export', b), [{ group, dataset, month, batch: b }]),
-      );
-      batchSeries.set(b, r.series);
+  const steps: Record<BatchPhase, (batch: number) => Promise<void>> = {
+    export: async (batch) => {
+      const r = await warp10.exportBatch.executeWithOptions(summary('export', batch), [
+        { group, dataset, month, batch },
+      ]);
+      batchSeries.set(batch, r.series);
+      if (batch < progress.batches) fullBatch ??= r.series;
       progress.exported++;
       progress.points += r.points;
       progress.bytes += r.bytes;
       shown();
-    }
-
-    enter('verify');
-    for (const b of batches) {
-      await onBatch(b, () =>
-        warp10.verifyBatch.executeWithOptions(summary('verify', b), [{ group, dataset, month, batch: b }]),
-      );
+    },
+    verify: async (batch) => {
+      await warp10.verifyBatch.executeWithOptions(summary('verify', batch), [
+        { group, dataset, month, batch },
+      ]);
       progress.verified++;
       shown();
-    }
-
-    enter('delete');
-    for (const b of batches) {
-      await onBatch(b, () =>
-        warp10.deleteBatch.executeWithOptions(summary('delete', b), [{ group, dataset, month, batch: b }]),
-      );
+    },
+    delete: async (batch) => {
+      await warp10.deleteBatch.executeWithOptions(summary('delete', batch), [
+        { group, dataset, month, batch },
+      ]);
       progress.deleted++;
       shown();
+    },
+  };
+
+  try {
+    let resume = input.resume;
+    if (!resume) {
+      shown();
+      const plan = await warp10.planMonth.executeWithOptions({ summary: ui.planSummary(input) }, [
+        { ...input, dryRun: input.dryRun },
+      ]);
+      progress.batches = plan.batchCount;
+      progress.series = plan.series;
+      if (plan.status === 'archived') {
+        Object.assign(progress, { points: plan.points ?? 0, bytes: plan.bytes ?? 0 });
+        enter('done');
+        return result('skipped', { reason: `${month} of ${group}/${dataset} is already archived` });
+      }
+      if (plan.status === 'dry-run') {
+        progress.points = plan.points ?? 0;
+        enter('done');
+        return result('dry-run', { dryRun: plan.batches });
+      }
+      resume = { phase: 'export', next: 1, batchConcurrency: plan.batchConcurrency ?? 1, progress };
+    }
+
+    let budget = BATCH_STEPS_PER_RUN;
+    for (const phase of PHASES.slice(PHASES.indexOf(resume.phase))) {
+      if (progress.phase !== phase) enter(phase);
+      const first = phase === resume.phase ? resume.next : 1;
+      const stop = await forBatches(first, progress.batches, resume.batchConcurrency, budget, async (b) => {
+        try {
+          await steps[phase](b);
+        } catch (err) {
+          failedBatch ??= b;
+          throw err;
+        }
+      });
+      budget -= stop - first;
+      if (stop <= progress.batches) {
+        // The rest of this phase, and the phases after it, in a fresh history.
+        await continueAsNew<typeof archive>({
+          ...input,
+          resume: { phase, next: stop, batchConcurrency: resume.batchConcurrency, progress },
+        });
+      }
     }
 
     enter('commit');
@@ -197,6 +229,35 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
     await startFailureWorkflow(input, failedPhase, failedBatch, progress.batches, err);
     throw err;
   }
+}
+
+/**
+ * Runs step(first..last) with at most `concurrency` in flight, starting at most `budget` of them (or
+ * fewer when the server suggests continuing as new). Returns the first batch not started. On a failure
+ * no new batch starts, the ones in flight settle, and the first error is thrown.
+ */
+async function forBatches(
+  first: number,
+  last: number,
+  concurrency: number,
+  budget: number,
+  step: (batch: number) => Promise<void>,
+): Promise<number> {
+  let next = first;
+  let failure: { err: unknown } | undefined;
+  const lane = async () => {
+    while (!failure && next <= last && next - first < budget && !workflowInfo().continueAsNewSuggested) {
+      const b = next++;
+      try {
+        await step(b);
+      } catch (err) {
+        failure ??= { err };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, lane));
+  if (failure) throw failure.err;
+  return next;
 }
 
 /** Starts the compensating workflow; abandoned so it outlives this failed run. */

@@ -1,4 +1,4 @@
-// A local stand-in for Slack, so tests drive the real @slack/web-api client and real HTTP.
+// A local stand-in for Slack, so tests drive the real @slack/web-api and @slack/webhook clients and real HTTP.
 // The client POSTs application/x-www-form-urlencoded bodies (objects such as `blocks` JSON-encoded in a field)
 // with the token in `Authorization: Bearer …` (see WebClient.serializeBody / constructor). Incoming webhooks
 // take a JSON body and answer plain-text codes ("ok", "no_service", "invalid_payload"…), as Slack does.
@@ -27,6 +27,8 @@ export interface RecordedRequest {
   rawBody: string;
   contentType: string | undefined;
   authorization: string | undefined;
+  /** Which client sent it, e.g. `@slack:webhook/8.0.2 node/20.20.2 …`. */
+  userAgent: string | undefined;
   /** Status this fake answered. */
   status: number;
   at: number;
@@ -202,6 +204,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
         rawBody: raw,
         contentType,
         authorization,
+        userAgent: req.headers['user-agent'],
         status: 0,
         at: Date.now(),
       };

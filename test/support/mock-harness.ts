@@ -125,6 +125,8 @@ export async function mockOffloader(
     mock?: MockWarp10;
     cls?: string;
     seriesPerBatch?: number;
+    /** One batch at a time unless set: most tests assert the exact order of the mock's calls. */
+    batchConcurrency?: number;
     store?: unknown;
     slack?: unknown;
     /** Wraps the store the runtime builds (fault injection in the store). */
@@ -147,6 +149,7 @@ export async function mockOffloader(
             name: dataset,
             selector: { class: opts.cls ?? 'unused' },
             seriesPerBatch: opts.seriesPerBatch ?? 10,
+            batchConcurrency: opts.batchConcurrency ?? 1,
           },
         ],
       },

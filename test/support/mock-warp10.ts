@@ -21,7 +21,7 @@
 import { setImmediate as tick } from 'node:timers/promises';
 import type { Params, WarpScriptRunner } from '../../src/warp10/runner.ts';
 import { Warp10UnavailableError, WarpScriptError } from '../../src/warp10/client.ts';
-import { redact as redactAll } from '../../src/config/secrets.ts';
+import { redactString as redactAll } from '../../src/config/redact.ts';
 import { loadScript } from '../../src/warp10/warpscript.ts';
 
 export type MockValue = number | boolean | string;
@@ -113,9 +113,11 @@ export function parseSelector(selector: string): Parsed {
   if (!m?.[1]) throw new TypeError(`not a selector: ${selector}`);
   const labels: Record<string, string> = {};
   for (const pair of (m[2] ?? '').split(',').filter((p) => p !== '')) {
-    const eq = pair.indexOf('=');
-    if (eq <= 0) throw new TypeError(`bad label ${pair} in selector ${selector}`);
-    labels[decodeURIComponent(pair.slice(0, eq))] = decodeURIComponent(pair.slice(eq + 1));
+    // `k=v` exact, `k~re` a regex (kept as `~re`, which valueMatches understands).
+    const at = pair.search(/[=~]/);
+    if (at <= 0) throw new TypeError(`bad label ${pair} in selector ${selector}`);
+    const value = decodeURIComponent(pair.slice(at + 1));
+    labels[decodeURIComponent(pair.slice(0, at))] = pair[at] === '~' ? `~${value}` : value;
   }
   return { cls: decodeURIComponent(m[1]), labels };
 }
@@ -494,7 +496,9 @@ export class MockWarp10 implements WarpScriptRunner {
   private matching(selector: string): [string, Series][] {
     const { cls, labels } = parseSelector(selector);
     return [...this.series.entries()].filter(
-      ([, s]) => s.cls === cls && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+      ([, s]) =>
+        s.cls === cls &&
+        Object.entries(labels).every(([k, v]) => s.labels[k] !== undefined && valueMatches(v, s.labels[k])),
     );
   }
 
@@ -611,12 +615,20 @@ export class MockWarp10 implements WarpScriptRunner {
         `Exception at 'MSGFAIL' in section [TOP] (MSGFAIL LIVE_DATA_CHANGED series ${sel} holds ${n} points from ${lf} to ${ll} but the archive holds ${points} points from ${first} to ${last})`,
       );
     }
-    const ok = new Set(todelete);
+    if (!Array.isArray(p.groups)) throw this.badParam(script, 'groups', p.groups);
+    const groups = p.groups.map((g) => {
+      if (!Array.isArray(g) || typeof g[0] !== 'string' || !Array.isArray(g[1]))
+        throw this.badParam(script, 'groups item', g);
+      return [g[0], this.selectorsParam(script, g[1], 'group members')] as const;
+    });
+    const inBatch = new Set(expected.map((e) => e[0]));
+    const now = new Set(todelete);
     const plan: [string, Series[]][] = [];
-    for (const sel of todelete) {
+    for (const [sel, members] of groups) {
+      if (!members.some((m) => now.has(m))) continue;
       const matches = this.matching(sel);
       for (const [m, s] of matches) {
-        if (!ok.has(m) && this.inRange(s, start, end).length > 0) {
+        if (!inBatch.has(m) && this.inRange(s, start, end).length > 0) {
           throw this.scriptError(
             script,
             lineOf(script, 'AMBIGUOUS_SELECTOR'),
@@ -626,12 +638,10 @@ export class MockWarp10 implements WarpScriptRunner {
       }
       plan.push([sel, matches.map(([, s]) => s)]);
     }
-    let deleted = 0;
     for (const [, matches] of plan) {
       for (const s of matches)
         for (const ts of [...s.points.keys()]) if (ts >= start && ts <= end) s.points.delete(ts);
-      deleted++;
     }
-    return { deleted, alreadyGone, checked: expected.length };
+    return { deleted: todelete.length, alreadyGone, checked: expected.length };
   }
 }

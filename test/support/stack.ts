@@ -16,10 +16,16 @@ export interface Warp10Stack {
   writeToken: string;
 }
 
-/** The real Warp 10, or undefined after marking the test skipped with the reason it is missing. */
+/**
+ * The real Warp 10, or undefined after marking the test skipped with the reason it is missing. When the
+ * stack has one (OFFLOADER_REQUIRE_WARP10), a missing endpoint fails the test instead of skipping it.
+ */
 export function warp10OrSkip(t: TestContext): Warp10Stack | undefined {
   const { WARP10_URL, WARP10_READ_TOKEN, WARP10_WRITE_TOKEN, WARP10_UNAVAILABLE } = process.env;
   if (!WARP10_URL || !WARP10_READ_TOKEN || !WARP10_WRITE_TOKEN) {
+    if (process.env.OFFLOADER_REQUIRE_WARP10 === '1') {
+      throw new Error('the stack provides a Warp 10, but this test process did not receive its endpoint');
+    }
     t.skip(
       `needs the real Warp 10, which the stack could not provide: ${WARP10_UNAVAILABLE ?? 'WARP10_URL not set'}`,
     );

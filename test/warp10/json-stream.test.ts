@@ -58,6 +58,10 @@ describe('topListItems', () => {
     await assert.rejects(collect([reply.slice(0, reply.length - 5)]), /truncated/);
   });
 
+  test('a second value on the stack is an error', async () => {
+    await assert.rejects(collect(['[[1],[2]]']), /more than one value/);
+  });
+
   test('a reply without a list is an error', async () => {
     await assert.rejects(collect(['[42]']), /no list/);
   });

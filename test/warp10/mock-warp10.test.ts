@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Warp10Client, WarpScriptError } from '../../src/warp10/client.ts';
 import { topListItems } from '../../src/warp10/json-stream.ts';
+import { groupSelectors } from '../../src/warp10/selectors.ts';
 import { httpRunner, type Params, type WarpScriptRunner } from '../../src/warp10/runner.ts';
 import { MockWarp10 } from '../support/mock-warp10.ts';
 import { toInputFormat, type SeedSeries } from '../support/seed.ts';
@@ -106,6 +107,7 @@ test('the MOCK Warp 10 runner answers the bundled scripts as the real Warp 10 do
         readToken: w.readToken,
         writeToken: w.writeToken,
         expected: expected as Params[string],
+        groups: groupSelectors((expected as [string][]).map((e) => e[0])).map((g) => [g.selector, g.members]),
         ...range,
       });
 
@@ -137,6 +139,7 @@ test('the MOCK Warp 10 runner answers the bundled scripts as the real Warp 10 do
       readToken: w.readToken,
       writeToken: w.writeToken,
       expected: [[other, 1, S + 7, S + 7]],
+      groups: [[other, [other]]],
       ...range,
     });
   } finally {

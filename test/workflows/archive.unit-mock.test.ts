@@ -123,9 +123,10 @@ describe(
           { workflowBundle: await workflowBundle(), replayName: 'archive' },
           history,
         );
-        // One export, one verify and one delete per batch: nothing done twice.
+        // One export and one guarded delete per batch, nothing done twice; verify reads the store only
+        // (the live comparison is the guarded delete's, in the same request as the DELETE).
         assert.equal(mock.calls('archive-read', (c) => c.params.wrap === true).length, 3);
-        assert.equal(mock.calls('archive-read', (c) => c.params.wrap === false).length, 3);
+        assert.equal(mock.calls('archive-read', (c) => c.params.wrap === false).length, 0);
         assert.equal(mock.calls('archive-delete').length, 3);
 
         const callsBefore = mock.calls().length;
@@ -231,6 +232,49 @@ describe(
       }
     });
 
+    test('parallel batches: at most batchConcurrency in flight; a worker stopped midway, a new one finishes exactly', async () => {
+      const cls = uniqueId('test.mock.par');
+      const mock = new MockWarp10({ tokens: MOCK_TOKENS });
+      const data = seedDataset(mock, cls);
+      const batches = data.batches(5);
+      assert.equal(batches.length, 5);
+      // Batches 1, 2 and 3 export at once and hang: batch 4 must wait for a free slot.
+      const hangs = [0, 1, 2].map((i) => mock.hang('archive-read', { when: exportOf(batches[i]![0]!) }));
+      const o = await mockOffloader(env, { name: 'par', mock, cls, seriesPerBatch: 5, batchConcurrency: 3 });
+      try {
+        const first = await o.worker();
+        const running = first.run();
+        const handle = await o.start();
+        await Promise.all(hangs.map((h) => h.started));
+        await new Promise((r) => setTimeout(r, 500));
+        assert.equal(mock.calls('archive-read', exportOf(batches[3]![0]!)).length, 0, 'batch 4 waits');
+        first.shutdown();
+        await running;
+        assert.equal(mock.calls('archive-delete').length, 0, 'nothing deleted by the stopped worker');
+
+        const second = await o.worker();
+        const result = (await second.runUntil(handle.result())) as ArchiveResult;
+        assert.equal(result.status, 'archived');
+        assert.equal(result.batches, 5);
+        assert.equal(result.series, 25);
+        for (const [i, sels] of batches.entries()) {
+          assert.equal(
+            mock.calls('archive-read', exportOf(sels[0]!)).length,
+            i < 3 ? 2 : 1,
+            `batch ${i + 1}`,
+          );
+        }
+        assert.equal(mock.calls('archive-delete').length, 5, 'one guarded delete per batch');
+        const keys = ['manifest.json', 'plan.json'];
+        for (let b = 1; b <= 5; b++) keys.push(`batch-0000${b}.json`, `batch-0000${b}.wrap.gz`);
+        assert.deepEqual(await monthKeys(o.rt.store, o.ref), keys.sort());
+        await assertArchived(o, data, 5);
+        assertMonthGone(mock, data);
+      } finally {
+        await o.close();
+      }
+    });
+
     test("a WarpScript error fails fast with Warp 10's line and message, and deletes nothing", async () => {
       const cls = uniqueId('test.mock.wserr');
       const mock = new MockWarp10({ tokens: MOCK_TOKENS });
@@ -276,14 +320,14 @@ describe(
       }
     });
 
-    test('a point written after the verification: the guarded delete refuses that batch, the point stays', async () => {
+    test('a point written after the export: the guarded delete refuses that batch, the point stays', async () => {
       const cls = uniqueId('test.mock.late');
       const mock = new MockWarp10({ tokens: MOCK_TOKENS });
       const data = seedDataset(mock, cls);
       const [b1, b2, b3] = data.batches(10) as [string[], string[], string[]];
       const late = { ts: S + 12_345, value: 42 };
-      // Right after batch 3 is verified (every batch is verified, nothing deleted yet), a point lands in batch 2.
-      mock.lateWrite('archive-read', b2[3] as string, late, exportOf(b3[0] as string, false));
+      // Right after batch 3 is exported (batch 2 is archived, nothing deleted yet), a point lands in batch 2.
+      mock.lateWrite('archive-read', b2[3] as string, late, exportOf(b3[0] as string, true));
       const o = await mockOffloader(env, { name: 'late', mock, cls });
       try {
         const worker = await o.worker();
@@ -306,7 +350,7 @@ describe(
           cause.message,
           /^batch 2: .*LIVE_DATA_CHANGED series .*host=h13\} holds 4 points .* archive holds 3 points/,
         );
-        assert.equal((cause.details?.[0] as { warp10?: { line?: number } }).warp10?.line, 64);
+        assert.equal((cause.details?.[0] as { warp10?: { line?: number } }).warp10?.line, 66);
         assert.equal(mock.calls('archive-delete').length, 2, 'batch 1 deleted, batch 2 refused once');
         for (const sel of b1) assert.deepEqual(mock.points(sel), data.kept[sel], `${sel}: month archived`);
         for (const sel of [...b2, ...b3]) {

@@ -1,0 +1,74 @@
+// The frozen plan in the store, paged: a dataset of 200,000 series must not make every batch's activity
+// read and parse one document listing them all.
+import { planKey, planPageKey, type MonthRef } from '../archive/layout.ts';
+import { PlanPageSchema, PlanSchema, type Plan } from '../archive/manifest.ts';
+import type { ArchiveStore } from '../store/types.ts';
+import { nonRetryable } from './failures.ts';
+import { readJson, writeJson } from './store-json.ts';
+
+/** Batches per plan document: a page stays around a megabyte at 500 series a batch. */
+export const BATCHES_PER_PAGE = 100;
+
+export type PlanHead = Plan & { batchCount: number; series: number; batchesPerPage: number };
+
+/** Writes the pages first and plan.json last: its presence means the whole plan is there. */
+export async function writePlan(
+  store: ArchiveStore,
+  ref: MonthRef,
+  head: Omit<Plan, 'batches' | 'batchCount' | 'series' | 'batchesPerPage'>,
+  batches: string[][],
+): Promise<PlanHead> {
+  for (let first = BATCHES_PER_PAGE; first < batches.length; first += BATCHES_PER_PAGE) {
+    const page = first / BATCHES_PER_PAGE + 1;
+    await writeJson(store, planPageKey(ref, page), {
+      format: 'warp10-offloader/plan-page@1',
+      page,
+      first: first + 1,
+      batches: batches.slice(first, first + BATCHES_PER_PAGE),
+    });
+  }
+  const plan: PlanHead = {
+    ...head,
+    batches: batches.slice(0, BATCHES_PER_PAGE),
+    batchCount: batches.length,
+    series: batches.reduce((n, b) => n + b.length, 0),
+    batchesPerPage: BATCHES_PER_PAGE,
+  };
+  await writeJson(store, planKey(ref), plan);
+  return plan;
+}
+
+/** plan.json, with the counts filled in for plans written before paging. */
+export async function readPlanHead(store: ArchiveStore, ref: MonthRef): Promise<PlanHead | undefined> {
+  const plan = await readJson(store, planKey(ref), PlanSchema);
+  if (!plan) return undefined;
+  return {
+    ...plan,
+    batchCount: plan.batchCount ?? plan.batches.length,
+    series: plan.series ?? plan.batches.reduce((n, b) => n + b.length, 0),
+    batchesPerPage: plan.batchesPerPage ?? Math.max(1, plan.batches.length),
+  };
+}
+
+export async function requirePlanHead(store: ArchiveStore, ref: MonthRef): Promise<PlanHead> {
+  const plan = await readPlanHead(store, ref);
+  if (!plan) throw nonRetryable('PlanMissing', `no plan at ${planKey(ref)}: run the plan phase first`);
+  return plan;
+}
+
+/** The selectors of batch `batch` (1-based). */
+export async function readPlanBatch(store: ArchiveStore, plan: PlanHead, ref: MonthRef, batch: number) {
+  const missing = () => nonRetryable('PlanMissing', `the plan has no batch ${batch}`, batch);
+  if (batch < 1 || batch > plan.batchCount) throw missing();
+  if (batch <= plan.batches.length) return plan.batches[batch - 1]!;
+  const page = Math.floor((batch - 1) / plan.batchesPerPage) + 1;
+  const doc = await readJson(store, planPageKey(ref, page), PlanPageSchema);
+  const selectors = doc?.batches[batch - doc.first];
+  if (!selectors) throw missing();
+  return selectors;
+}
+
+/** Every batch, page by page (dry runs and tools). */
+export async function* planBatches(store: ArchiveStore, plan: PlanHead, ref: MonthRef) {
+  for (let b = 1; b <= plan.batchCount; b++) yield [b, await readPlanBatch(store, plan, ref, b)] as const;
+}
