@@ -42,6 +42,25 @@ export function withEnvOverrides(config: OffloadConfig, env = process.env): Offl
       address: env.TEMPORAL_ADDRESS || config.temporal.address,
       uiUrl: env.TEMPORAL_UI_URL || config.temporal.uiUrl,
     },
+    ...metricsOverride(config, env),
+  };
+}
+
+/** OFFLOADER_METRICS_PORT / OFFLOADER_METRICS_HOST (containers: 0.0.0.0) win over `metrics`. */
+function metricsOverride(config: OffloadConfig, env: NodeJS.ProcessEnv): Pick<OffloadConfig, 'metrics'> {
+  const port = env.OFFLOADER_METRICS_PORT ? Number(env.OFFLOADER_METRICS_PORT) : undefined;
+  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
+    throw new ConfigError(
+      `OFFLOADER_METRICS_PORT: expected a port number between 0 and 65535, found ${JSON.stringify(env.OFFLOADER_METRICS_PORT)}`,
+      'environment',
+    );
+  }
+  if (port === undefined && !config.metrics) return {};
+  return {
+    metrics: {
+      port: port ?? config.metrics?.port ?? 9464,
+      host: env.OFFLOADER_METRICS_HOST || config.metrics?.host || '127.0.0.1',
+    },
   };
 }
 

@@ -3,6 +3,8 @@
 // requests are timed, the Temporal SDK's own metrics are served on the same port, and /healthz answers.
 // The worker runs as a process with JSON logs: every line it printed is one JSON object.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { archiveWorkflowId } from '../../src/archive/layout.ts';
@@ -24,6 +26,15 @@ before(async () => {
 after(async () => {
   await env?.teardown();
 });
+
+const DASHBOARD = path.resolve(import.meta.dirname, '..', '..', 'grafana', 'offloader-dashboard.json');
+
+/** Every metric family the Grafana dashboard queries (histogram series reduced to their family). */
+export function dashboardMetrics(): string[] {
+  const text = readFileSync(DASHBOARD, 'utf8');
+  const names = [...text.matchAll(/\b((?:offloader|temporal)_[a-z0-9_]+)/g)].map((m) => m[1] ?? '');
+  return [...new Set(names.map((n) => n.replace(/_(bucket|count|sum)$/, '')))].sort();
+}
 
 /** `name{labels} value` lines of a text exposition, as a lookup. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -121,6 +132,10 @@ describe('worker metrics (Prometheus) and logs (JSON)', () => {
       // The SDK runtime's own metrics, on the same scrape.
       assert.match(text, /^temporal_activity_execution_latency/m);
       assert.match(text, /^temporal_worker_task_slots_available/m);
+      // Every metric the Grafana dashboard graphs is served (a renamed metric would leave a panel empty).
+      const families = new Set([...text.matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1]));
+      const missing = dashboardMetrics().filter((n) => !families.has(n));
+      assert.deepEqual(missing, [], `dashboard metrics not served: ${missing.join(', ')}`);
       // Node process metrics.
       assert.match(text, /^offloader_process_cpu_seconds_total/m);
     } finally {
