@@ -45,6 +45,8 @@ export interface PlanResult {
   series: number;
   /** Batches of this dataset in flight at once (the dataset's configuration at plan time). */
   batchConcurrency?: number;
+  /** The same for deletes: 1 when some series extend others (more labels), which go first. */
+  deleteConcurrency?: number;
   points?: number;
   bytes?: number;
   /** Dry run only: what would be archived and deleted, batch by batch. */
@@ -156,7 +158,7 @@ async function planMonth(
     let fresh: string[][] | undefined;
     if (!plan) {
       const range = rangeOf(input.month, config.timezone);
-      const selectors: string[] = [];
+      const listed = new Set<string>();
       for (let gskip = 0; ; gskip += PLAN_PAGE) {
         const [page] = await runner.run<[{ matched: number; selectors: string[] }]>(
           'archive-plan',
@@ -171,14 +173,16 @@ async function planMonth(
           },
           cancellationSignal(),
         );
-        selectors.push(...page.selectors);
+        for (const sel of page.selectors) listed.add(sel);
         heartbeat({ listed: gskip + page.matched });
         if (page.matched < PLAN_PAGE) break;
       }
       // A selector also matches the series holding more labels, so the guarded delete refuses a
       // series while one that extends it still has data outside its batch (AMBIGUOUS_SELECTOR). Series
-      // with more labels are planned first: they are deleted in an earlier batch or the same one.
-      selectors.sort((a, b) => labelCount(b) - labelCount(a));
+      // with more labels are planned first: they are deleted in an earlier batch or the same one, and
+      // when label counts differ the batches are deleted one after another, in order.
+      const selectors = [...listed].sort((a, b) => labelCount(b) - labelCount(a));
+      const nested = selectors.length > 0 && labelCount(selectors[0]!) !== labelCount(selectors.at(-1)!);
       const batches: string[][] = [];
       for (let i = 0; i < selectors.length; i += dataset.seriesPerBatch) {
         batches.push(selectors.slice(i, i + dataset.seriesPerBatch));
@@ -191,6 +195,7 @@ async function planMonth(
         range,
         selector: { class: dataset.selector.class, labels: dataset.selector.labels },
         seriesPerBatch: dataset.seriesPerBatch,
+        nested,
         createdAt: new Date().toISOString(),
       };
       if (input.dryRun) {
@@ -208,6 +213,8 @@ async function planMonth(
       batchCount: plan.batchCount,
       series: plan.series,
       batchConcurrency: dataset.batchConcurrency,
+      // Plans written before this flag may nest: their deletes keep the plan's order.
+      deleteConcurrency: plan.nested === false ? dataset.batchConcurrency : 1,
     };
     if (!input.dryRun) return { status: 'planned', ...planned };
 
@@ -257,7 +264,14 @@ async function exportBatch(deps: Warp10ActivityDeps, input: BatchRef): Promise<B
     const wanted = new Set(selectors);
     const body = await runner.stream(
       dataset?.export ?? 'archive-read',
-      { token: tokens.read, selectors, start: plan.range.startUs, end: lastUs(plan.range), wrap: true },
+      {
+        token: tokens.read,
+        selectors,
+        fetch: fetchSelectors(selectors),
+        start: plan.range.startUs,
+        end: lastUs(plan.range),
+        wrap: true,
+      },
       cancellationSignal(),
     );
     async function* lines(): AsyncGenerator<string> {
@@ -423,11 +437,21 @@ async function liveRead(
 ) {
   const [items] = await runner.run<[unknown[]]>(
     script,
-    { token: tokens.read, selectors, start: range.startUs, end: lastUs(range), wrap: false },
+    {
+      token: tokens.read,
+      selectors,
+      fetch: fetchSelectors(selectors),
+      start: range.startUs,
+      end: lastUs(range),
+      wrap: false,
+    },
     cancellationSignal(),
   );
   return new Map(items.map(asReadItem).map((i) => [i[0], i]));
 }
+
+/** A few selectors covering the batch: Warp 10 scans the class's metadata once per selector. */
+const fetchSelectors = (selectors: string[]) => groupSelectors(selectors).map((g) => g.selector);
 
 /** Labels in a selector `class{k=v,...}` (names and values are URL-encoded: no raw comma inside). */
 function labelCount(selector: string): number {

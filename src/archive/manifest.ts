@@ -21,6 +21,8 @@ export const PlanSchema = z.object({
   range: RangeSchema,
   selector: z.object({ class: z.string(), labels: z.record(z.string(), z.string()) }),
   seriesPerBatch: z.number().int().positive(),
+  /** Whether label counts differ (some series may extend others): then deletes keep the plan's order. */
+  nested: z.boolean().optional(),
   /** The first page of batches (batch 1 onwards); the others are in plan-NNNNN.json. */
   batches: z.array(z.array(z.string())),
   /** Absent in plans written before paging: then `batches` holds them all. */

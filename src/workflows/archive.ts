@@ -6,6 +6,7 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  ContinueAsNew,
   ParentClosePolicy,
   continueAsNew,
   defineQuery,
@@ -37,6 +38,7 @@ export interface ArchiveInput extends DatasetMonth {
     phase: BatchPhase;
     next: number;
     batchConcurrency: number;
+    deleteConcurrency: number;
     progress: ArchiveProgress;
   };
 }
@@ -188,14 +190,21 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
         enter('done');
         return result('dry-run', { dryRun: plan.batches });
       }
-      resume = { phase: 'export', next: 1, batchConcurrency: plan.batchConcurrency ?? 1, progress };
+      resume = {
+        phase: 'export',
+        next: 1,
+        batchConcurrency: plan.batchConcurrency ?? 1,
+        deleteConcurrency: plan.deleteConcurrency ?? 1,
+        progress,
+      };
     }
 
     let budget = BATCH_STEPS_PER_RUN;
     for (const phase of PHASES.slice(PHASES.indexOf(resume.phase))) {
       if (progress.phase !== phase) enter(phase);
       const first = phase === resume.phase ? resume.next : 1;
-      const stop = await forBatches(first, progress.batches, resume.batchConcurrency, budget, async (b) => {
+      const concurrency = phase === 'delete' ? resume.deleteConcurrency : resume.batchConcurrency;
+      const stop = await forBatches(first, progress.batches, concurrency, budget, async (b) => {
         try {
           await steps[phase](b);
         } catch (err) {
@@ -208,7 +217,7 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
         // The rest of this phase, and the phases after it, in a fresh history.
         await continueAsNew<typeof archive>({
           ...input,
-          resume: { phase, next: stop, batchConcurrency: resume.batchConcurrency, progress },
+          resume: { ...resume, phase, next: stop, progress },
         });
       }
     }
@@ -223,7 +232,8 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
     enter('done');
     return result('archived');
   } catch (err) {
-    if (isCancellation(err)) throw err;
+    // Continuing as new is how a long run goes on, not a failure to compensate.
+    if (isCancellation(err) || err instanceof ContinueAsNew) throw err;
     const failedPhase = progress.phase;
     enter('failed');
     await startFailureWorkflow(input, failedPhase, failedBatch, progress.batches, err);

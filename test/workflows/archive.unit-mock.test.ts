@@ -350,7 +350,7 @@ describe(
           cause.message,
           /^batch 2: .*LIVE_DATA_CHANGED series .*host=h13\} holds 4 points .* archive holds 3 points/,
         );
-        assert.equal((cause.details?.[0] as { warp10?: { line?: number } }).warp10?.line, 66);
+        assert.equal((cause.details?.[0] as { warp10?: { line?: number } }).warp10?.line, 67);
         assert.equal(mock.calls('archive-delete').length, 2, 'batch 1 deleted, batch 2 refused once');
         for (const sel of b1) assert.deepEqual(mock.points(sel), data.kept[sel], `${sel}: month archived`);
         for (const sel of [...b2, ...b3]) {

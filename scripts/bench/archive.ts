@@ -1,0 +1,214 @@
+// The archive benchmark: the offloader against a plain script doing the same Warp 10 work on the same data
+// in the same run — FETCH + WRAP export (gzip to a file), one full read, one DELETE of the range — at
+// batchConcurrency 1, 2 and 4, medians of the repetitions; and worker memory at 1x and 10x the data.
+import { createWriteStream, rmSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, bundleWorkflowCode } from '@temporalio/worker';
+import { archiveWorkflowId } from '../../src/archive/layout.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import { inputFormatChunks } from '../../src/demo/synthetic.ts';
+import { monthRange } from '../../src/month.ts';
+import { buildRuntime, type Runtime } from '../../src/worker/runtime.ts';
+import { createOffloadWorker } from '../../src/worker/worker.ts';
+import type { ArchiveResult } from '../../src/workflows/archive.ts';
+import { DATA, ROOT, ensureDir } from '../stack/common.ts';
+
+const STEP = 30 * 60 * 1_000_000; // one point every 30 minutes: 1,488 a series in a 31-day month
+const MONTH = '2001-01';
+const HOSTS = 250; // x 8 cores = 2,000 series, 2,976,000 points
+const here = (f: string) => path.join(ROOT, 'scripts', 'bench', f);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+export interface ArchiveBenchOptions {
+  repetitions: number;
+  concurrencies: number[];
+}
+
+export async function benchArchive(opts: ArchiveBenchOptions): Promise<void> {
+  if (!process.env.WARP10_URL) throw new Error('no Warp 10: run npm run stack:up (or set WARP10_URL)');
+  const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
+  const native = await NativeConnection.connect({ address });
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection });
+  const workflowBundle = await bundleWorkflowCode({
+    workflowsPath: path.join(ROOT, 'src', 'workflows', 'index.ts'),
+    logger: new DefaultLogger('WARN'),
+  });
+  const { startUs, endUs } = monthRange(MONTH, 'UTC');
+  const [S, E] = [Number(startUs), Number(endUs)];
+  let n = 0;
+
+  function runtimeFor(cls: string, batchConcurrency: number, storePath: string): Runtime {
+    const config = parseConfig(
+      {
+        warp10: {
+          url: process.env.WARP10_URL,
+          readToken: { env: 'WARP10_READ_TOKEN' },
+          writeToken: { env: 'WARP10_WRITE_TOKEN' },
+        },
+        temporal: { taskQueue: cls },
+        store: { type: 'local', path: storePath },
+        groups: [
+          {
+            name: 'bench',
+            datasets: [{ name: cls, selector: { class: cls }, seriesPerBatch: 500, batchConcurrency }],
+          },
+        ],
+      },
+      'bench',
+    );
+    return buildRuntime(config, { log: () => {} });
+  }
+
+  /** A fresh class holding `hosts` x 8 series of doubles over the month. */
+  async function seed(rt: Runtime, hosts: number): Promise<string> {
+    const prefix = `bench${Date.now().toString(36)}${n++}`;
+    const plan = { hosts, cores: 8, clients: 0, stepUs: STEP, startUs: S, endUs: E };
+    // Every class of the synthetic month gets this run's prefix; the dataset is the cpu one.
+    for (const chunk of inputFormatChunks(plan)) {
+      await rt.client.update(
+        rt.tokens.write,
+        chunk.replace(
+          / (os\.cpu|os\.mem|os\.up|net\.bytes)\{/g,
+          (_, c: string) => ` ${prefix}.${c.split('.')[1]}{`,
+        ),
+      );
+    }
+    const cls = `${prefix}.cpu`;
+    return cls;
+  }
+
+  async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
+    const t = performance.now();
+    const r = await fn();
+    return [performance.now() - t, r];
+  }
+
+  /** The plain script: export (streamed through gzip to a file), one full read, one DELETE. */
+  async function plain(rt: Runtime, cls: string) {
+    const params = { token: rt.tokens.read, class: cls, start: S, end: E - 1 };
+    const file = path.join(ensureDir(path.join(DATA, 'bench')), `${cls}.json.gz`);
+    const [exportMs] = await timed(async () => {
+      const body = await rt.runner.stream(here('plain-export.mc2'), params);
+      await pipeline(Readable.from(body), createGzip(), createWriteStream(file));
+    });
+    rmSync(file, { force: true });
+    const [readMs, [points]] = await timed(() => rt.runner.run<[number]>(here('plain-read.mc2'), params));
+    const [deleteMs] = await timed(() =>
+      rt.runner.run(here('plain-delete.mc2'), { ...params, token: rt.tokens.write }),
+    );
+    return { exportMs, readMs, deleteMs, floorMs: exportMs + readMs + deleteMs, points };
+  }
+
+  /** The offloader, plan → commit, on a worker in this process; phase times from the history. */
+  async function offload(hosts: number, batchConcurrency: number) {
+    const storePath = path.join(DATA, 'bench', `store-${Date.now().toString(36)}`);
+    const seedRt = runtimeFor('seed', 1, storePath);
+    const cls = await seed(seedRt, hosts);
+    await seedRt.close();
+    const rt = runtimeFor(cls, batchConcurrency, storePath);
+    const worker = await createOffloadWorker({
+      connection: native,
+      runtime: rt,
+      taskQueue: cls,
+      workflowBundle,
+    });
+    global.gc?.();
+    const base = process.memoryUsage().rss;
+    let peak = base;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+    const ref = { group: 'bench', dataset: cls, month: MONTH };
+    const workflowId = `${archiveWorkflowId(ref)}-${cls}`;
+    const [totalMs, result] = await timed(
+      () =>
+        worker.runUntil(
+          client.workflow.execute('archive', { taskQueue: cls, workflowId, args: [ref] }),
+        ) as Promise<ArchiveResult>,
+    );
+    clearInterval(sampler);
+    // Phase wall times: first scheduled to last completed activity of each type.
+    const history = await client.workflow.getHandle(workflowId).fetchHistory();
+    const scheduled = new Map<number, { type: string; at: number }>();
+    const span = new Map<string, [number, number]>();
+    for (const e of history.events ?? []) {
+      const at = Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
+      const s = e.activityTaskScheduledEventAttributes;
+      if (s) scheduled.set(Number(e.eventId), { type: s.activityType?.name ?? '?', at });
+      const c = e.activityTaskCompletedEventAttributes;
+      if (c) {
+        const from = scheduled.get(Number(c.scheduledEventId));
+        if (!from) continue;
+        const [a, b] = span.get(from.type) ?? [from.at, at];
+        span.set(from.type, [Math.min(a, from.at), Math.max(b, at)]);
+      }
+    }
+    const phase = (t: string) => (span.get(t) ? span.get(t)![1] - span.get(t)![0] : 0);
+    await rt.close();
+    rmSync(storePath, { recursive: true, force: true });
+    return {
+      totalMs,
+      exportMs: phase('exportBatch'),
+      verifyMs: phase('verifyBatch'),
+      deleteMs: phase('deleteBatch'),
+      points: result.points,
+      bytes: result.bytes,
+      rssGrowthMiB: (peak - base) / 2 ** 20,
+    };
+  }
+
+  console.log(`archive benchmark: ${HOSTS * 8} series x 1,488 doubles, medians of ${opts.repetitions}`);
+  const floors: Awaited<ReturnType<typeof plain>>[] = [];
+  const runs = new Map<number, Awaited<ReturnType<typeof offload>>[]>();
+  for (let r = 1; r <= opts.repetitions; r++) {
+    const rt = runtimeFor('plain', 1, path.join(DATA, 'bench', 'unused'));
+    const cls = await seed(rt, HOSTS);
+    const p = await plain(rt, cls);
+    await rt.close();
+    floors.push(p);
+    console.log(
+      `  rep ${r} plain: export ${secs(p.exportMs)}, read ${secs(p.readMs)}, delete ${secs(p.deleteMs)} (${p.points.toLocaleString('en-US')} points)`,
+    );
+    for (const c of opts.concurrencies) {
+      const o = await offload(HOSTS, c);
+      runs.set(c, [...(runs.get(c) ?? []), o]);
+      console.log(
+        `  rep ${r} offloader, batchConcurrency ${c}: ${secs(o.totalMs)} (export ${secs(o.exportMs)}, verify ${secs(o.verifyMs)}, delete ${secs(o.deleteMs)}), RSS +${o.rssGrowthMiB.toFixed(0)} MiB`,
+      );
+    }
+  }
+  const small = await offload(HOSTS / 10, 2);
+
+  const plainExport = median(floors.map((f) => f.exportMs));
+  const floor = median(floors.map((f) => f.floorMs));
+  console.log('');
+  console.log('| figure | offloader | plain script | ratio (plain time / offloader time) |');
+  console.log('|---|---|---|---|');
+  for (const [c, os] of runs) {
+    const exp = median(os.map((o) => o.exportMs));
+    const total = median(os.map((o) => o.totalMs));
+    console.log(
+      `| export phase, batchConcurrency ${c} | ${secs(exp)} | ${secs(plainExport)} | ${(plainExport / exp).toFixed(2)}x |`,
+    );
+    console.log(
+      `| whole safe archive, batchConcurrency ${c} | ${secs(total)} | ${secs(floor)} (export + read + delete) | ${(floor / total).toFixed(2)}x |`,
+    );
+  }
+  const one = median((runs.get(1) ?? runs.values().next().value ?? []).map((o) => o.totalMs));
+  for (const [c, os] of runs) {
+    console.log(
+      `| speed-up, batchConcurrency ${c} vs 1 | ${secs(median(os.map((o) => o.totalMs)))} | ${secs(one)} | ${(one / median(os.map((o) => o.totalMs))).toFixed(2)}x |`,
+    );
+  }
+  const big = runs.get(2) ?? [...runs.values()][0]!;
+  const bigRss = median(big.map((o) => o.rssGrowthMiB));
+  console.log(
+    `| worker RSS growth, 10x vs 1x the data | +${bigRss.toFixed(0)} MiB (${(big[0]!.points / 1e6).toFixed(2)} M points) | +${small.rssGrowthMiB.toFixed(0)} MiB (${(small.points / 1e6).toFixed(2)} M points) | ${(bigRss / Math.max(1, small.rssGrowthMiB)).toFixed(2)}x |`,
+  );
+  await connection.close();
+  await native.close();
+}
