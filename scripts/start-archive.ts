@@ -12,6 +12,7 @@ import { humanBytes } from '../src/slack/message.ts';
 import { applyStackEnv } from '../src/stack-env.ts';
 import { buildStore, withEnvOverrides } from '../src/worker/runtime.ts';
 import type { ArchiveProgress, ArchiveResult } from '../src/workflows/archive.ts';
+import { resolveTemporal } from '../src/temporal/connection.ts';
 
 const say = (json: boolean, line: string) => (json ? console.error(line) : console.log(line));
 
@@ -64,7 +65,9 @@ async function main(argv: string[]): Promise<number> {
 
   let connection: Connection;
   try {
-    connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '5 seconds' });
+    const { connection: options, namespace } = resolveTemporal(config.temporal);
+    config = { ...config, temporal: { ...config.temporal, namespace } };
+    connection = await Connection.connect({ ...options, connectTimeout: '5 seconds' });
   } catch (err) {
     console.error(
       `cannot reach Temporal at ${config.temporal.address} (${(err as Error).message}). Start the local stack with npm run stack:up, or set temporal.address.`,

@@ -1,25 +1,55 @@
 // npm run worker — the offloader's Temporal worker. Stops gracefully on SIGTERM/SIGINT: in-flight
 // activities get a grace period, then Temporal hands unfinished work to another worker.
-import { DefaultLogger, NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
+// Logs: one JSON object per line (logging.format: pretty or LOG_FORMAT=pretty for people), the SDK's
+// own lines included. Metrics: Prometheus on metrics.host:metrics.port when configured (README).
+import { NativeConnection, Runtime, makeTelemetryFilterString, type Worker } from '@temporalio/worker';
 import { ConfigError, loadConfig } from '../src/config/load.ts';
 import { SecretError } from '../src/config/secrets.ts';
+import { createLogger, PinoSdkLogger } from '../src/logging/logger.ts';
+import { processMetrics } from '../src/metrics/metrics.ts';
+import { freePort, serveMetrics, type MetricsServer } from '../src/metrics/server.ts';
 import { applyStackEnv } from '../src/stack-env.ts';
+import { resolveTemporal } from '../src/temporal/connection.ts';
 import { buildRuntime, withEnvOverrides } from '../src/worker/runtime.ts';
 import { createOffloadWorker } from '../src/worker/worker.ts';
 
 async function main(): Promise<number> {
   applyStackEnv();
-  Runtime.install({
-    logger: new DefaultLogger(process.env.LOG_LEVEL === 'debug' ? 'DEBUG' : 'INFO'),
-    shutdownSignals: ['SIGINT', 'SIGTERM'],
-    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } },
-  });
-  let runtime;
+  let config;
   try {
-    const config = withEnvOverrides(loadConfig());
+    config = withEnvOverrides(loadConfig());
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      return 2;
+    }
+    throw err;
+  }
+  // Filled with every resolved secret as soon as they are known: no line ever shows one.
+  const secrets: string[] = [];
+  const logger = createLogger({ ...config.logging, secrets });
+  const metrics = config.metrics ? processMetrics() : undefined;
+  const sdkMetricsPort = config.metrics ? await freePort('127.0.0.1') : undefined;
+  Runtime.install({
+    logger: new PinoSdkLogger(logger),
+    shutdownSignals: ['SIGINT', 'SIGTERM'],
+    telemetryOptions: {
+      logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} },
+      ...(sdkMetricsPort ? { metrics: { prometheus: { bindAddress: `127.0.0.1:${sdkMetricsPort}` } } } : {}),
+    },
+  });
+
+  let runtime;
+  let temporal;
+  try {
+    temporal = resolveTemporal(config.temporal);
+    secrets.push(...temporal.secrets);
+    config = { ...config, temporal: { ...config.temporal, namespace: temporal.namespace } };
     runtime = buildRuntime(config, {
-      log: (level, msg) => console[level === 'debug' ? 'log' : level](`[slack] ${msg}`),
+      log: (level, msg) => logger[level === 'debug' ? 'debug' : level]({ component: 'slack' }, msg),
+      metrics,
     });
+    secrets.push(...runtime.secrets);
   } catch (err) {
     if (err instanceof ConfigError || err instanceof SecretError) {
       console.error(err.message);
@@ -27,24 +57,41 @@ async function main(): Promise<number> {
     }
     throw err;
   }
-  const { config } = runtime;
   if (runtime.notifier.transport === 'web-api') {
     await runtime.notifier
       .check()
-      .catch((e: unknown) => console.error(`Slack check failed: ${(e as Error).message}`));
+      .catch((e: unknown) =>
+        logger.error({ component: 'slack' }, `Slack check failed: ${(e as Error).message}`),
+      );
   } else if (runtime.notifier.transport === 'log') {
-    console.log('Slack is not configured: failure notifications go to this log.');
+    logger.info({ component: 'slack' }, 'Slack is not configured: failure notifications go to this log.');
   }
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  let worker: Worker | undefined;
+  let server: MetricsServer | undefined;
+  if (config.metrics && metrics) {
+    server = await serveMetrics({
+      host: config.metrics.host,
+      port: config.metrics.port,
+      metrics,
+      sdkUrl: `http://127.0.0.1:${sdkMetricsPort}/metrics`,
+      healthy: () => worker?.getState() === 'RUNNING',
+    });
+    logger.info({ url: `${server.url}/metrics` }, `metrics on ${server.url}/metrics`);
+  }
+  const connection = await NativeConnection.connect(temporal.connection);
   try {
-    const worker = await createOffloadWorker({ connection, runtime });
-    console.log(
-      `worker on task queue ${config.temporal.taskQueue} (namespace ${config.temporal.namespace}, Temporal ${config.temporal.address}, Warp 10 ${config.warp10.url}, store ${runtime.store.description})`,
+    worker = await createOffloadWorker({ connection, runtime });
+    const { taskQueue, namespace } = config.temporal;
+    const address = temporal.connection.address;
+    logger.info(
+      { taskQueue, namespace, temporal: address, tls: Boolean(temporal.connection.tls) },
+      `worker on task queue ${taskQueue} (namespace ${namespace}, Temporal ${address}${temporal.connection.tls ? ' over TLS' : ''}, Warp 10 ${config.warp10.url}, store ${runtime.store.description})`,
     );
     await worker.run();
-    console.log('worker stopped');
+    logger.info('worker stopped');
     return 0;
   } finally {
+    await server?.close();
     await connection.close();
     await runtime.close();
   }

@@ -21,6 +21,7 @@ import {
   scheduleHandle,
   updateSchedule,
 } from '../client/schedule.ts';
+import { resolveTemporal } from '../temporal/connection.ts';
 
 export const USAGE = `usage: npm run schedule -- <command> [options]
 
@@ -176,10 +177,9 @@ export async function runScheduleCli(
   let client = deps.client;
   if (!client) {
     try {
-      connection = await Connection.connect({
-        address: config.temporal.address,
-        connectTimeout: '5 seconds',
-      });
+      const { connection: options, namespace } = resolveTemporal(config.temporal);
+      config = { ...config, temporal: { ...config.temporal, namespace } };
+      connection = await Connection.connect({ ...options, connectTimeout: '5 seconds' });
     } catch (err) {
       io.err(
         `cannot reach Temporal at ${config.temporal.address} (${(err as Error).message}). Start the local stack with npm run stack:up, or set temporal.address.`,

@@ -4,6 +4,7 @@ import { archiveWorkflowId, type MonthRef } from '../archive/layout.ts';
 import type { OffloadConfig } from '../config/schema.ts';
 import { workflowUiUrl } from '../ui-url.ts';
 import type { ArchiveProgress, ArchiveResult } from '../workflows/archive.ts';
+import { archiveStaticDetails, archiveSummary } from '../workflows/summaries.ts';
 
 export interface Started {
   workflowId: string;
@@ -27,6 +28,8 @@ export async function startArchive(
       taskQueue: config.temporal.taskQueue,
       workflowId,
       args: [{ group: ref.group, dataset: ref.dataset, month: ref.month, dryRun: ref.dryRun }],
+      staticSummary: archiveSummary(ref),
+      staticDetails: archiveStaticDetails(ref),
     });
     return {
       workflowId,

@@ -7,6 +7,7 @@ import { MonthError, assertArchivableMonth, monthsBetween, parseMonth, previousM
 import { monthlyWorkflowId } from '../offload/ids.ts';
 import { OffloadMonth, OffloadPhase } from '../search-attributes.ts';
 import type { MonthlyInput, MonthlyResult } from '../workflows/monthly.ts';
+import { monthlySummary } from '../workflows/summaries.ts';
 
 export interface MonthlyRun {
   workflowId: string;
@@ -45,6 +46,7 @@ export async function startMonthly(
         { key: OffloadMonth, value: month },
         { key: OffloadPhase, value: 'settings' },
       ],
+      staticSummary: monthlySummary(month, input),
     });
     return { workflowId, runId: handle.firstExecutionRunId, month, started: true };
   } catch (err) {

@@ -48,6 +48,7 @@ export function scheduleOptions(config: OffloadConfig): ScheduleOptions {
       workflowId: scheduledWorkflowId(s.id),
       taskQueue: config.temporal.taskQueue,
       args: [input],
+      staticSummary: 'monthly offload of the previous month (scheduled)',
     },
     policies: {
       overlap: ScheduleOverlapPolicy.SKIP,

@@ -23,6 +23,18 @@ export class ConfigError extends Error {
   }
 }
 
+/** A PEM file named by the config (TLS); an error naming the key, the problem and the fix. */
+export function readPem(file: string, path: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new ConfigError(
+      `${path}: expected a readable PEM file, found ${JSON.stringify(file)}, which ${whyUnreadable(err)}; fix the path or the file's permissions`,
+      'config',
+    );
+  }
+}
+
 /** Validates an already-parsed object; `source` names it in error messages (a file name, "test"). */
 export function parseConfig(obj: unknown, source: string): OffloadConfig {
   if (obj === undefined || obj === null) {

@@ -198,6 +198,25 @@ export const secretRefSchema = z.union([envRefSchema, fileRefSchema], { error: s
 // ---------------------------------------------------------------------------------------------
 // Warp 10, Temporal, store, Slack.
 
+const filePath = (what: string) => text(`a path to ${what}`);
+
+/** TLS to Temporal: server CA (self-signed or private PKI), client certificate + key for mTLS. */
+export const temporalTlsSchema = strict({
+  caFile: filePath("the server's CA certificate (PEM)").optional(),
+  certFile: filePath('the client certificate (PEM), for mTLS').optional(),
+  keyFile: filePath("the client certificate's private key (PEM), for mTLS").optional(),
+  serverName: text('the server name to verify (SNI)').optional(),
+}).superRefine((t, ctx) => {
+  if ((t.certFile === undefined) !== (t.keyFile === undefined)) {
+    const missing = t.certFile === undefined ? 'certFile' : 'keyFile';
+    ctx.addIssue({
+      code: 'custom',
+      path: [missing],
+      message: `expected certFile and keyFile together (mTLS needs both), found only ${missing === 'certFile' ? 'keyFile' : 'certFile'}`,
+    });
+  }
+});
+
 export const warp10Schema = strict({
   url: httpUrl('the Warp 10 base URL, an http(s) URL'),
   readToken: secretRefSchema,
@@ -208,6 +227,8 @@ export const warp10Schema = strict({
   // Requests one worker process has in flight against Warp 10, whatever the group and batch concurrency:
   // the rest wait for a connection. The cluster sees at most this many times the number of workers.
   maxConcurrentRequests: intBetween(1, 256).default(8),
+  // For https with a private CA: the CA certificate (PEM) that signed Warp 10's certificate.
+  caFile: filePath('a CA certificate (PEM) for https to Warp 10').optional(),
 });
 
 /**
@@ -235,6 +256,34 @@ export const temporalSchema = strict({
   namespace: text('a Temporal namespace name').default('default'),
   taskQueue: text('a task queue name').default('warp10-offloader'),
   uiUrl: httpUrl('the Temporal Web UI base URL').default('http://127.0.0.1:8233'),
+  // true: TLS with the system's CAs (Temporal Cloud); a mapping: private CA and/or mTLS.
+  tls: z
+    .union(
+      [z.boolean(), temporalTlsSchema],
+      expected('true, false or a mapping { caFile, certFile, keyFile, serverName }'),
+    )
+    .optional(),
+  // Temporal Cloud API key (implies TLS).
+  apiKey: secretRefSchema.optional(),
+  // A profile of Temporal's environment configuration (temporal.toml, TEMPORAL_* variables): it gives
+  // the address, namespace, TLS and API key; fields set here win.
+  profile: text('a profile name of the Temporal environment configuration, such as default').optional(),
+}).prefault({});
+
+/** The worker's Prometheus endpoint (off unless this section is present). */
+export const metricsSchema = strict({
+  // 0 picks a free port (tests); production configs name one, such as 9464.
+  port: intBetween(0, 65535),
+  // Loopback by default: expose it on purpose (0.0.0.0 in a container), never by accident.
+  host: text('a host name or IP address to bind, such as 127.0.0.1').default('127.0.0.1'),
+});
+
+/** Worker logs: one JSON object per line, or a human-readable form for local use. */
+export const loggingSchema = strict({
+  format: z.enum(['json', 'pretty'], expected('"json" or "pretty"')).default('json'),
+  level: z
+    .enum(['trace', 'debug', 'info', 'warn', 'error'], expected('one of trace, debug, info, warn, error'))
+    .default('info'),
 }).prefault({});
 
 export const localStoreSchema = strict({
@@ -504,6 +553,8 @@ export const offloadConfigSchema = strict({
     .array(restoreTargetSchema, expected('a list of restore targets'))
     .check(uniqueNames('restore target'))
     .optional(),
+  metrics: metricsSchema.optional(),
+  logging: loggingSchema,
   groups: z
     .array(groupSchema, expected('a list of groups'))
     .min(1, expected('a list of at least one group'))
@@ -519,6 +570,8 @@ export type S3StoreConfig = z.infer<typeof s3StoreSchema>;
 export type StoreConfig = z.infer<typeof storeSchema>;
 export type SlackConfig = z.infer<typeof slackSchema>;
 export type ScheduleConfig = z.infer<typeof scheduleSchema>;
+export type MetricsConfig = z.infer<typeof metricsSchema>;
+export type LoggingConfig = z.infer<typeof loggingSchema>;
 export type Selector = z.infer<typeof selectorSchema>;
 export type DatasetTemplates = z.infer<typeof templatesSchema>;
 export type DatasetConfig = z.infer<typeof datasetSchema>;

@@ -64,6 +64,8 @@ export interface Warp10ClientOptions {
   secrets?: string[];
   /** Connections to Warp 10, hence requests in flight (no pipelining); more requests wait their turn. */
   maxConcurrentRequests?: number;
+  /** For https with a private CA: the CA certificate(s), PEM. */
+  ca?: string | Buffer;
 }
 
 export interface ExecStats {
@@ -100,7 +102,7 @@ export class Warp10Client {
     this.url = opts.url.replace(/\/+$/, '');
     this.secrets = opts.secrets ?? [];
     this.dispatcher = new Agent({
-      connect: { timeout: opts.connectTimeoutMs ?? 10_000 },
+      connect: { timeout: opts.connectTimeoutMs ?? 10_000, ...(opts.ca ? { ca: opts.ca } : {}) },
       headersTimeout: opts.requestTimeoutMs ?? 30 * 60_000,
       bodyTimeout: opts.bodyIdleTimeoutMs ?? 5 * 60_000,
       connections: opts.maxConcurrentRequests ?? 8,

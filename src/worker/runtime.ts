@@ -1,6 +1,6 @@
 // Builds what the worker needs from the configuration: the store, the Warp 10 client, the notifier and
 // every activity. Secrets are resolved here, from the environment or secret files, and only here.
-import { ConfigError } from '../config/load.ts';
+import { ConfigError, readPem } from '../config/load.ts';
 import type { OffloadConfig } from '../config/schema.ts';
 import { resolveSecret } from '../config/secrets.ts';
 import { createStore } from '../store/index.ts';
@@ -14,6 +14,7 @@ import { createStoreActivities } from '../activities/store.ts';
 import { createWarp10Activities } from '../activities/warp10.ts';
 import { createOffloadActivities } from '../activities/offload.ts';
 import { createRestoreActivities } from '../activities/restore.ts';
+import { instrumentRunner, type OffloaderMetrics } from '../metrics/metrics.ts';
 
 export interface Runtime {
   config: OffloadConfig;
@@ -30,6 +31,8 @@ export interface Runtime {
    * needed); throws ConfigError for an unknown name and SecretError for a missing secret.
    */
   restoreTarget(name?: string): RestoreTarget;
+  /** The offloader's Prometheus metrics, when the worker exports them. */
+  metrics?: OffloaderMetrics;
   close(): Promise<void>;
 }
 
@@ -54,6 +57,25 @@ export function withEnvOverrides(config: OffloadConfig, env = process.env): Offl
       address: env.TEMPORAL_ADDRESS || config.temporal.address,
       uiUrl: env.TEMPORAL_UI_URL || config.temporal.uiUrl,
     },
+    ...metricsOverride(config, env),
+  };
+}
+
+/** OFFLOADER_METRICS_PORT / OFFLOADER_METRICS_HOST (containers: 0.0.0.0) win over `metrics`. */
+function metricsOverride(config: OffloadConfig, env: NodeJS.ProcessEnv): Pick<OffloadConfig, 'metrics'> {
+  const port = env.OFFLOADER_METRICS_PORT ? Number(env.OFFLOADER_METRICS_PORT) : undefined;
+  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
+    throw new ConfigError(
+      `OFFLOADER_METRICS_PORT: expected a port number between 0 and 65535, found ${JSON.stringify(env.OFFLOADER_METRICS_PORT)}`,
+      'environment',
+    );
+  }
+  if (port === undefined && !config.metrics) return {};
+  return {
+    metrics: {
+      port: port ?? config.metrics?.port ?? 9464,
+      host: env.OFFLOADER_METRICS_HOST || config.metrics?.host || '127.0.0.1',
+    },
   };
 }
 
@@ -75,7 +97,9 @@ export function buildStore(config: OffloadConfig, secrets: string[] = []): Archi
 
 export function buildRuntime(
   config: OffloadConfig,
-  opts: { log: LogFn; runner?: WarpScriptRunner; store?: ArchiveStore } = { log: () => {} },
+  opts: { log: LogFn; runner?: WarpScriptRunner; store?: ArchiveStore; metrics?: OffloaderMetrics } = {
+    log: () => {},
+  },
 ): Runtime {
   const tokens = {
     read: resolveSecret(config.warp10.readToken, 'warp10.readToken'),
@@ -108,8 +132,10 @@ export function buildRuntime(
     requestTimeoutMs: config.warp10.requestTimeoutMs,
     maxConcurrentRequests: config.warp10.maxConcurrentRequests,
     secrets,
+    ...(config.warp10.caFile ? { ca: readPem(config.warp10.caFile, 'warp10.caFile') } : {}),
   });
-  const runner = opts.runner ?? httpRunner(client);
+  const plain = opts.runner ?? httpRunner(client);
+  const runner = opts.metrics ? instrumentRunner(plain, opts.metrics) : plain;
   const targets = new Map<string, RestoreTarget & { client?: Warp10Client }>();
   return {
     config,
@@ -157,6 +183,7 @@ export function buildRuntime(
       targets.set(key, target);
       return target;
     },
+    metrics: opts.metrics,
     async close() {
       for (const t of targets.values()) await t.client?.close();
       await client.close();

@@ -2,6 +2,8 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker, type NativeConnection } from '@temporalio/worker';
+import { activityLogContext } from '../logging/logger.ts';
+import { activityMetrics } from '../metrics/metrics.ts';
 import { createActivities, type Runtime } from './runtime.ts';
 
 const WORKFLOWS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'workflows', 'index.ts');
@@ -23,6 +25,13 @@ export async function createOffloadWorker(opts: {
     taskQueue: opts.taskQueue ?? config.temporal.taskQueue,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: WORKFLOWS }),
     activities: createActivities(opts.runtime),
+    interceptors: {
+      // Every activity's log lines carry its dataset-month and batch; metrics when the worker has them.
+      activity: [
+        activityLogContext,
+        ...(opts.runtime.metrics ? [activityMetrics(opts.runtime.metrics)] : []),
+      ],
+    },
     // Warp 10 protects itself with its own limits; a worker runs a bounded number of heavy requests.
     maxConcurrentActivityTaskExecutions: 8,
     shutdownGraceTime: '30 seconds',

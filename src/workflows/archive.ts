@@ -12,6 +12,7 @@ import {
   defineQuery,
   isCancellation,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   startChild,
   upsertSearchAttributes,
@@ -24,6 +25,7 @@ import { archiveWorkflowId, failureWorkflowId } from '../archive/layout.ts';
 import { OffloadDataset, OffloadGroup, OffloadMonth, OffloadPhase } from '../search-attributes.ts';
 import type { ArchiveFailureInput } from './failure.ts';
 import { WARP10_OUTAGE_RETRY } from './retry-policies.ts';
+import * as ui from './summaries.ts';
 
 export type ArchivePhase = 'plan' | 'export' | 'verify' | 'delete' | 'commit' | 'done' | 'failed';
 
@@ -103,10 +105,25 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
     bytes: 0,
   };
   setHandler(archiveProgress, () => progress);
+  // The Web UI's current details follow the run: "infra/os-cpu 2026-10 — export 3/8 batches, …".
+  const shown = () => setCurrentDetails(ui.archiveCurrentDetails(input, progress));
   const enter = (phase: ArchivePhase) => {
     progress.phase = phase;
     upsertSearchAttributes([{ key: OffloadPhase, value: phase }]);
+    shown();
   };
+  // Series per batch, for the activities' summaries ("export batch 3/8 (500 series)"): known from the
+  // exports of this run; every batch but the last has the size of any other full one.
+  const batchSeries = new Map<number, number>();
+  let fullBatch: number | undefined;
+  const summary = (phase: string, b: number) => ({
+    summary: ui.batchSummary(
+      phase,
+      b,
+      progress.batches,
+      batchSeries.get(b) ?? ui.seriesInBatch(b, progress.batches, progress.series, fullBatch),
+    ),
+  });
   upsertSearchAttributes([
     { key: OffloadMonth, value: month },
     { key: OffloadGroup, value: group },
@@ -128,25 +145,39 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
   let failedBatch: number | undefined;
   const steps: Record<BatchPhase, (batch: number) => Promise<void>> = {
     export: async (batch) => {
-      const r = await warp10.exportBatch({ group, dataset, month, batch });
+      const r = await warp10.exportBatch.executeWithOptions(summary('export', batch), [
+        { group, dataset, month, batch },
+      ]);
+      batchSeries.set(batch, r.series);
+      if (batch < progress.batches) fullBatch ??= r.series;
       progress.exported++;
       progress.points += r.points;
       progress.bytes += r.bytes;
+      shown();
     },
     verify: async (batch) => {
-      await warp10.verifyBatch({ group, dataset, month, batch });
+      await warp10.verifyBatch.executeWithOptions(summary('verify', batch), [
+        { group, dataset, month, batch },
+      ]);
       progress.verified++;
+      shown();
     },
     delete: async (batch) => {
-      await warp10.deleteBatch({ group, dataset, month, batch });
+      await warp10.deleteBatch.executeWithOptions(summary('delete', batch), [
+        { group, dataset, month, batch },
+      ]);
       progress.deleted++;
+      shown();
     },
   };
 
   try {
     let resume = input.resume;
     if (!resume) {
-      const plan = await warp10.planMonth({ ...input, dryRun: input.dryRun });
+      shown();
+      const plan = await warp10.planMonth.executeWithOptions({ summary: ui.planSummary(input) }, [
+        { ...input, dryRun: input.dryRun },
+      ]);
       progress.batches = plan.batchCount;
       progress.series = plan.series;
       if (plan.status === 'archived') {
@@ -193,13 +224,10 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
 
     enter('commit');
     const info = workflowInfo();
-    const committed = await store.commitMonth({
-      group,
-      dataset,
-      month,
-      workflowId: info.workflowId,
-      runId: info.runId,
-    });
+    const committed = await store.commitMonth.executeWithOptions(
+      { summary: ui.commitSummary(input, progress.batches) },
+      [{ group, dataset, month, workflowId: info.workflowId, runId: info.runId }],
+    );
     Object.assign(progress, { series: committed.series, points: committed.points, bytes: committed.bytes });
     enter('done');
     return result('archived');
@@ -274,6 +302,7 @@ async function startFailureWorkflow(
     args: [failure],
     workflowId: failureWorkflowId(input, info.runId),
     parentClosePolicy: ParentClosePolicy.ABANDON,
+    staticSummary: ui.failureSummary(failure),
   });
 }
 

@@ -28,6 +28,7 @@ import type { DatasetEntry, OffloadActivities } from '../activities/offload.ts';
 import { NON_RETRYABLE } from '../archive/failure-types.ts';
 import { failureWorkflowId } from '../archive/layout.ts';
 import type { GroupMode } from '../config/schema.ts';
+import { archiveStaticDetails, archiveSummary } from './summaries.ts';
 import { datasetWorkflowId } from '../offload/ids.ts';
 import { OffloadDataset, OffloadGroup, OffloadMonth, OffloadPhase } from '../search-attributes.ts';
 import type { ArchiveInput, ArchiveResult, archive } from './archive.ts';
@@ -246,6 +247,8 @@ export async function groupOffload(input: GroupOffloadInput): Promise<GroupResul
             { key: OffloadGroup, value: group.name },
             { key: OffloadDataset, value: ds.name },
           ],
+          staticSummary: archiveSummary(args),
+          staticDetails: archiveStaticDetails(args),
         });
         runId = child.firstExecutionRunId;
         result = await child.result();

@@ -28,6 +28,7 @@ import {
   type OffloadProgress,
 } from './progress.ts';
 import { SLACK_RETRY } from './retry-policies.ts';
+import { groupSummary } from './summaries.ts';
 
 export interface MonthlyInput {
   /** YYYY-MM; default: the month before the schedule's nominal time (or this run's start). */
@@ -163,6 +164,7 @@ export async function monthlyOffload(input: MonthlyInput = {}): Promise<MonthlyR
             { key: OffloadMonth, value: month },
             { key: OffloadGroup, value: g.name },
           ],
+          staticSummary: groupSummary(month, g.name, dryRun),
         });
         result = await child.result();
       } catch (err) {

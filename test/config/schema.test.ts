@@ -305,7 +305,7 @@ describe('invalid fields: path, expected, found', () => {
     const lines = problems(cfg);
     assert.ok(
       lines.includes(
-        'warp10.raedToken: expected one of the keys url, readToken, writeToken, connectTimeoutMs, requestTimeoutMs, maxConcurrentRequests, found an unknown key (did you mean readToken?)',
+        'warp10.raedToken: expected one of the keys url, readToken, writeToken, connectTimeoutMs, requestTimeoutMs, maxConcurrentRequests, caFile, found an unknown key (did you mean readToken?)',
       ),
       lines.join('\n'),
     );

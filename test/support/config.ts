@@ -51,6 +51,10 @@ export function writeConfigFile(opts: {
   dataset: string;
   cls: string;
   seriesPerBatch: number;
+  /** More top-level sections (metrics, logging). */
+  extra?: Record<string, unknown>;
+  /** More datasets in the same group, same class prefix rules. */
+  datasets?: { name: string; cls: string }[];
 }): { file: string; config: OffloadConfig } {
   const raw = {
     timezone: 'UTC',
@@ -70,9 +74,15 @@ export function writeConfigFile(opts: {
         name: 'infra',
         datasets: [
           { name: opts.dataset, selector: { class: opts.cls }, seriesPerBatch: opts.seriesPerBatch },
+          ...(opts.datasets ?? []).map((d) => ({
+            name: d.name,
+            selector: { class: d.cls },
+            seriesPerBatch: opts.seriesPerBatch,
+          })),
         ],
       },
     ],
+    ...opts.extra,
   };
   const file = path.join(tempDir(`${opts.dataset}-config`), 'offload.json');
   writeFileSync(file, JSON.stringify(raw));

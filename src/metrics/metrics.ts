@@ -1,0 +1,199 @@
+// The offloader's own Prometheus metrics (prom-client), and where they are measured: an activity
+// interceptor (batch durations by phase, failures by type, archived amounts) and a wrapper around the
+// WarpScript runner (Warp 10 request latency and errors). Nothing here is in workflow code.
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ActivityInterceptorsFactory } from '@temporalio/worker';
+import { ApplicationFailure } from '@temporalio/common';
+import type { WarpScriptRunner } from '../warp10/runner.ts';
+
+const PHASE_OF_ACTIVITY: Record<string, string> = {
+  planMonth: 'plan',
+  exportBatch: 'export',
+  verifyBatch: 'verify',
+  deleteBatch: 'delete',
+  commitMonth: 'commit',
+  compensateFailure: 'compensate',
+};
+
+const DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
+
+export class OffloaderMetrics {
+  readonly registry = new Registry();
+  readonly pointsArchived: Counter<'group' | 'dataset'>;
+  readonly seriesArchived: Counter<'group' | 'dataset'>;
+  readonly bytesArchived: Counter<'group' | 'dataset'>;
+  readonly monthsArchived: Counter<'group' | 'dataset'>;
+  readonly pointsExported: Counter<'group' | 'dataset'>;
+  readonly pointsDeleted: Counter<'group' | 'dataset'>;
+  readonly batchDuration: Histogram<'phase' | 'outcome'>;
+  readonly failures: Counter<'activity' | 'type'>;
+  readonly lateData: Counter<'group' | 'dataset' | 'phase'>;
+  readonly warp10Duration: Histogram<'script' | 'outcome'>;
+  readonly warp10Errors: Counter<'script' | 'kind'>;
+
+  constructor(opts: { processMetrics?: boolean } = {}) {
+    const r = this.registry;
+    const ds = ['group', 'dataset'] as const;
+    const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
+      new Counter<L>({ name, help, labelNames, registers: [r] });
+    this.pointsArchived = counter(
+      'offloader_archived_points_total',
+      'Points archived (stored, verified, deleted from Warp 10), counted when a month is committed',
+      ds,
+    );
+    this.seriesArchived = counter(
+      'offloader_archived_series_total',
+      'Series archived, per committed month',
+      ds,
+    );
+    this.bytesArchived = counter(
+      'offloader_archived_bytes_total',
+      'Bytes of archive objects stored, per committed month',
+      ds,
+    );
+    this.monthsArchived = counter('offloader_archived_months_total', 'Dataset-months committed', ds);
+    this.pointsExported = counter(
+      'offloader_exported_points_total',
+      'Points exported into the store, batch by batch (progress; a re-export after a failure counts again)',
+      ds,
+    );
+    this.pointsDeleted = counter(
+      'offloader_deleted_points_total',
+      'Points deleted from Warp 10 by the guarded delete, batch by batch',
+      ds,
+    );
+    this.batchDuration = new Histogram({
+      name: 'offloader_activity_duration_seconds',
+      help: 'Duration of one activity (plan, export/verify/delete of a batch, commit, compensate), by phase',
+      labelNames: ['phase', 'outcome'],
+      buckets: DURATION_BUCKETS,
+      registers: [r],
+    });
+    this.failures = counter(
+      'offloader_activity_failures_total',
+      'Failed activity attempts, by activity and error type (LiveDataChanged, WarpScriptError, ...)',
+      ['activity', 'type'],
+    );
+    this.lateData = counter(
+      'offloader_late_data_total',
+      'Batches refused because points were written into the month after export (LiveDataChanged)',
+      ['group', 'dataset', 'phase'],
+    );
+    this.warp10Duration = new Histogram({
+      name: 'offloader_warp10_request_duration_seconds',
+      help: 'Warp 10 WarpScript request latency, by script (for streamed exports: until the reply starts)',
+      labelNames: ['script', 'outcome'],
+      buckets: DURATION_BUCKETS,
+      registers: [r],
+    });
+    this.warp10Errors = counter(
+      'offloader_warp10_request_errors_total',
+      'Failed Warp 10 requests, by script and kind (script, connect, timeout, http, aborted)',
+      ['script', 'kind'],
+    );
+    if (opts.processMetrics) collectDefaultMetrics({ register: r, prefix: 'offloader_' });
+  }
+
+  /** Text exposition of the offloader's metrics. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
+
+/** One per worker process: the worker and the metrics endpoint share it. */
+let shared: OffloaderMetrics | undefined;
+export function processMetrics(): OffloaderMetrics {
+  shared ??= new OffloaderMetrics({ processMetrics: true });
+  return shared;
+}
+
+interface Ref {
+  group?: unknown;
+  dataset?: unknown;
+  phase?: unknown;
+}
+interface Amounts {
+  skipped?: unknown;
+  series?: unknown;
+  points?: unknown;
+  bytes?: unknown;
+}
+
+const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+const str = (v: unknown) => (typeof v === 'string' ? v : '');
+
+/** The error type an operator filters on: the ApplicationFailure type, else the error's name. */
+export function errorType(err: unknown): string {
+  if (err instanceof ApplicationFailure && err.type) return err.type;
+  if (err instanceof Error) return err.name || 'Error';
+  return 'Error';
+}
+
+/** Records every activity: its duration by phase, its failures by type, and the archived amounts. */
+export function activityMetrics(m: OffloaderMetrics): ActivityInterceptorsFactory {
+  return (ctx) => ({
+    inbound: {
+      async execute(input, next) {
+        const activity = ctx.info.activityType;
+        const phase = PHASE_OF_ACTIVITY[activity] ?? activity;
+        const ref = (input.args[0] ?? {}) as Ref;
+        const labels = { group: str(ref.group), dataset: str(ref.dataset) };
+        const end = m.batchDuration.startTimer({ phase });
+        try {
+          const result = await next(input);
+          end({ outcome: 'ok' });
+          const r = (result ?? {}) as Amounts;
+          if (activity === 'exportBatch' && r.skipped !== true) m.pointsExported.inc(labels, num(r.points));
+          if (activity === 'deleteBatch' && r.skipped !== true) m.pointsDeleted.inc(labels, num(r.points));
+          if (activity === 'commitMonth') {
+            m.pointsArchived.inc(labels, num(r.points));
+            m.seriesArchived.inc(labels, num(r.series));
+            m.bytesArchived.inc(labels, num(r.bytes));
+            m.monthsArchived.inc(labels);
+          }
+          return result;
+        } catch (err) {
+          const type = errorType(err);
+          end({ outcome: 'error' });
+          // A cancelled attempt is the workflow's decision, not a failure of the activity.
+          if (type !== 'CancelledFailure' && type !== 'AbortError') m.failures.inc({ activity, type });
+          if (type === 'LiveDataChanged') m.lateData.inc({ ...labels, phase });
+          throw err;
+        }
+      },
+    },
+  });
+}
+
+/** A bundled script name or a custom template path, as a low-cardinality label. */
+const scriptLabel = (script: string) => script.replace(/^.*\//, '').replace(/\.mc2$/, '');
+
+function errorKind(err: unknown): string {
+  const e = err as { name?: string; kind?: string } | undefined;
+  if (e?.name === 'WarpScriptError') return 'script';
+  if (typeof e?.kind === 'string') return e.kind;
+  if (e?.name === 'Warp10HttpError') return 'http';
+  if (e?.name === 'AbortError') return 'aborted';
+  return 'other';
+}
+
+/** Times every WarpScript request and counts the failed ones. */
+export function instrumentRunner(runner: WarpScriptRunner, m: OffloaderMetrics): WarpScriptRunner {
+  const timed = async <T>(script: string, call: () => Promise<T>): Promise<T> => {
+    const label = scriptLabel(script);
+    const end = m.warp10Duration.startTimer({ script: label });
+    try {
+      const out = await call();
+      end({ outcome: 'ok' });
+      return out;
+    } catch (err) {
+      end({ outcome: 'error' });
+      m.warp10Errors.inc({ script: label, kind: errorKind(err) });
+      throw err;
+    }
+  };
+  return {
+    run: (script, params, signal) => timed(script, () => runner.run(script, params, signal)),
+    stream: (script, params, signal) => timed(script, () => runner.stream(script, params, signal)),
+  };
+}
