@@ -44,14 +44,18 @@ export async function startArchive(
   }
 }
 
-/** Polls the progress query until the run ends, calling `onProgress` on every change. */
-export async function follow(
+/**
+ * Polls a run's progress query until the run ends, calling `onProgress` on every change; returns the
+ * run's result. Shared by the archive and restore CLIs.
+ */
+export async function followProgress<P, R>(
   handle: WorkflowHandle,
-  onProgress: (p: ArchiveProgress) => void,
+  query: string,
+  onProgress: (p: P) => void,
   intervalMs = 1000,
-): Promise<ArchiveResult> {
+): Promise<R> {
   let last = '';
-  const result = handle.result() as Promise<ArchiveResult>;
+  const result = handle.result() as Promise<R>;
   let done = false;
   result.then(
     () => (done = true),
@@ -59,14 +63,18 @@ export async function follow(
   );
   while (!done) {
     try {
-      const p = await handle.query<ArchiveProgress>('archiveProgress');
+      const p = await handle.query<P>(query);
       const key = JSON.stringify(p);
       if (key !== last) onProgress(p);
       last = key;
     } catch {
-      // No worker yet, or the run just ended: the result below tells.
+      // No worker yet, or the run just ended: the result tells.
     }
     await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, intervalMs))]);
   }
   return result;
 }
+
+/** Follows an archive run (`archiveProgress`). */
+export const follow = (handle: WorkflowHandle, onProgress: (p: ArchiveProgress) => void, intervalMs = 1000) =>
+  followProgress<ArchiveProgress, ArchiveResult>(handle, 'archiveProgress', onProgress, intervalMs);

@@ -5,7 +5,7 @@ import type { OffloadConfig } from '../config/schema.ts';
 import type { RestoreRequest } from '../restore/plan.ts';
 import { workflowUiUrl } from '../ui-url.ts';
 import type { RestoreProgress, RestoreResult } from '../workflows/restore.ts';
-import type { Started } from './archive.ts';
+import { followProgress, type Started } from './archive.ts';
 
 /** A restore of the same month and target is running with other options: wait for it first. */
 export class RestoreBusyError extends Error {
@@ -50,29 +50,9 @@ export async function startRestore(
   }
 }
 
-/** Polls the progress query until the run ends, calling `onProgress` on every change. */
-export async function followRestore(
+/** Follows a restore run (`restoreProgress`). */
+export const followRestore = (
   handle: WorkflowHandle,
   onProgress: (p: RestoreProgress) => void,
   intervalMs = 1000,
-): Promise<RestoreResult> {
-  let last = '';
-  const result = handle.result() as Promise<RestoreResult>;
-  let done = false;
-  result.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  while (!done) {
-    try {
-      const p = await handle.query<RestoreProgress>('restoreProgress');
-      const key = JSON.stringify(p);
-      if (key !== last) onProgress(p);
-      last = key;
-    } catch {
-      // No worker yet, or the run just ended: the result tells.
-    }
-    await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, intervalMs))]);
-  }
-  return result;
-}
+) => followProgress<RestoreProgress, RestoreResult>(handle, 'restoreProgress', onProgress, intervalMs);
