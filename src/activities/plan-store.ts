@@ -67,8 +67,3 @@ export async function readPlanBatch(store: ArchiveStore, plan: PlanHead, ref: Mo
   if (!selectors) throw missing();
   return selectors;
 }
-
-/** Every batch, page by page (dry runs and tools). */
-export async function* planBatches(store: ArchiveStore, plan: PlanHead, ref: MonthRef) {
-  for (let b = 1; b <= plan.batchCount; b++) yield [b, await readPlanBatch(store, plan, ref, b)] as const;
-}

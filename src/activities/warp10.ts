@@ -433,10 +433,9 @@ async function liveRead(
   { runner, tokens }: Pick<Warp10ActivityDeps, 'runner' | 'tokens'>,
   selectors: string[],
   range: MonthRange,
-  script = 'archive-read',
 ) {
   const [items] = await runner.run<[unknown[]]>(
-    script,
+    'archive-read',
     {
       token: tokens.read,
       selectors,
