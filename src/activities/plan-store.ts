@@ -67,3 +67,20 @@ export async function readPlanBatch(store: ArchiveStore, plan: PlanHead, ref: Mo
   if (!selectors) throw missing();
   return selectors;
 }
+
+/**
+ * Adds batches after the plan's last one (late series of the month): pages first, plan.json last, so a
+ * crash leaves either the old plan or the new one.
+ */
+export async function appendBatches(
+  store: ArchiveStore,
+  ref: MonthRef,
+  plan: PlanHead,
+  added: string[][],
+  nested: boolean,
+): Promise<PlanHead> {
+  const all: string[][] = [];
+  for (let b = 1; b <= plan.batchCount; b++) all.push(await readPlanBatch(store, plan, ref, b));
+  const { batches: _b, batchCount: _c, series: _s, batchesPerPage: _p, ...head } = plan;
+  return writePlan(store, ref, { ...head, nested: Boolean(plan.nested) || nested }, [...all, ...added]);
+}

@@ -8,7 +8,12 @@ import {
   planKey,
   type MonthRef,
 } from '../archive/layout.ts';
-import { BatchManifestSchema, type MonthManifest } from '../archive/manifest.ts';
+import {
+  BatchManifestSchema,
+  FailureFileSchema,
+  MonthManifestSchema,
+  type MonthManifest,
+} from '../archive/manifest.ts';
 import type { ArchiveStore } from '../store/types.ts';
 import { nonRetryable, toFailure } from './failures.ts';
 import { readPlanHead } from './plan-store.ts';
@@ -18,6 +23,10 @@ export interface CommitResult {
   series: number;
   points: number;
   bytes: number;
+  /** What this commit added to the month's archive (all of it on the first commit). */
+  added: { series: number; points: number; bytes: number };
+  /** 1 for the first commit of the month, then 2, 3… when later runs archived late data into it. */
+  revision: number;
   batches: number;
   manifest: string;
 }
@@ -56,6 +65,7 @@ export function createStoreActivities(deps: { store: ArchiveStore }) {
               b,
             );
           }
+          const supplements = (m.supplements ?? []).map((x) => ({ ...x.object, points: x.points }));
           return {
             batch: b,
             key: m.object.key,
@@ -63,8 +73,11 @@ export function createStoreActivities(deps: { store: ArchiveStore }) {
             sha256: m.object.sha256,
             series: m.series.length,
             points: m.points,
+            ...(supplements.length > 0 ? { supplements } : {}),
           };
         });
+        const late = batches.flatMap((b) => b.supplements ?? []);
+        const previous = await readJson(store, monthManifestKey(input), MonthManifestSchema);
         const manifest: MonthManifest = {
           format: 'warp10-offloader/month@1',
           group: input.group,
@@ -73,18 +86,34 @@ export function createStoreActivities(deps: { store: ArchiveStore }) {
           range: plan.range,
           batches,
           series: batches.reduce((n, b) => n + b.series, 0),
-          points: batches.reduce((n, b) => n + b.points, 0),
-          bytes: batches.reduce((n, b) => n + b.bytes, 0),
+          points: batches.reduce((n, b) => n + b.points, 0) + late.reduce((n, x) => n + x.points, 0),
+          bytes: batches.reduce((n, b) => n + b.bytes, 0) + late.reduce((n, x) => n + x.bytes, 0),
           plannedAt: plan.createdAt,
           committedAt: new Date().toISOString(),
           workflowId: input.workflowId,
           runId: input.runId,
+          revision: previous ? (previous.revision ?? 1) + 1 : 1,
         };
         await writeJson(store, monthManifestKey(input), manifest);
+        // A failure recorded by an earlier run is over now: say so rather than leave it looking current.
+        const failure = await readJson(store, failureKey(input), FailureFileSchema).catch(() => undefined);
+        if (failure && failure.resolvedAt === undefined) {
+          await writeJson(store, failureKey(input), {
+            ...failure,
+            resolvedAt: manifest.committedAt,
+            resolvedBy: { workflowId: input.workflowId, runId: input.runId },
+          });
+        }
         return {
           series: manifest.series,
           points: manifest.points,
           bytes: manifest.bytes,
+          revision: manifest.revision ?? 1,
+          added: {
+            series: manifest.series - (previous?.series ?? 0),
+            points: manifest.points - (previous?.points ?? 0),
+            bytes: manifest.bytes - (previous?.bytes ?? 0),
+          },
           batches: batches.length,
           manifest: monthManifestKey(input),
         };
@@ -112,6 +141,13 @@ export function createStoreActivities(deps: { store: ArchiveStore }) {
           );
           if (m && m.status !== 'exported') {
             kept++;
+            // A supplement the manifest does not list was never verified: its points are still live.
+            const listed = new Set([m.object.key, ...(m.supplements ?? []).map((x) => x.object.key)]);
+            for (const o of objects.filter((x) => batchOfKey(x.key) === b && x.key.endsWith('.wrap.gz'))) {
+              if (listed.has(o.key)) continue;
+              await store.delete(o.key);
+              removed.push(o.key);
+            }
             continue;
           }
           for (const o of objects.filter((x) => batchOfKey(x.key) === b)) {

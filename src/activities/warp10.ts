@@ -5,24 +5,39 @@ import { createHash } from 'node:crypto';
 import { Readable, pipeline } from 'node:stream';
 import { createGunzip, createGzip } from 'node:zlib';
 import { cancellationSignal, heartbeat } from '@temporalio/activity';
-import { batchManifestKey, batchObjectKey, monthManifestKey, type MonthRef } from '../archive/layout.ts';
+import { gzipLines } from '../archive/lines.ts';
+import {
+  batchManifestKey,
+  batchObjectKey,
+  monthManifestKey,
+  supplementObjectKey,
+  type MonthRef,
+} from '../archive/layout.ts';
 import {
   BatchManifestSchema,
   MonthManifestSchema,
   type BatchManifest,
   type MonthRange,
   type SeriesEntry,
+  type Supplement,
 } from '../archive/manifest.ts';
 import type { OffloadConfig, Selector } from '../config/schema.ts';
 import { findDataset } from '../config/load.ts';
-import { monthRange } from '../month.ts';
+import { monthRange, settledAt } from '../month.ts';
 import type { ArchiveStore } from '../store/types.ts';
 import { groupSelectors } from '../warp10/selectors.ts';
 import { topListItems } from '../warp10/json-stream.ts';
-import type { WarpScriptRunner } from '../warp10/runner.ts';
+import type { FeedingRunner, WarpScriptRunner } from '../warp10/runner.ts';
 import { nonRetryable, toFailure } from './failures.ts';
 import { keepAlive } from './keep-alive.ts';
-import { readPlanBatch, readPlanHead, requirePlanHead, writePlan } from './plan-store.ts';
+import {
+  appendBatches,
+  readPlanBatch,
+  readPlanHead,
+  requirePlanHead,
+  writePlan,
+  type PlanHead,
+} from './plan-store.ts';
 import { readJson, writeJson } from './store-json.ts';
 
 export interface Warp10ActivityDeps {
@@ -51,6 +66,16 @@ export interface PlanResult {
   bytes?: number;
   /** Dry run only: what would be archived and deleted, batch by batch. */
   batches?: { batch: number; series: number; points: number; object: string }[];
+  /** The first batch to work on: after the committed ones when a committed month got late series. */
+  firstBatch?: number;
+}
+
+export interface RecheckResult {
+  /** The plan's batch count now: more than before when late series were found. */
+  batchCount: number;
+  /** Series in the added batches. */
+  series: number;
+  deleteConcurrency?: number;
 }
 
 export interface BatchResult {
@@ -98,10 +123,13 @@ function asReadItem(x: unknown): ReadItem {
   return x as ReadItem;
 }
 
+export type PlanInput = DatasetMonth & { dryRun?: boolean; ignoreLateness?: boolean };
+
 /** Which batch of a dataset-month. */
 export type BatchRef = MonthRef & { batch: number };
 
-export type DeleteResult = BatchResult & { deleted: number; alreadyGone: number };
+/** `late`: series whose live data differs from the archive (nothing was deleted then). */
+export type DeleteResult = BatchResult & { deleted: number; alreadyGone: number; late: string[] };
 
 /**
  * The activities, in the order a dataset-month goes through them. Each phase is a function of this
@@ -109,7 +137,7 @@ export type DeleteResult = BatchResult & { deleted: number; alreadyGone: number 
  */
 export function createWarp10Activities(deps: Warp10ActivityDeps) {
   return {
-    async planMonth(input: DatasetMonth & { dryRun?: boolean }): Promise<PlanResult> {
+    async planMonth(input: PlanInput): Promise<PlanResult> {
       return keepAlive(() => planMonth(deps, input));
     },
     async exportBatch(input: BatchRef): Promise<BatchResult> {
@@ -130,59 +158,56 @@ export function createWarp10Activities(deps: Warp10ActivityDeps) {
         () => ({ batch: input.batch }),
       );
     },
+    async recheckMonth(input: DatasetMonth & { knownBatches: number }): Promise<RecheckResult> {
+      return keepAlive(() => recheckMonth(deps, input));
+    },
+    async archiveLateData(input: BatchRef & { series: string[] }): Promise<LateResult> {
+      return keepAlive(
+        () => archiveLateData(deps, input),
+        () => ({ batch: input.batch }),
+      );
+    },
   };
 }
 
 export type Warp10Activities = ReturnType<typeof createWarp10Activities>;
 
 /** Lists the dataset's series with data in the month and freezes them, in batches, as plan.json. */
-async function planMonth(
-  deps: Warp10ActivityDeps,
-  input: DatasetMonth & { dryRun?: boolean },
-): Promise<PlanResult> {
-  const { config, store, runner, tokens } = deps;
+async function planMonth(deps: Warp10ActivityDeps, input: PlanInput): Promise<PlanResult> {
+  const { config, store } = deps;
   try {
+    if (!input.dryRun) assertSettled(config, input.month, input.ignoreLateness);
+    const dataset = datasetOf(config, input);
     const done = await readJson(store, monthManifestKey(input), MonthManifestSchema);
     if (done) {
-      return {
+      const archived: PlanResult = {
         status: 'archived',
         batchCount: done.batches.length,
         series: done.series,
         points: done.points,
         bytes: done.bytes,
       };
+      if (input.dryRun) return archived;
+      // A committed month is checked for points written into it since: those are archived in batches
+      // of their own, then deleted, and the month committed again.
+      const late = await recheckMonth(deps, { ...input, knownBatches: done.batches.length });
+      if (late.batchCount === done.batches.length) return archived;
+      return {
+        status: 'planned',
+        batchCount: late.batchCount,
+        series: late.series,
+        firstBatch: done.batches.length + 1,
+        batchConcurrency: dataset.batchConcurrency,
+        deleteConcurrency: late.deleteConcurrency,
+      };
     }
     // A frozen plan is never recomputed: batches already deleted would vanish from a new one.
-    const dataset = datasetOf(config, input);
     let plan = await readPlanHead(store, input);
     let fresh: string[][] | undefined;
     if (!plan) {
       const range = rangeOf(input.month, config.timezone);
-      const listed = new Set<string>();
-      for (let gskip = 0; ; gskip += PLAN_PAGE) {
-        const [page] = await runner.run<[{ matched: number; selectors: string[] }]>(
-          'archive-plan',
-          {
-            token: tokens.read,
-            class: dataset.selector.class,
-            labels: dataset.selector.labels,
-            start: range.startUs,
-            end: lastUs(range),
-            gskip,
-            gcount: PLAN_PAGE,
-          },
-          cancellationSignal(),
-        );
-        for (const sel of page.selectors) listed.add(sel);
-        heartbeat({ listed: gskip + page.matched });
-        if (page.matched < PLAN_PAGE) break;
-      }
-      // A selector also matches the series holding more labels, so the guarded delete refuses a
-      // series while one that extends it still has data outside its batch (AMBIGUOUS_SELECTOR). Series
-      // with more labels are planned first: they are deleted in an earlier batch or the same one, and
-      // when label counts differ the batches are deleted one after another, in order.
-      const selectors = [...listed].sort((a, b) => labelCount(b) - labelCount(a));
-      const nested = selectors.length > 0 && labelCount(selectors[0]!) !== labelCount(selectors.at(-1)!);
+      const selectors = await listLive(deps, dataset.selector, range);
+      const nested = isNested(selectors);
       const batches: string[][] = [];
       for (let i = 0; i < selectors.length; i += dataset.seriesPerBatch) {
         batches.push(selectors.slice(i, i + dataset.seriesPerBatch));
@@ -374,12 +399,12 @@ async function deleteBatch(deps: Warp10ActivityDeps, input: BatchRef): Promise<D
         skipped: true,
         deleted: m.deleted?.deleted ?? 0,
         alreadyGone: m.deleted?.alreadyGone ?? 0,
+        late: [],
       };
     }
-    const withData = m.series.filter((s) => s.points > 0);
-    const expected = withData.map((s) => [s.selector, s.points, s.first, s.last]);
-    const groups = groupSelectors(withData.map((s) => s.selector)).map((g) => [g.selector, g.members]);
-    let outcome = { deleted: 0, alreadyGone: 0, checked: 0 };
+    const expected = expectedLive(m).map((s) => [s.selector, s.points, s.first, s.last]);
+    const groups = groupSelectors(expected.map((e) => e[0] as string)).map((g) => [g.selector, g.members]);
+    let outcome = { deleted: 0, alreadyGone: 0, checked: 0, changed: [] as unknown[] };
     if (expected.length > 0) {
       [outcome] = await runner.run<[typeof outcome]>(
         findDatasetTemplates(config, input)?.delete ?? 'archive-delete',
@@ -394,15 +419,243 @@ async function deleteBatch(deps: Warp10ActivityDeps, input: BatchRef): Promise<D
         cancellationSignal(),
       );
     }
+    // Late data: nothing was deleted; the workflow archives what is new, then deletes again.
+    const late = (outcome.changed ?? []).map((c) => asReadItem([...(c as unknown[]), null])[0]);
+    if (late.length > 0) return { ...result, skipped: false, deleted: 0, alreadyGone: 0, late };
+    const { changed: _, ...counts } = outcome;
     await writeJson(store, batchManifestKey(input, batch), {
       ...m,
       status: 'deleted',
       deletedAt: new Date().toISOString(),
-      deleted: outcome,
+      deleted: counts,
     });
-    return { ...result, skipped: false, deleted: outcome.deleted, alreadyGone: outcome.alreadyGone };
+    return { ...result, skipped: false, deleted: counts.deleted, alreadyGone: counts.alreadyGone, late: [] };
   } catch (err) {
     throw toFailure(err, batch);
+  }
+}
+
+/**
+ * What the guarded delete expects live of each series with data: its export, or what Warp 10 held of
+ * it when its latest supplement was taken (all of which is archived by then).
+ */
+export function expectedLive(m: BatchManifest): SeriesEntry[] {
+  const bySelector = new Map(m.series.map((s) => [s.selector, s]));
+  for (const sup of m.supplements ?? []) for (const l of sup.live) bySelector.set(l.selector, l);
+  return [...bySelector.values()].filter((s) => s.points > 0);
+}
+
+/**
+ * Archives the late data of a verified batch: the points now live in `series` that none of the batch's
+ * objects holds, as one more object of the batch (a supplement), read back and checked before the batch
+ * manifest lists it. Only then may the guarded delete remove those points.
+ */
+async function archiveLateData(
+  deps: Warp10ActivityDeps,
+  input: BatchRef & { series: string[] },
+): Promise<LateResult> {
+  const { store, runner, tokens } = deps;
+  const { batch } = input;
+  try {
+    const m = await readBatch(store, input, batch);
+    if (!m || m.status !== 'verified') {
+      throw nonRetryable('NotVerified', `batch ${batch} is ${m?.status ?? 'missing'}, not verified`, batch);
+    }
+    if (!isFedRunner(runner)) throw new Error('archiving late data needs a runner that can feed lines');
+    const known = new Set(m.series.map((s) => s.selector));
+    const wanted = input.series.filter((s) => known.has(s));
+    const objects = [m.object, ...(m.supplements ?? []).map((x) => x.object)];
+    async function* archivedLines() {
+      for (const o of objects) yield* gzipLines(await store.get(o.key));
+    }
+    const [rows] = await runner.runFed<[unknown[][]]>(
+      'archive-late',
+      {
+        readToken: tokens.read,
+        wanted: Object.fromEntries(wanted.map((s) => [s, true])),
+        fetch: fetchSelectors(wanted),
+        start: m.range.startUs,
+        end: lastUs(m.range),
+      },
+      { items: archivedLines(), macro: 'series', end: 'finish' },
+      cancellationSignal(),
+    );
+    const late = rows.map(asLateRow);
+    const fresh = late.filter((r) => r.points > 0);
+    const n = (m.supplements?.length ?? 0) + 1;
+    const key = supplementObjectKey(input, batch, n);
+    const gzip = createGzip();
+    pipeline(Readable.from(fresh.map((r) => `${r.wrapped}\n`)), gzip, () => {});
+    const object = await store.put(key, gzip, { contentType: 'application/gzip' });
+    const back = await readBack(await store.get(key));
+    if (back.sha256 !== object.sha256 || back.lines !== fresh.length) {
+      throw new Error(`${key} read back differs from what was written: retrying`);
+    }
+    const supplement: Supplement = {
+      object,
+      series: fresh.map((r) => ({ selector: r.selector, points: r.points, first: r.first, last: r.last })),
+      points: fresh.reduce((t, r) => t + r.points, 0),
+      live: late.map((r) => r.live),
+      exportedAt: new Date().toISOString(),
+    };
+    await writeJson(store, batchManifestKey(input, batch), {
+      ...m,
+      supplements: [...(m.supplements ?? []), supplement],
+    });
+    return { batch, supplement: n, series: fresh.length, points: supplement.points, bytes: object.bytes };
+  } catch (err) {
+    throw toFailure(err, batch);
+  }
+}
+
+export interface LateResult {
+  batch: number;
+  /** Which supplement of the batch this is (1, 2, ...). */
+  supplement: number;
+  series: number;
+  points: number;
+  bytes: number;
+}
+
+interface LateRow {
+  selector: string;
+  wrapped: string | null;
+  points: number;
+  first: number | null;
+  last: number | null;
+  live: SeriesEntry;
+}
+
+function asLateRow(x: unknown): LateRow {
+  const ok =
+    Array.isArray(x) &&
+    x.length === 8 &&
+    typeof x[0] === 'string' &&
+    (x[1] === null || typeof x[1] === 'string') &&
+    x.slice(2).every((v) => v === null || typeof v === 'number');
+  if (!ok) {
+    throw nonRetryable(
+      'WarpScriptError',
+      `unexpected item in a late-data reply: ${JSON.stringify(x).slice(0, 200)}`,
+    );
+  }
+  const [selector, wrapped, points, first, last, live, liveFirst, liveLast] = x as [
+    string,
+    string | null,
+    number,
+    number | null,
+    number | null,
+    number,
+    number,
+    number,
+  ];
+  if (points > 0 && !wrapped)
+    throw nonRetryable('WarpScriptError', `late points of ${selector} came back without data`);
+  return {
+    selector,
+    wrapped,
+    points,
+    first,
+    last,
+    live: { selector, points: live, first: liveFirst, last: liveLast },
+  };
+}
+
+const isFedRunner = (r: WarpScriptRunner): r is FeedingRunner =>
+  typeof (r as FeedingRunner).runFed === 'function';
+
+/**
+ * Looks for series holding points in the month that no batch still has to delete — new series, or
+ * series whose batch is already deleted — and adds batches for them to the plan. Idempotent: batches
+ * added by an attempt whose reply was lost (the plan has more than `knownBatches`) are returned as is.
+ */
+async function recheckMonth(
+  deps: Warp10ActivityDeps,
+  input: DatasetMonth & { knownBatches: number },
+): Promise<RecheckResult> {
+  const { config, store } = deps;
+  try {
+    const plan = await requirePlanHead(store, input);
+    if (plan.batchCount > input.knownBatches) {
+      return {
+        batchCount: plan.batchCount,
+        series: plan.series - (await seriesIn(store, input, plan, input.knownBatches)),
+        deleteConcurrency: 1,
+      };
+    }
+    const dataset = datasetOf(config, input);
+    const selectors = await listLive(deps, dataset.selector, plan.range);
+    if (selectors.length === 0) return { batchCount: plan.batchCount, series: 0 };
+    const added: string[][] = [];
+    for (let i = 0; i < selectors.length; i += plan.seriesPerBatch) {
+      added.push(selectors.slice(i, i + plan.seriesPerBatch));
+    }
+    const nested = isNested(selectors);
+    const next = await appendBatches(store, input, plan, added, nested);
+    return {
+      batchCount: next.batchCount,
+      series: selectors.length,
+      deleteConcurrency: nested ? 1 : dataset.batchConcurrency,
+    };
+  } catch (err) {
+    throw toFailure(err);
+  }
+}
+
+/** Series in batches 1..`count` of the plan. */
+async function seriesIn(store: ArchiveStore, ref: MonthRef, plan: PlanHead, count: number) {
+  let n = 0;
+  for (let b = 1; b <= count; b++) n += (await readPlanBatch(store, plan, ref, b)).length;
+  return n;
+}
+
+/**
+ * The series of a selector holding data in the range, series with more labels first: a selector also
+ * matches the series holding more labels, so the guarded delete refuses a series while one that extends
+ * it still has data outside its batch (AMBIGUOUS_SELECTOR). Planned first, those are deleted in an
+ * earlier batch or the same one; when label counts differ, batches are deleted one after another.
+ */
+async function listLive(
+  { runner, tokens }: Pick<Warp10ActivityDeps, 'runner' | 'tokens'>,
+  selector: Selector,
+  range: MonthRange,
+): Promise<string[]> {
+  const listed = new Set<string>();
+  for (let gskip = 0; ; gskip += PLAN_PAGE) {
+    const [page] = await runner.run<[{ matched: number; selectors: string[] }]>(
+      'archive-plan',
+      {
+        token: tokens.read,
+        class: selector.class,
+        labels: selector.labels,
+        start: range.startUs,
+        end: lastUs(range),
+        gskip,
+        gcount: PLAN_PAGE,
+      },
+      cancellationSignal(),
+    );
+    for (const sel of page.selectors) listed.add(sel);
+    heartbeat({ listed: gskip + page.matched });
+    if (page.matched < PLAN_PAGE) break;
+  }
+  return [...listed].sort((a, b) => labelCount(b) - labelCount(a));
+}
+
+const isNested = (sorted: string[]) =>
+  sorted.length > 0 && labelCount(sorted[0]!) !== labelCount(sorted.at(-1)!);
+
+/** Refuses a month whose end plus the configured lateness is still ahead: late points may still come. */
+function assertSettled(config: OffloadConfig, month: string, ignore?: boolean) {
+  if (ignore) return;
+  const settled = settledAt(config, month);
+  if (Date.now() < settled.getTime()) {
+    throw nonRetryable(
+      'TooEarly',
+      `${month} ended at ${rangeOf(month, config.timezone).endIso} and late points may still arrive ` +
+        `until ${settled.toISOString()} (lateData.lateness: ${config.lateData.lateness}); archive it after ` +
+        'that, or pass --ignore-lateness to archive it now',
+    );
   }
 }
 

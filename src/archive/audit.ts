@@ -17,6 +17,7 @@ import {
   type MonthRef,
 } from './layout.ts';
 import { WrapDecodeError, decodeWrapped } from './wrap-decode.ts';
+import type { SeriesEntry } from './manifest.ts';
 
 export interface AuditProblem {
   /** The store key of the object at fault. */
@@ -110,85 +111,109 @@ export async function auditMonth(store: ArchiveStore, ref: MonthRef): Promise<Mo
       }
     }
 
-    const size = listed.get(objectKey);
-    if (size === undefined) {
-      problem(objectKey, 'missing');
-      continue;
-    }
-    if (size !== entry.bytes) problem(objectKey, `is ${size} bytes, the manifest says ${entry.bytes}`);
-
-    // One pass: the checksum, and every line decoded and compared with the batch manifest.
-    const want = new Map<
-      string,
-      { selector: string; points: number; first: number | null; last: number | null }
-    >();
-    for (const s of bm?.series ?? []) {
-      if (s.points === 0) continue;
-      try {
-        const n = parseSeriesName(s.selector);
-        want.set(seriesKey(n.cls, n.labels), s);
-      } catch {
-        problem(manifestKey, `series ${s.selector} is not a valid selector`);
-      }
-    }
-    const hash = createHash('sha256');
-    let lines = 0;
-    let badLines = 0;
-    const seen = new Set<string>();
-    const lineProblem = (text: string) => {
-      badLines++;
-      if (badLines <= MAX_LINE_PROBLEMS) problem(objectKey, text);
-    };
-    let readable = true;
-    try {
-      for await (const line of gzipLines(hashing(await store.get(objectKey), hash))) {
-        lines++;
-        let d;
-        try {
-          d = decodeWrapped(line);
-        } catch (err) {
-          if (!(err instanceof WrapDecodeError)) throw err;
-          lineProblem(`line ${lines} is not a readable wrapped series: ${err.message}`);
-          continue;
-        }
-        const key = seriesKey(d.cls, d.labels);
-        const s = want.get(key);
-        if (!bm) continue;
-        if (!s) {
-          lineProblem(
-            `line ${lines} holds series ${d.cls}${JSON.stringify(d.labels)}, which the batch manifest does not list with points`,
-          );
-          continue;
-        }
-        if (seen.has(key)) lineProblem(`line ${lines} repeats series ${s.selector}`);
-        seen.add(key);
-        if (d.points !== s.points || d.first !== s.first || d.last !== s.last) {
-          lineProblem(
-            `line ${lines}, series ${s.selector}: ${d.points} points from ${d.first} to ${d.last}, the batch manifest says ${s.points} from ${s.first} to ${s.last}`,
-          );
-        }
-      }
-    } catch (err) {
-      if (err instanceof NotFoundError) {
+    /** One object of the batch (its export or a supplement): size, checksum, and every line. */
+    const checkObject = async (
+      objectKey: string,
+      entry: { bytes: number; sha256: string },
+      series: SeriesEntry[] | undefined,
+    ) => {
+      const size = listed.get(objectKey);
+      if (size === undefined) {
         problem(objectKey, 'missing');
-        continue;
+        return;
       }
-      // zlib's own errors (Z_DATA_ERROR, Z_BUF_ERROR...): the object is damaged; anything else is ours.
-      if (!String((err as NodeJS.ErrnoException).code).startsWith('Z_')) throw err;
-      readable = false;
-      problem(objectKey, `is not readable gzip after line ${lines}: ${(err as Error).message}`);
+      if (size !== entry.bytes) problem(objectKey, `is ${size} bytes, the manifest says ${entry.bytes}`);
+
+      // One pass: the checksum, and every line decoded and compared with the batch manifest.
+      const want = new Map<
+        string,
+        { selector: string; points: number; first: number | null; last: number | null }
+      >();
+      for (const s of series ?? []) {
+        if (s.points === 0) continue;
+        try {
+          const n = parseSeriesName(s.selector);
+          want.set(seriesKey(n.cls, n.labels), s);
+        } catch {
+          problem(manifestKey, `series ${s.selector} is not a valid selector`);
+        }
+      }
+      const hash = createHash('sha256');
+      let lines = 0;
+      let badLines = 0;
+      const seen = new Set<string>();
+      const lineProblem = (text: string) => {
+        badLines++;
+        if (badLines <= MAX_LINE_PROBLEMS) problem(objectKey, text);
+      };
+      let readable = true;
+      try {
+        for await (const line of gzipLines(hashing(await store.get(objectKey), hash))) {
+          lines++;
+          let d;
+          try {
+            d = decodeWrapped(line);
+          } catch (err) {
+            if (!(err instanceof WrapDecodeError)) throw err;
+            lineProblem(`line ${lines} is not a readable wrapped series: ${err.message}`);
+            continue;
+          }
+          const key = seriesKey(d.cls, d.labels);
+          const s = want.get(key);
+          if (!series) continue;
+          if (!s) {
+            lineProblem(
+              `line ${lines} holds series ${d.cls}${JSON.stringify(d.labels)}, which its manifest does not list with points`,
+            );
+            continue;
+          }
+          if (seen.has(key)) lineProblem(`line ${lines} repeats series ${s.selector}`);
+          seen.add(key);
+          if (d.points !== s.points || d.first !== s.first || d.last !== s.last) {
+            lineProblem(
+              `line ${lines}, series ${s.selector}: ${d.points} points from ${d.first} to ${d.last}, the batch manifest says ${s.points} from ${s.first} to ${s.last}`,
+            );
+          }
+        }
+      } catch (err) {
+        if (err instanceof NotFoundError) {
+          problem(objectKey, 'missing');
+          return;
+        }
+        // zlib's own errors (Z_DATA_ERROR, Z_BUF_ERROR...): the object is damaged; anything else is ours.
+        if (!String((err as NodeJS.ErrnoException).code).startsWith('Z_')) throw err;
+        readable = false;
+        problem(objectKey, `is not readable gzip after line ${lines}: ${(err as Error).message}`);
+      }
+      const sha = readable ? hash.digest('hex') : await store.sha256(objectKey);
+      if (sha !== entry.sha256) problem(objectKey, `SHA-256 is ${sha}, the manifest says ${entry.sha256}`);
+      if (badLines > MAX_LINE_PROBLEMS) problem(objectKey, `${badLines} bad lines in all`);
+      if (readable && series) {
+        const missing = [...want.entries()].filter(([k]) => !seen.has(k)).map(([, s]) => s.selector);
+        if (missing.length > 0) {
+          problem(
+            objectKey,
+            `${missing.length} series of the batch manifest have no line: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}`,
+          );
+        }
+      }
+    };
+    await checkObject(objectKey, entry, bm?.series);
+    const sups = bm?.supplements ?? [];
+    const listedSups = entry.supplements ?? [];
+    if (bm && sups.length !== listedSups.length) {
+      problem(manifestKey, `lists ${sups.length} supplement(s), manifest.json ${listedSups.length}`);
     }
-    const sha = readable ? hash.digest('hex') : await store.sha256(objectKey);
-    if (sha !== entry.sha256) problem(objectKey, `SHA-256 is ${sha}, the manifest says ${entry.sha256}`);
-    if (badLines > MAX_LINE_PROBLEMS) problem(objectKey, `${badLines} bad lines in all`);
-    if (readable && bm) {
-      const missing = [...want.entries()].filter(([k]) => !seen.has(k)).map(([, s]) => s.selector);
-      if (missing.length > 0) {
-        problem(
-          objectKey,
-          `${missing.length} series of the batch manifest have no line: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}`,
-        );
+    for (const [i, sup] of sups.entries()) {
+      expected.add(sup.object.key);
+      const inMonth = listedSups[i];
+      if (inMonth && (inMonth.key !== sup.object.key || inMonth.sha256 !== sup.object.sha256)) {
+        problem(manifestKey, `supplement ${i + 1} (${sup.object.key}) differs from manifest.json's`);
       }
+      const points = sup.series.reduce((n, x) => n + x.points, 0);
+      if (points !== sup.points)
+        problem(manifestKey, `supplement ${i + 1} counts ${sup.points} points, its series ${points}`);
+      await checkObject(sup.object.key, sup.object, sup.series);
     }
   }
 

@@ -11,6 +11,8 @@ export const NON_RETRYABLE = [
   'NotVerified',
   'IncompleteMonth',
   'PlanMissing',
+  // A month archived before its end plus the configured lateness.
+  'TooEarly',
   'StorePermanentError',
   'ConfigError',
   'SlackConfigError',

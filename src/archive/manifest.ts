@@ -50,6 +50,22 @@ export const SeriesEntrySchema = z.object({
 });
 export type SeriesEntry = z.infer<typeof SeriesEntrySchema>;
 
+const StoredObjectSchema = z.object({ key: z.string(), bytes: z.number().int(), sha256: z.string() });
+
+/**
+ * Late data of a batch: the points that appeared in its series after its export, never one already
+ * archived (its own object, same format). `live` is what Warp 10 held of those series when it was
+ * taken — everything of it is archived now, so that is what the guarded delete expects to find.
+ */
+export const SupplementSchema = z.object({
+  object: StoredObjectSchema,
+  series: z.array(SeriesEntrySchema),
+  points: z.number().int().nonnegative(),
+  live: z.array(SeriesEntrySchema),
+  exportedAt: z.string(),
+});
+export type Supplement = z.infer<typeof SupplementSchema>;
+
 export const BatchStatus = z.enum(['exported', 'verified', 'deleted']);
 export type BatchStatus = z.infer<typeof BatchStatus>;
 
@@ -60,9 +76,12 @@ export const BatchManifestSchema = z.object({
   month: z.string(),
   batch: z.number().int().positive(),
   range: RangeSchema,
-  object: z.object({ key: z.string(), bytes: z.number().int(), sha256: z.string() }),
+  object: StoredObjectSchema,
   series: z.array(SeriesEntrySchema),
+  /** Points of `object` (supplements count their own). */
   points: z.number().int().nonnegative(),
+  /** Verified late data, in the order taken. */
+  supplements: z.array(SupplementSchema).optional(),
   status: BatchStatus,
   exportedAt: z.string(),
   exportMs: z.number(),
@@ -87,18 +106,42 @@ export const MonthManifestSchema = z.object({
       bytes: z.number().int(),
       sha256: z.string(),
       series: z.number().int(),
+      /** Points of the batch object; its supplements' points are listed with them. */
       points: z.number().int(),
+      supplements: z
+        .array(
+          z.object({
+            key: z.string(),
+            bytes: z.number().int(),
+            sha256: z.string(),
+            points: z.number().int(),
+          }),
+        )
+        .optional(),
     }),
   ),
   series: z.number().int(),
+  /** Every point archived for the month, supplements included. */
   points: z.number().int(),
   bytes: z.number().int(),
   plannedAt: z.string(),
   committedAt: z.string(),
   workflowId: z.string(),
   runId: z.string(),
+  /** Commits of this month: 1, then one more each time a later run archived late data into it. */
+  revision: z.number().int().positive().optional(),
 });
 export type MonthManifest = z.infer<typeof MonthManifestSchema>;
+
+/** failure.json: the last failure of the month, and when a later run completed it. */
+export const FailureFileSchema = z
+  .object({
+    format: z.literal('warp10-offloader/failure@1'),
+    failedAt: z.string(),
+    resolvedAt: z.string().optional(),
+    resolvedBy: z.object({ workflowId: z.string(), runId: z.string() }).optional(),
+  })
+  .passthrough();
 
 export const FORMAT_NOTE =
   'Each batch-NNNNN.wrap.gz is gzip text, one WRAPped Geo Time Series a line: read it back with WarpScript UNWRAP.';

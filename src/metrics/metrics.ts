@@ -4,13 +4,15 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import { ApplicationFailure } from '@temporalio/common';
-import type { WarpScriptRunner } from '../warp10/runner.ts';
+import type { FeedingRunner, LineFeed, Params, WarpScriptRunner } from '../warp10/runner.ts';
 
 const PHASE_OF_ACTIVITY: Record<string, string> = {
   planMonth: 'plan',
   exportBatch: 'export',
   verifyBatch: 'verify',
   deleteBatch: 'delete',
+  archiveLateData: 'late',
+  recheckMonth: 'recheck',
   commitMonth: 'commit',
   compensateFailure: 'compensate',
 };
@@ -76,7 +78,7 @@ export class OffloaderMetrics {
     );
     this.lateData = counter(
       'offloader_late_data_total',
-      'Batches refused because points were written into the month after export (LiveDataChanged)',
+      'Late data: supplements archived (phase late), and batches failed for data still changing (LiveDataChanged)',
       ['group', 'dataset', 'phase'],
     );
     this.warp10Duration = new Histogram({
@@ -114,6 +116,8 @@ interface Ref {
 }
 interface Amounts {
   skipped?: unknown;
+  late?: unknown;
+  added?: { series?: unknown; points?: unknown; bytes?: unknown };
   series?: unknown;
   points?: unknown;
   bytes?: unknown;
@@ -144,12 +148,21 @@ export function activityMetrics(m: OffloaderMetrics): ActivityInterceptorsFactor
           end({ outcome: 'ok' });
           const r = (result ?? {}) as Amounts;
           if (activity === 'exportBatch' && r.skipped !== true) m.pointsExported.inc(labels, num(r.points));
-          if (activity === 'deleteBatch' && r.skipped !== true) m.pointsDeleted.inc(labels, num(r.points));
+          // A delete that found late data deleted nothing.
+          const late = Array.isArray(r.late) && r.late.length > 0;
+          if (activity === 'deleteBatch' && r.skipped !== true && !late)
+            m.pointsDeleted.inc(labels, num(r.points));
+          if (activity === 'archiveLateData') {
+            m.pointsExported.inc(labels, num(r.points));
+            m.lateData.inc({ ...labels, phase });
+          }
           if (activity === 'commitMonth') {
-            m.pointsArchived.inc(labels, num(r.points));
-            m.seriesArchived.inc(labels, num(r.series));
-            m.bytesArchived.inc(labels, num(r.bytes));
-            m.monthsArchived.inc(labels);
+            // A month committed again (late data) adds only what it added.
+            const added = r.added ?? r;
+            m.pointsArchived.inc(labels, num(added.points));
+            m.seriesArchived.inc(labels, num(added.series));
+            m.bytesArchived.inc(labels, num(added.bytes));
+            if (r.added === undefined || num(r.added.points) === num(r.points)) m.monthsArchived.inc(labels);
           }
           return result;
         } catch (err) {
@@ -192,8 +205,16 @@ export function instrumentRunner(runner: WarpScriptRunner, m: OffloaderMetrics):
       throw err;
     }
   };
+  const fed = runner as Partial<FeedingRunner>;
   return {
     run: (script, params, signal) => timed(script, () => runner.run(script, params, signal)),
     stream: (script, params, signal) => timed(script, () => runner.stream(script, params, signal)),
-  };
+    // Late data feeds the archive's lines to Warp 10: keep that ability when the runner has it.
+    ...(fed.runFed
+      ? {
+          runFed: <T>(script: string, params: Params, feed: LineFeed, signal?: AbortSignal) =>
+            timed(script, () => fed.runFed!<T>(script, params, feed, signal)),
+        }
+      : {}),
+  } as WarpScriptRunner;
 }

@@ -27,7 +27,7 @@ import type { ArchiveFailureInput } from './failure.ts';
 import { WARP10_OUTAGE_RETRY } from './retry-policies.ts';
 import * as ui from './summaries.ts';
 
-export type ArchivePhase = 'plan' | 'export' | 'verify' | 'delete' | 'commit' | 'done' | 'failed';
+export type ArchivePhase = 'plan' | 'export' | 'verify' | 'delete' | 'recheck' | 'commit' | 'done' | 'failed';
 
 export type BatchPhase = 'export' | 'verify' | 'delete';
 
@@ -40,7 +40,13 @@ export interface ArchiveInput extends DatasetMonth {
     batchConcurrency: number;
     deleteConcurrency: number;
     progress: ArchiveProgress;
+    /** Rechecks for late series done so far (each may add batches). */
+    rechecks?: number;
+    /** The first batch of the phases being run (batches added by a recheck start later than 1). */
+    firstOfRound?: number;
   };
+  /** Archive even inside the configured lateness after the month's end. */
+  ignoreLateness?: boolean;
 }
 
 export interface ArchiveProgress {
@@ -52,6 +58,9 @@ export interface ArchiveProgress {
   series: number;
   points: number;
   bytes: number;
+  /** Late data archived as supplements of batches (points), and batches added for late series. */
+  latePoints: number;
+  lateBatches: number;
 }
 
 export interface ArchiveResult {
@@ -90,6 +99,10 @@ const store = proxyActivities<StoreActivities>({
 
 /** Batch activities per run before continuing as new: keeps every history far under 10,000 events. */
 export const BATCH_STEPS_PER_RUN = 600;
+/** Late data archived for one batch before giving up for this run (data still pouring in). */
+export const LATE_ROUNDS_PER_BATCH = 5;
+/** Looks for series with late data in the month before committing it; each may add batches. */
+export const RECHECKS_PER_RUN = 3;
 const PHASES: BatchPhase[] = ['export', 'verify', 'delete'];
 
 export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
@@ -103,7 +116,11 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
     series: 0,
     points: 0,
     bytes: 0,
+    latePoints: 0,
+    lateBatches: 0,
   };
+  progress.latePoints ??= 0;
+  progress.lateBatches ??= 0;
   setHandler(archiveProgress, () => progress);
   // The Web UI's current details follow the run: "infra/os-cpu 2026-10 — export 3/8 batches, …".
   const shown = () => setCurrentDetails(ui.archiveCurrentDetails(input, progress));
@@ -162,10 +179,32 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
       progress.verified++;
       shown();
     },
+    // The guarded delete deletes nothing when a series changed since its export (late data): the new
+    // points are archived as a supplement of the batch, and the delete tries again.
     delete: async (batch) => {
-      await warp10.deleteBatch.executeWithOptions(summary('delete', batch), [
-        { group, dataset, month, batch },
-      ]);
+      for (let round = 1; ; round++) {
+        const r = await warp10.deleteBatch.executeWithOptions(summary('delete', batch), [
+          { group, dataset, month, batch },
+        ]);
+        if (r.late.length === 0) break;
+        if (round > LATE_ROUNDS_PER_BATCH) {
+          throw ApplicationFailure.nonRetryable(
+            `batch ${batch}: data is still being written into ${r.late.length} archived series of ${month} ` +
+              `(e.g. ${r.late[0]}) after ${LATE_ROUNDS_PER_BATCH} rounds of late data; nothing of it was ` +
+              'deleted. Rerun the month once the writers have stopped, or raise `lateness`.',
+            'LiveDataChanged',
+            { batch } satisfies Partial<FailureDetails>,
+          );
+        }
+        const late = await warp10.archiveLateData.executeWithOptions(
+          { summary: `late data of batch ${batch}/${progress.batches} (${r.late.length} series)` },
+          [{ group, dataset, month, batch, series: r.late }],
+        );
+        progress.latePoints += late.points;
+        progress.points += late.points;
+        progress.bytes += late.bytes;
+        shown();
+      }
       progress.deleted++;
       shown();
     },
@@ -176,50 +215,80 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
     if (!resume) {
       shown();
       const plan = await warp10.planMonth.executeWithOptions({ summary: ui.planSummary(input) }, [
-        { ...input, dryRun: input.dryRun },
+        { ...datasetRef(input), dryRun: input.dryRun, ignoreLateness: input.ignoreLateness },
       ]);
       progress.batches = plan.batchCount;
       progress.series = plan.series;
       if (plan.status === 'archived') {
         Object.assign(progress, { points: plan.points ?? 0, bytes: plan.bytes ?? 0 });
         enter('done');
-        return result('skipped', { reason: `${month} of ${group}/${dataset} is already archived` });
+        return result('skipped', {
+          reason: `${month} of ${group}/${dataset} is already archived, and no point was written into it since`,
+        });
       }
       if (plan.status === 'dry-run') {
         progress.points = plan.points ?? 0;
         enter('done');
         return result('dry-run', { dryRun: plan.batches });
       }
+      // A committed month with late series: only the batches added for them are new.
+      const first = plan.firstBatch ?? 1;
+      if (first > 1) progress.lateBatches = plan.batchCount - first + 1;
       resume = {
         phase: 'export',
-        next: 1,
+        next: first,
         batchConcurrency: plan.batchConcurrency ?? 1,
         deleteConcurrency: plan.deleteConcurrency ?? 1,
         progress,
+        rechecks: 0,
+        firstOfRound: first,
       };
     }
 
     let budget = BATCH_STEPS_PER_RUN;
-    for (const phase of PHASES.slice(PHASES.indexOf(resume.phase))) {
-      if (progress.phase !== phase) enter(phase);
-      const first = phase === resume.phase ? resume.next : 1;
-      const concurrency = phase === 'delete' ? resume.deleteConcurrency : resume.batchConcurrency;
-      const stop = await forBatches(first, progress.batches, concurrency, budget, async (b) => {
-        try {
-          await steps[phase](b);
-        } catch (err) {
-          failedBatch ??= b;
-          throw err;
-        }
-      });
-      budget -= stop - first;
-      if (stop <= progress.batches) {
-        // The rest of this phase, and the phases after it, in a fresh history.
-        await continueAsNew<typeof archive>({
-          ...input,
-          resume: { ...resume, phase, next: stop, progress },
+    for (;;) {
+      for (const phase of PHASES.slice(PHASES.indexOf(resume.phase))) {
+        if (progress.phase !== phase) enter(phase);
+        const first = phase === resume.phase ? resume.next : (resume.firstOfRound ?? 1);
+        const concurrency = phase === 'delete' ? resume.deleteConcurrency : resume.batchConcurrency;
+        const stop = await forBatches(first, progress.batches, concurrency, budget, async (b) => {
+          try {
+            await steps[phase](b);
+          } catch (err) {
+            failedBatch ??= b;
+            throw err;
+          }
         });
+        budget -= stop - first;
+        if (stop <= progress.batches) {
+          // The rest of this phase, and the phases after it, in a fresh history.
+          await continueAsNew<typeof archive>({
+            ...input,
+            resume: { ...resume, phase, next: stop, progress },
+          });
+        }
       }
+      // Series that got data into the month after the plan (new ones, or ones whose batch is already
+      // deleted): archived in batches of their own before the month is committed.
+      if ((resume.rechecks ?? 0) >= RECHECKS_PER_RUN) break;
+      enter('recheck');
+      const late = await warp10.recheckMonth.executeWithOptions(
+        { summary: `recheck ${month} for late series` },
+        [{ ...datasetRef(input), knownBatches: progress.batches }],
+      );
+      resume = { ...resume, rechecks: (resume.rechecks ?? 0) + 1 };
+      if (late.batchCount <= progress.batches) break;
+      const firstNew = progress.batches + 1;
+      progress.lateBatches += late.batchCount - progress.batches;
+      progress.batches = late.batchCount;
+      progress.series += late.series;
+      resume = {
+        ...resume,
+        phase: 'export',
+        next: firstNew,
+        firstOfRound: firstNew,
+        deleteConcurrency: late.deleteConcurrency ?? resume.deleteConcurrency,
+      };
     }
 
     enter('commit');
@@ -228,7 +297,9 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
       { summary: ui.commitSummary(input, progress.batches) },
       [{ group, dataset, month, workflowId: info.workflowId, runId: info.runId }],
     );
-    Object.assign(progress, { series: committed.series, points: committed.points, bytes: committed.bytes });
+    // A month committed before (late data archived since) reports what this run added to it.
+    const counted = committed.revision > 1 ? committed.added : committed;
+    Object.assign(progress, { series: counted.series, points: counted.points, bytes: counted.bytes });
     enter('done');
     return result('archived');
   } catch (err) {
@@ -240,6 +311,16 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
     throw err;
   }
 }
+
+/** The dataset-month an activity needs (never the resume state). */
+const datasetRef = ({ group, dataset, month, selector, seriesPerBatch, batchConcurrency }: ArchiveInput) => ({
+  group,
+  dataset,
+  month,
+  selector,
+  seriesPerBatch,
+  batchConcurrency,
+});
 
 /**
  * Runs step(first..last) with at most `concurrency` in flight, starting at most `budget` of them (or

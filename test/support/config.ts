@@ -18,6 +18,7 @@ export function testConfig(opts: {
   /** Environment variables holding the Warp 10 tokens; default WARP10_READ_TOKEN / WARP10_WRITE_TOKEN. */
   tokenEnv?: { read: string; write: string };
   restoreTargets?: unknown[];
+  lateData?: unknown;
 }): OffloadConfig {
   return parseConfig(
     {
@@ -35,6 +36,7 @@ export function testConfig(opts: {
       store: opts.store ?? { type: 'local', path: tempDir('offload-archive') },
       ...(opts.slack ? { slack: opts.slack } : {}),
       ...(opts.restoreTargets ? { restoreTargets: opts.restoreTargets } : {}),
+      ...(opts.lateData ? { lateData: opts.lateData } : {}),
       groups: opts.groups,
     },
     'test',

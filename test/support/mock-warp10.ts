@@ -90,7 +90,7 @@ const SCRIPTS = new Set<string>(['archive-plan', 'archive-read', 'archive-delete
  * mock emulates: a bad token fails at the first FETCH/FIND; a MSGFAIL inside a loop is reported at the
  * end of the outermost FOREACH around it.
  */
-function lineOf(script: string, marker: 'fetch' | 'LIVE_DATA_CHANGED' | 'AMBIGUOUS_SELECTOR'): number {
+function lineOf(script: string, marker: 'fetch' | 'AMBIGUOUS_SELECTOR'): number {
   const lines = loadScript(script).split('\n');
   if (marker === 'fetch')
     return lines.findIndex((l) => /\b(FETCH|FIND)\b/.test(l) && !l.startsWith('//')) + 1;
@@ -570,7 +570,12 @@ export class MockWarp10 implements WarpScriptRunner {
   }
 
   /** archive-delete: the guarded delete, same checks and order as the .mc2. */
-  private delete(p: Params): { deleted: number; alreadyGone: number; checked: number } {
+  private delete(p: Params): {
+    deleted: number;
+    alreadyGone: number;
+    checked: number;
+    changed: [string, number, number | null, number | null][];
+  } {
     const script = 'archive-delete';
     this.checkToken(script, p.readToken, 'read');
     this.checkToken(script, p.writeToken, 'write');
@@ -595,6 +600,7 @@ export class MockWarp10 implements WarpScriptRunner {
       end,
     );
     const todelete: string[] = [];
+    const changed: [string, number, number | null, number | null][] = [];
     let alreadyGone = 0;
     for (const [sel, points, first, last] of expected) {
       const l = want.has(sel) ? live.get(sel) : undefined;
@@ -609,12 +615,10 @@ export class MockWarp10 implements WarpScriptRunner {
         todelete.push(sel);
         continue;
       }
-      throw this.scriptError(
-        script,
-        lineOf(script, 'LIVE_DATA_CHANGED'),
-        `Exception at 'MSGFAIL' in section [TOP] (MSGFAIL LIVE_DATA_CHANGED series ${sel} holds ${n} points from ${lf} to ${ll} but the archive holds ${points} points from ${first} to ${last})`,
-      );
+      changed.push([sel, n, lf, ll]);
     }
+    // Late data: nothing deleted, the changed series handed back.
+    if (changed.length > 0) return { deleted: 0, alreadyGone: 0, checked: expected.length, changed };
     if (!Array.isArray(p.groups)) throw this.badParam(script, 'groups', p.groups);
     const groups = p.groups.map((g) => {
       if (!Array.isArray(g) || typeof g[0] !== 'string' || !Array.isArray(g[1]))
@@ -642,6 +646,6 @@ export class MockWarp10 implements WarpScriptRunner {
       for (const s of matches)
         for (const ts of [...s.points.keys()]) if (ts >= start && ts <= end) s.points.delete(ts);
     }
-    return { deleted: todelete.length, alreadyGone, checked: expected.length };
+    return { deleted: todelete.length, alreadyGone, checked: expected.length, changed: [] };
   }
 }
