@@ -1,8 +1,6 @@
 // npm run start-archive -- --month YYYY-MM [--dataset NAME [--group NAME]] [--dry-run] [--wait] [--json]
 // Exit codes: 0 done (or started), 1 the run failed or a server is unreachable, 2 bad input (nothing started).
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
-import { monthManifestKey } from '../src/archive/layout.ts';
-import { MonthManifestSchema } from '../src/archive/manifest.ts';
 import { UsageError, parseStartArchiveArgs, type StartArchiveArgs } from '../src/cli/start-archive-args.ts';
 import { follow, startArchive } from '../src/client/archive.ts';
 import { ConfigError, loadConfig } from '../src/config/load.ts';
@@ -10,7 +8,7 @@ import type { OffloadConfig } from '../src/config/schema.ts';
 import { SecretError } from '../src/config/secrets.ts';
 import { humanBytes } from '../src/slack/message.ts';
 import { applyStackEnv } from '../src/stack-env.ts';
-import { buildStore, withEnvOverrides } from '../src/worker/runtime.ts';
+import { withEnvOverrides } from '../src/worker/runtime.ts';
 import type { ArchiveProgress, ArchiveResult } from '../src/workflows/archive.ts';
 import { resolveTemporal } from '../src/temporal/connection.ts';
 
@@ -21,22 +19,6 @@ function progressLine(p: ArchiveProgress): string {
     `  ${p.phase.padEnd(7)} batches ${p.exported}/${p.batches} exported, ${p.verified} verified, ` +
     `${p.deleted} deleted — ${p.points.toLocaleString('en-US')} points, ${humanBytes(p.bytes)}`
   );
-}
-
-/** A month whose manifest is already in the store is reported and nothing is started. */
-async function alreadyArchived(config: OffloadConfig, args: StartArchiveArgs) {
-  if (!args.dataset || !args.group) return undefined;
-  const store = buildStore(config);
-  try {
-    const text = await store.getText(
-      monthManifestKey({ group: args.group, dataset: args.dataset, month: args.month }),
-    );
-    return MonthManifestSchema.parse(JSON.parse(text));
-  } catch {
-    return undefined; // not archived, or the store is unreachable from here: the workflow checks again
-  } finally {
-    await store.close();
-  }
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -52,15 +34,6 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     throw err;
-  }
-
-  const done = args.dryRun ? undefined : await alreadyArchived(config, args);
-  if (done) {
-    const msg = `${args.month} of ${args.group}/${args.dataset} is already archived (${done.series} series, ${done.points} points, committed ${done.committedAt}); nothing to do.`;
-    if (args.json)
-      console.log(JSON.stringify({ status: 'skipped', reason: 'already archived', manifest: done }));
-    else console.log(msg);
-    return 0;
   }
 
   let connection: Connection;
@@ -82,6 +55,7 @@ async function main(argv: string[]): Promise<number> {
         month: args.month,
         groups: args.group ? [args.group] : undefined,
         dryRun: args.dryRun,
+        ignoreLateness: args.ignoreLateness,
       });
       say(args.json, `monthly run ${run.workflowId} started`);
       if (args.json && !args.wait) console.log(JSON.stringify(run));
@@ -92,7 +66,13 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
 
-    const ref = { group: args.group ?? '', dataset: args.dataset, month: args.month, dryRun: args.dryRun };
+    const ref = {
+      group: args.group ?? '',
+      dataset: args.dataset,
+      month: args.month,
+      dryRun: args.dryRun,
+      ignoreLateness: args.ignoreLateness,
+    };
     const run = await startArchive(client, config, ref);
     say(args.json, `${run.started ? 'started' : 'already running, attached to'} ${run.workflowId}`);
     say(args.json, `Web UI: ${run.uiUrl}`);

@@ -1,5 +1,6 @@
 // Month arithmetic in an IANA time zone, with Intl only (no tz library).
 // Pure and free of I/O, so workflow code may import it too.
+import { durationMs } from './duration.ts';
 
 /** A month as the string `YYYY-MM`. */
 export type Month = string;
@@ -215,4 +216,10 @@ function startOfMonthMs(month: MonthParts, timeZone: string): number {
     else hi = mid;
   }
   return hi * 1000;
+}
+
+/** When a month may be archived: its end in `timeZone` plus `latenessMs` (late points may come until then). */
+export function settledAt(config: { timezone: string; lateData: { lateness: string } }, month: Month): Date {
+  const end = Number(monthRange(month, config.timezone).endUs) / 1000;
+  return new Date(end + (durationMs(config.lateData.lateness) ?? 0));
 }

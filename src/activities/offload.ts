@@ -8,7 +8,14 @@ import { ApplicationFailure, rootCause } from '@temporalio/common';
 import { z } from 'zod';
 import { ConfigError, findGroup } from '../config/load.ts';
 import type { GroupMode, OffloadConfig, Selector } from '../config/schema.ts';
-import { MonthError, assertArchivableMonth, parseMonth, previousMonth } from '../month.ts';
+import {
+  MonthError,
+  addMonths,
+  assertArchivableMonth,
+  parseMonth,
+  previousMonth,
+  settledAt,
+} from '../month.ts';
 import { discoveredSelector, nameDiscovered } from '../offload/discovery.ts';
 import type { ArchiveStore } from '../store/types.ts';
 import type { WarpScriptRunner } from '../warp10/runner.ts';
@@ -36,6 +43,10 @@ export interface OffloadSettings {
   successSummary: boolean;
   /** The groups to run, in configured order. */
   groups: GroupSettings[];
+  /** When the month's end plus the configured lateness is past: no dataset is archived before. */
+  settledAt: string;
+  /** Earlier months the run checks again for late points, newest first (lateData.recheckMonths). */
+  recheck: string[];
 }
 
 /** One dataset of a group run: configured ones are looked up by name, discovered ones carry a selector. */
@@ -175,6 +186,8 @@ export function createOffloadActivities(deps: {
         uiUrl: config.temporal.uiUrl,
         namespace: config.temporal.namespace,
         successSummary: summary !== undefined && summary.enabled,
+        settledAt: settledAt(config, month).toISOString(),
+        recheck: Array.from({ length: config.lateData.recheckMonths }, (_, i) => addMonths(month, -(i + 1))),
         groups: groups.map((g) => ({
           name: g.name,
           mode: g.mode,

@@ -1,9 +1,9 @@
 // Flags of `npm run start-archive`, validated before anything is started.
 import { parseArgs } from 'node:util';
 import type { OffloadConfig } from '../config/schema.ts';
-import { MonthError, assertArchivableMonth, parseMonth } from '../month.ts';
+import { MonthError, assertArchivableMonth, parseMonth, settledAt } from '../month.ts';
 
-export const USAGE = `usage: npm run start-archive -- --month YYYY-MM [--dataset NAME [--group NAME]] [--dry-run] [--wait] [--json]
+export const USAGE = `usage: npm run start-archive -- --month YYYY-MM [--dataset NAME [--group NAME]] [--dry-run] [--wait] [--json] [--ignore-lateness]
 
   --month YYYY-MM   the month to archive (a complete month, in the configured timezone)
   --dataset NAME    one dataset; without it, the whole monthly run (every group and dataset)
@@ -11,6 +11,7 @@ export const USAGE = `usage: npm run start-archive -- --month YYYY-MM [--dataset
   --dry-run         plan and print what would be archived and deleted; change nothing (implies --wait)
   --wait            follow progress until the end; exit 1 if the run fails
   --json            print a machine-readable summary on stdout
+  --ignore-lateness archive now even if the month ended less than lateData.lateness ago
 Configuration: OFFLOAD_CONFIG (default config/local.yaml).`;
 
 export class UsageError extends Error {
@@ -24,6 +25,7 @@ export interface StartArchiveArgs {
   dryRun: boolean;
   wait: boolean;
   json: boolean;
+  ignoreLateness: boolean;
 }
 
 /** Parses and checks the flags against the configuration; throws UsageError with what to fix. */
@@ -45,6 +47,7 @@ export function parseStartArchiveArgs(
         'dry-run': { type: 'boolean', default: false },
         wait: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
+        'ignore-lateness': { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
     }));
@@ -59,6 +62,13 @@ export function parseStartArchiveArgs(
   } catch (err) {
     if (err instanceof MonthError) throw new UsageError(err.message);
     throw err;
+  }
+  const settled = settledAt(config, values.month);
+  if (!values['dry-run'] && !values['ignore-lateness'] && now < settled) {
+    throw new UsageError(
+      `${values.month} ended less than lateData.lateness (${config.lateData.lateness}) ago: late points may ` +
+        `still arrive until ${settled.toISOString()}. Run it after that, or add --ignore-lateness to archive it now.`,
+    );
   }
   let group = values.group;
   const dataset = values.dataset;
@@ -95,5 +105,6 @@ export function parseStartArchiveArgs(
     dryRun: values['dry-run'],
     wait: values.wait || values['dry-run'],
     json: values.json,
+    ignoreLateness: values['ignore-lateness'],
   };
 }

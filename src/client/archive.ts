@@ -17,7 +17,7 @@ export interface Started {
 export async function startArchive(
   client: Client,
   config: OffloadConfig,
-  ref: MonthRef & { dryRun?: boolean },
+  ref: MonthRef & { dryRun?: boolean; ignoreLateness?: boolean },
 ): Promise<Started> {
   // A dry run changes nothing, so it gets its own ID and never blocks or is blocked by a real run.
   const workflowId = ref.dryRun ? `${archiveWorkflowId(ref)}/dry-run/${Date.now()}` : archiveWorkflowId(ref);
@@ -27,7 +27,15 @@ export async function startArchive(
     const handle = await client.workflow.start('archive', {
       taskQueue: config.temporal.taskQueue,
       workflowId,
-      args: [{ group: ref.group, dataset: ref.dataset, month: ref.month, dryRun: ref.dryRun }],
+      args: [
+        {
+          group: ref.group,
+          dataset: ref.dataset,
+          month: ref.month,
+          dryRun: ref.dryRun,
+          ...(ref.ignoreLateness ? { ignoreLateness: true } : {}),
+        },
+      ],
       staticSummary: archiveSummary(ref),
       staticDetails: archiveStaticDetails(ref),
     });

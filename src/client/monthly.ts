@@ -24,7 +24,7 @@ export interface MonthlyRun {
 export async function startMonthly(
   client: Client,
   config: OffloadConfig,
-  opts: { month?: string; groups?: string[]; dryRun?: boolean; now?: Date } = {},
+  opts: { month?: string; groups?: string[]; dryRun?: boolean; ignoreLateness?: boolean; now?: Date } = {},
 ): Promise<MonthlyRun> {
   const now = opts.now ?? new Date();
   const month = opts.month ?? previousMonth(now, config.timezone);
@@ -36,6 +36,7 @@ export async function startMonthly(
     month,
     ...(opts.groups && opts.groups.length > 0 ? { groups: opts.groups } : {}),
     ...(opts.dryRun ? { dryRun: true } : {}),
+    ...(opts.ignoreLateness ? { ignoreLateness: true } : {}),
   };
   try {
     const handle = await client.workflow.start('monthlyOffload', {

@@ -7,6 +7,7 @@
 // directory of the process that uses them: `npm run …` always runs from the project root, so the
 // same file works for the worker, the scripts and the demo. We do not resolve them against the
 // config file's directory, because config/local.yaml names `.data/archive` at the project root.
+import { durationMs } from '../duration.ts';
 import { z } from 'zod';
 
 // ---------------------------------------------------------------------------------------------
@@ -503,26 +504,7 @@ export const groupSchema = strict({
 // ---------------------------------------------------------------------------------------------
 // The monthly Temporal Schedule (npm run schedule). It fires in the top-level `timezone`.
 
-const DURATION =
-  /^(\d+(?:\.\d+)?) ?(ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?|w|weeks?)$/i;
-const DURATION_UNIT_MS: Record<string, number> = {
-  ms: 1,
-  s: 1e3,
-  m: 60e3,
-  h: 3_600e3,
-  d: 86_400e3,
-  w: 604_800e3,
-};
-
-/** '3 days', '12h', '90 minutes' in milliseconds (the forms Temporal's durations accept), or undefined. */
-export function durationMs(s: string): number | undefined {
-  const m = DURATION.exec(s.trim());
-  if (!m?.[1] || !m[2]) return undefined;
-  const unit = m[2].toLowerCase();
-  const key = unit.startsWith('ms') || unit.startsWith('milli') ? 'ms' : unit[0];
-  const per = key === undefined ? undefined : DURATION_UNIT_MS[key];
-  return per === undefined ? undefined : Math.round(Number(m[1]) * per);
-}
+export { durationMs };
 
 const durationSchema = (() => {
   const e = expected("a duration of at least a minute such as '3 days', '12h' or '90 minutes'");
@@ -542,6 +524,21 @@ export const scheduleSchema = strict({
   pauseOnFailure: z.boolean(expected('true or false')).default(false),
 });
 
+/** How late data is handled: when a month may be archived, and how long its archive is kept converging. */
+export const lateDataSchema = strict({
+  // Collectors keep writing a month's points for a while after it ends: no month is archived before
+  // its end plus this much (scheduled runs wait for it; ad-hoc ones are refused unless told otherwise).
+  lateness: z
+    .string(expected("a duration such as '6 hours', '90 minutes' or '0 minutes'"))
+    .refine(
+      (s) => durationMs(s) !== undefined,
+      expected("a duration such as '6 hours', '90 minutes' or '0 minutes'"),
+    )
+    .default('6 hours'),
+  // The monthly run also rechecks this many months before its own for late points (0: none).
+  recheckMonths: intBetween(0, 24).default(2),
+});
+
 export const offloadConfigSchema = strict({
   timezone: timeZoneSchema.default('UTC'),
   warp10: warp10Schema,
@@ -549,6 +546,7 @@ export const offloadConfigSchema = strict({
   store: storeSchema,
   slack: slackSchema.optional(),
   schedule: scheduleSchema.optional(),
+  lateData: lateDataSchema.default({ lateness: '6 hours', recheckMonths: 2 }),
   restoreTargets: z
     .array(restoreTargetSchema, expected('a list of restore targets'))
     .check(uniqueNames('restore target'))
@@ -571,6 +569,7 @@ export type StoreConfig = z.infer<typeof storeSchema>;
 export type SlackConfig = z.infer<typeof slackSchema>;
 export type ScheduleConfig = z.infer<typeof scheduleSchema>;
 export type MetricsConfig = z.infer<typeof metricsSchema>;
+export type LateDataConfig = z.infer<typeof lateDataSchema>;
 export type LoggingConfig = z.infer<typeof loggingSchema>;
 export type Selector = z.infer<typeof selectorSchema>;
 export type DatasetTemplates = z.infer<typeof templatesSchema>;

@@ -91,6 +91,10 @@ export interface GroupOffloadInput {
   month: string;
   group: GroupSpec;
   dryRun?: boolean;
+  /** A recheck of an earlier month for late points: only its committed datasets are run again. */
+  recheck?: boolean;
+  /** Archive even inside the configured lateness after the month's end. */
+  ignoreLateness?: boolean;
   /** Datasets per run before continuing as new (default DEFAULT_CHUNK). */
   chunkSize?: number;
   /** Set by continue-as-new only. */
@@ -232,6 +236,7 @@ export async function groupOffload(input: GroupOffloadInput): Promise<GroupResul
       ...ref,
       ...(ds.selector ? { selector: ds.selector, seriesPerBatch: ds.seriesPerBatch } : {}),
       ...(dryRun ? { dryRun } : {}),
+      ...(input.ignoreLateness ? { ignoreLateness: true } : {}),
     };
     let runId: string | undefined;
     try {
@@ -311,8 +316,8 @@ export async function groupOffload(input: GroupOffloadInput): Promise<GroupResul
   const tasks: Promise<void>[] = [];
   try {
     for (const [position, ds] of page.entries()) {
-      if (ds.archived) {
-        // Already archived: said so, without starting a run that would only find the manifest.
+      if (input.recheck && !ds.archived) {
+        // A recheck looks for late points in committed months only; it never archives a new month.
         const ref = { group: group.name, dataset: ds.name, month };
         record(
           position,
@@ -320,14 +325,15 @@ export async function groupOffload(input: GroupOffloadInput): Promise<GroupResul
             dataset: ds.name,
             status: 'skipped',
             workflowId: datasetWorkflowId(ref, dryRun),
-            points: ds.archived.points,
-            reason: `${month} of ${group.name}/${ds.name} is already archived`,
+            points: 0,
+            reason: `${month} of ${group.name}/${ds.name} is not archived: a recheck leaves it alone`,
           },
-          { ...ref, status: 'skipped', batches: 0, ...ds.archived },
+          { ...ref, status: 'skipped', batches: 0, series: 0, points: 0, bytes: 0 },
         );
         tasks.push(Promise.resolve());
         continue;
       }
+      // A committed dataset runs too: its archive workflow rechecks the month for late points.
       await condition(() => running < width);
       if (tasks.length > 0 && historyIsLong()) break;
       running++;

@@ -8,6 +8,7 @@ import {
   log,
   proxyActivities,
   setHandler,
+  sleep,
   startChild,
   upsertSearchAttributes,
   workflowInfo,
@@ -36,6 +37,8 @@ export interface MonthlyInput {
   /** Only these groups (still in configured order); default: every group. */
   groups?: string[];
   dryRun?: boolean;
+  /** Start at once, even inside the configured lateness after the month's end. */
+  ignoreLateness?: boolean;
 }
 
 export interface GroupOutcome {
@@ -64,6 +67,8 @@ export interface MonthlyResult {
   bytes: number;
   durationMs: number;
   groups: GroupOutcome[];
+  /** Earlier months checked again for late points (lateData.recheckMonths). */
+  rechecked?: { month: string; archived: number; points: number; failed: number }[];
 }
 
 /** Set by Temporal on runs started by a Schedule: the nominal time, even for a late or caught-up run. */
@@ -137,6 +142,14 @@ export async function monthlyOffload(input: MonthlyInput = {}): Promise<MonthlyR
     ...(input.groups ? { groups: input.groups } : {}),
   });
   month = s.month;
+  // Collectors still write the month's last points for a while: a scheduled run waits for them.
+  const settleMs = Date.parse(s.settledAt) - Date.now();
+  if (settleMs > 0 && !dryRun && !input.ignoreLateness) {
+    upsertSearchAttributes([{ key: OffloadMonth, value: month }]);
+    enter('settling');
+    log.info('waiting for late data before archiving', { month, until: s.settledAt });
+    await sleep(settleMs);
+  }
   for (const g of s.groups) groups.push(emptyProgress(g, groupWorkflowId(month, g.name, dryRun)));
   upsertSearchAttributes([{ key: OffloadMonth, value: month }]);
   enter('running');
@@ -144,46 +157,43 @@ export async function monthlyOffload(input: MonthlyInput = {}): Promise<MonthlyR
 
   const outcomes: GroupOutcome[] = [];
   for (const [i, g] of s.groups.entries()) {
-    const workflowId = groupWorkflowId(month, g.name, dryRun);
-    upsertSearchAttributes([{ key: OffloadGroup, value: g.name }]);
     // By index: the progress signal handler replaces the entry.
     const update = (p: Partial<GroupProgress>) => {
       const current = groups[i];
       if (current) groups[i] = { ...current, ...p };
     };
     update({ status: g.discover ? 'discover' : 'archive' });
-    try {
-      let result: GroupResult;
-      try {
-        const child = await startChild<typeof groupOffload>('groupOffload', {
-          workflowId,
-          args: [{ month, group: { name: g.name, mode: g.mode, concurrency: g.concurrency }, dryRun }],
-          // If this run is terminated, its groups are asked to stop rather than killed.
-          parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-          typedSearchAttributes: [
-            { key: OffloadMonth, value: month },
-            { key: OffloadGroup, value: g.name },
-          ],
-          staticSummary: groupSummary(month, g.name, dryRun),
-        });
-        result = await child.result();
-      } catch (err) {
-        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-        // Another run of this month is on this group: wait for it instead of running it twice.
-        result = (await waiting.awaitWorkflow({ workflowId })) as GroupResult;
-      }
-      outcomes.push({ group: g.name, status: 'done', workflowId, result });
-      update(fromResult(result));
-    } catch (err) {
-      if (CancellationScope.current().consideredCancelled) throw err;
-      const reason = failureReason(err);
-      log.warn('group failed; going on with the next', { group: g.name, reason });
-      outcomes.push({ group: g.name, status: 'failed', workflowId, reason });
-      update({ status: 'failed', running: 0 });
+    const outcome = await runGroup(month, g, { dryRun, ignoreLateness: input.ignoreLateness });
+    outcomes.push(outcome);
+    update(outcome.result ? fromResult(outcome.result) : { status: 'failed', running: 0 });
+  }
+
+  // Late points written into months committed earlier are archived too, so the hot cluster converges
+  // to holding nothing of archived months.
+  const rechecked: NonNullable<MonthlyResult['rechecked']> = [];
+  if (!dryRun && s.recheck.length > 0) {
+    enter('recheck');
+    for (const m of s.recheck) {
+      const results = [];
+      for (const g of s.groups) results.push(await runGroup(m, g, { dryRun, recheck: true }));
+      const r = summarize(m, false, results, 0);
+      rechecked.push({ month: m, archived: r.archived, points: r.points, failed: r.failed + r.failedGroups });
     }
   }
 
-  const result = summarize(month, dryRun, outcomes, Date.now() - info.startTime.getTime());
+  const result = {
+    ...summarize(month, dryRun, outcomes, Date.now() - info.startTime.getTime()),
+    ...(rechecked.length > 0 ? { rechecked } : {}),
+  };
+  const late = rechecked.filter((r) => r.archived > 0 || r.failed > 0);
+  if (late.length > 0) {
+    result.summary += `; late data: ${late
+      .map(
+        (r) =>
+          `${r.month} ${r.points} point(s) in ${r.archived} dataset(s)${r.failed ? `, ${r.failed} failed` : ''}`,
+      )
+      .join(', ')}`;
+  }
   if (s.successSummary && !dryRun && result.status !== 'nothing-to-do') {
     enter('notify');
     const link = workflowUiUrl(s.uiUrl, s.namespace, info.workflowId, info.runId);
@@ -206,6 +216,52 @@ export async function monthlyOffload(input: MonthlyInput = {}): Promise<MonthlyR
   }
   enter(result.failed + result.failedGroups > 0 ? 'done-with-failures' : 'done');
   return result;
+}
+
+/** Runs one group of a month as a child workflow (or waits for the run already on it). */
+async function runGroup(
+  month: string,
+  g: GroupSettings,
+  opts: { dryRun: boolean; recheck?: boolean; ignoreLateness?: boolean },
+): Promise<GroupOutcome> {
+  const { dryRun } = opts;
+  const workflowId = groupWorkflowId(month, g.name, dryRun);
+  upsertSearchAttributes([{ key: OffloadGroup, value: g.name }]);
+  try {
+    let result: GroupResult;
+    try {
+      const child = await startChild<typeof groupOffload>('groupOffload', {
+        workflowId,
+        args: [
+          {
+            month,
+            group: { name: g.name, mode: g.mode, concurrency: g.concurrency },
+            dryRun,
+            ...(opts.recheck ? { recheck: true } : {}),
+            ...(opts.ignoreLateness ? { ignoreLateness: true } : {}),
+          },
+        ],
+        // If this run is terminated, its groups are asked to stop rather than killed.
+        parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+        typedSearchAttributes: [
+          { key: OffloadMonth, value: month },
+          { key: OffloadGroup, value: g.name },
+        ],
+        staticSummary: groupSummary(month, g.name, dryRun),
+      });
+      result = await child.result();
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      // Another run of this month is on this group: wait for it instead of running it twice.
+      result = (await waiting.awaitWorkflow({ workflowId })) as GroupResult;
+    }
+    return { group: g.name, status: 'done', workflowId, result };
+  } catch (err) {
+    if (CancellationScope.current().consideredCancelled) throw err;
+    const reason = failureReason(err);
+    log.warn('group failed; going on with the next', { group: g.name, month, reason });
+    return { group: g.name, status: 'failed', workflowId, reason };
+  }
 }
 
 function emptyProgress(g: GroupSettings, workflowId: string): GroupProgress {

@@ -32,7 +32,28 @@ describe('start-archive flags', () => {
       dryRun: false,
       wait: false,
       json: false,
+      ignoreLateness: false,
     });
+  });
+  test('bad input: a month inside lateData.lateness — exit 2, the instant it may run and --ignore-lateness', () => {
+    // 2026-10 ended on 2026-11-01T00:00Z; with the default lateness of 6 hours it may run from 06:00.
+    const early = new Date('2026-11-01T03:00:00Z');
+    assert.throws(
+      () => parseStartArchiveArgs(['--month', '2026-10', '--dataset', 'os-cpu'], config, early),
+      (e: unknown) =>
+        e instanceof UsageError &&
+        /lateData\.lateness \(6 hours\)/.test(e.message) &&
+        /until 2026-11-01T06:00:00\.000Z/.test(e.message) &&
+        /--ignore-lateness/.test(e.message),
+    );
+    const a = parseStartArchiveArgs(
+      ['--month', '2026-10', '--dataset', 'os-cpu', '--ignore-lateness'],
+      config,
+      early,
+    );
+    assert.equal(a.ignoreLateness, true);
+    // A dry run changes nothing: allowed at any time.
+    assert.equal(parseStartArchiveArgs(['--month', '2026-10', '--dry-run'], config, early).dryRun, true);
   });
   test('--dry-run implies --wait', () => {
     const a = parse(['--month', '2026-10', '--dataset', 'os-cpu', '--dry-run']);

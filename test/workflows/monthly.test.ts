@@ -183,4 +183,63 @@ describe('monthly run (real Temporal, real Warp 10)', () => {
       await rt.close();
     }
   });
+
+  test('late data: points written into a committed month — the next monthly run rechecks it and archives them, 0 lost', async (t) => {
+    const w = warp10OrSkip(t);
+    if (!w) return;
+    const cls = uniqueId('test.recheck').replace(/-/g, '.');
+    const older = '2026-08';
+    const newer = '2026-09';
+    const S = Number(monthRange(older, 'UTC').startUs);
+    const N = Number(monthRange(newer, 'UTC').startUs);
+    const group = uniqueId('infra');
+    const taskQueue = uniqueId('monthly-recheck');
+    const base = testConfig({
+      groups: [{ name: group, datasets: [{ name: 'cpu', selector: { class: cls } }] }],
+      lateData: { lateness: '0 minutes', recheckMonths: 1 },
+    });
+    const config = { ...base, temporal: { ...base.temporal, taskQueue } };
+    const rt = buildRuntime(config);
+    const at = (ts: number, value: number) => ({ ts, value });
+    await rt.client.update(
+      rt.tokens.write,
+      toInputFormat([{ cls, labels: { host: 'a' }, points: [at(S + 1, 1), at(S + 2, 2), at(N + 1, 3)] }]),
+    );
+    const worker = await createOffloadWorker({
+      connection: env.nativeConnection,
+      runtime: rt,
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+    });
+    const monthly = async (month: string) => {
+      const run = await startMonthly(env.client, config, { month });
+      return (await env.client.workflow.getHandle(run.workflowId, run.runId).result()) as MonthlyResult;
+    };
+    try {
+      const [first, second] = await worker.runUntil(async () => {
+        const a = await monthly(older);
+        // Written after the older month was committed: a late point and a new series.
+        await rt.client.update(
+          rt.tokens.write,
+          toInputFormat([
+            { cls, labels: { host: 'a' }, points: [at(S + 3, 4)] },
+            { cls, labels: { host: 'b' }, points: [at(S + 4, 5)] },
+          ]),
+        );
+        return [a, await monthly(newer)];
+      });
+      assert.equal(first.status, 'archived', first.summary);
+      assert.equal(first.points, 2);
+      assert.equal(second.status, 'archived', second.summary);
+      assert.equal(second.points, 1);
+      assert.deepEqual(second.rechecked, [{ month: older, archived: 1, points: 2, failed: 0 }]);
+      assert.match(second.summary, new RegExp(`late data: ${older} 2 point\\(s\\) in 1 dataset`));
+      const m = JSON.parse(await rt.store.getText(monthManifestKey({ group, dataset: 'cpu', month: older })));
+      assert.equal(m.points, 4, 'the older month counts its late points');
+      assert.equal(m.revision, 2);
+      for (const [sel, ticks] of await liveTicks(w, cls)) assert.deepEqual(ticks, [], sel);
+    } finally {
+      await rt.close();
+    }
+  });
 });
