@@ -1,12 +1,13 @@
 // npm test — brings the local stack up (or reuses a running one), bundles the workflows once, runs every
 // test/**/*.test.ts with Node's test runner, and stops the servers it started.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { DATA, ROOT, ensureDir, isAlive, readPid } from './stack/common.ts';
 import { down, up } from './stack.ts';
 import { readStackEnv } from '../src/stack-env.ts';
+import { readRecords, renderDoc } from './reliability/doc.ts';
 
 function findTests(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -14,6 +15,22 @@ function findTests(dir: string): string[] {
     if (e.isDirectory()) return findTests(p);
     return e.name.endsWith('.test.ts') ? [p] : [];
   });
+}
+
+/** After a full run: docs/RELIABILITY.md must be what this run's tests say. */
+function checkReliabilityDoc(records: string): number {
+  const doc = path.join(ROOT, 'docs', 'RELIABILITY.md');
+  const want = renderDoc(readRecords(records));
+  const have = existsSync(doc) ? readFileSync(doc, 'utf8') : '';
+  if (have === want) {
+    console.log('docs/RELIABILITY.md matches the suite.');
+    return 0;
+  }
+  console.error(
+    'docs/RELIABILITY.md differs from the tests this run executed (a matrix row was added, renamed or removed):\n' +
+      'run `npm run reliability-doc` to rewrite it from this run, review the diff, and commit it.',
+  );
+  return 1;
 }
 
 async function main(): Promise<number> {
@@ -41,12 +58,26 @@ async function main(): Promise<number> {
       console.error(`no test file matches ${filters.join(' ')}`);
       return 1;
     }
+    // Besides the spec output, every test's name and outcome: docs/RELIABILITY.md is made from them.
+    const full = filters.length === 0;
+    const records = path.join(DATA, 'test', full ? 'results.jsonl' : 'results-partial.jsonl');
     const res = spawnSync(
       process.execPath,
-      ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-timeout=600000', ...files],
+      [
+        '--import',
+        'tsx',
+        '--test',
+        '--test-reporter=spec',
+        '--test-reporter-destination=stdout',
+        `--test-reporter=${path.join(ROOT, 'scripts', 'reliability', 'reporter.mjs')}`,
+        `--test-reporter-destination=${records}`,
+        '--test-timeout=600000',
+        ...files,
+      ],
       { stdio: 'inherit', env, cwd: ROOT },
     );
-    return res.status ?? 1;
+    if (res.status !== 0 || !full) return res.status ?? 1;
+    return checkReliabilityDoc(records);
   } finally {
     if (!wasRunning && !process.env.KEEP_STACK) await down();
   }
