@@ -376,7 +376,8 @@ describe('archive failure paths (real Warp 10)', () => {
     const run = await runArchive(t, w, {
       store,
       seed: (cls) => seedSeries(cls, 4, 100, S, 1_000_000),
-      then: async ({ taskQueue }) => {
+      then: async ({ taskQueue, cls }) => {
+        assert.equal((await liveKeys(w, cls)).length, 400, 'nothing deleted from Warp 10');
         // Compensation removes the unverified (corrupt) object; then a new run of the same month archives it.
         await until('failure recorded', async () => (await store.head(failureKey(ref))) !== undefined);
         assert.equal(await store.head(batchObjectKey(ref, 1)), undefined, 'the corrupt object is removed');
