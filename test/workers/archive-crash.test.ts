@@ -4,6 +4,7 @@
 // Temporal, real Warp 10 (behind a proxy that slows each request so a phase lasts), real local store.
 import assert from 'node:assert/strict';
 import { after, before, describe, test, type TestContext } from 'node:test';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -231,8 +232,12 @@ describe('the archive when Temporal or Warp 10 crashes', () => {
     test(`fault: Temporal dev server SIGKILLed and restarted during ${phase} — the month completes, 0 points lost`, async (t) => {
       const w = warp10OrSkip(t);
       if (!w) return;
-      const temporal = await startDedicatedTemporal(path.join(tempDir('faults-temporal'), 'temporal.db'));
-      t.after(() => temporal.stop());
+      const dir = tempDir('faults-temporal');
+      const temporal = await startDedicatedTemporal(path.join(dir, 'temporal.db'));
+      t.after(async () => {
+        await temporal.stop();
+        await rm(dir, { recursive: true, force: true });
+      });
       const x = await setup(t, w, `tcrash-${phase}`, { temporalAddress: temporal.address });
       await x.worker();
       x.proxy.delayMs = 300;
@@ -260,8 +265,10 @@ describe('the archive when Temporal or Warp 10 crashes', () => {
   let warp10: StandaloneInstance | undefined;
   let restart: (() => Promise<StandaloneInstance>) | undefined;
   const name = `warp10-faults-${process.pid}`;
+  const dataDir = tempDir('faults-warp10');
   after(async () => {
     await warp10?.stop();
+    await rm(dataDir, { recursive: true, force: true });
   });
 
   for (const phase of ['export', 'delete'] as const) {
@@ -269,7 +276,7 @@ describe('the archive when Temporal or Warp 10 crashes', () => {
       const shared = warp10OrSkip(t);
       if (!shared) return;
       if (!warp10) {
-        const opts = { name, dataDir: tempDir('faults-warp10'), port: await freePort() };
+        const opts = { name, dataDir, port: await freePort() };
         restart = () => startStandalone(opts);
         warp10 = await restart();
       }
