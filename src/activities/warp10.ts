@@ -354,7 +354,14 @@ async function verifyBatch(deps: Warp10ActivityDeps, input: BatchRef): Promise<B
     if (m.status !== 'exported') return { ...result, skipped: true };
 
     // One pass over the stored object: its checksum and its lines, as read back from the store.
-    const { sha256: sha, lines } = await readBack(await store.get(m.object.key));
+    const { sha256: sha, lines, unreadable } = await readBack(await store.get(m.object.key));
+    if (unreadable) {
+      throw nonRetryable(
+        'ArchiveCorrupt',
+        `batch ${batch}: ${m.object.key} is not a readable gzip stream (${unreadable})`,
+        batch,
+      );
+    }
     if (sha !== m.object.sha256) {
       throw nonRetryable(
         'ArchiveCorrupt',
@@ -718,8 +725,13 @@ function findDatasetTemplates(config: OffloadConfig, ref: MonthRef) {
   return configured ? configured.templates : group?.discover?.templates;
 }
 
-/** SHA-256 of the stored bytes and the number of lines they gunzip to, in one streaming pass. */
-async function readBack(body: AsyncIterable<Uint8Array>): Promise<{ sha256: string; lines: number }> {
+/**
+ * SHA-256 of the stored bytes and the number of lines they gunzip to, in one streaming pass; `unreadable`
+ * says why the bytes are not a valid gzip stream (a corrupt object: no retry can fix it).
+ */
+async function readBack(
+  body: AsyncIterable<Uint8Array>,
+): Promise<{ sha256: string; lines: number; unreadable?: string }> {
   const hash = createHash('sha256');
   const gunzip = createGunzip();
   const source = Readable.from(
@@ -733,9 +745,18 @@ async function readBack(body: AsyncIterable<Uint8Array>): Promise<{ sha256: stri
   pipeline(source, gunzip, () => {});
   let lines = 0;
   let lastByte = 0x0a;
-  for await (const chunk of gunzip as AsyncIterable<Buffer>) {
-    for (const b of chunk) if (b === 0x0a) lines++;
-    if (chunk.length > 0) lastByte = chunk[chunk.length - 1] ?? lastByte;
+  try {
+    for await (const chunk of gunzip as AsyncIterable<Buffer>) {
+      for (const b of chunk) if (b === 0x0a) lines++;
+      if (chunk.length > 0) lastByte = chunk[chunk.length - 1] ?? lastByte;
+    }
+  } catch (err) {
+    // zlib's own errors (Z_DATA_ERROR, Z_BUF_ERROR...) are about the bytes; a store error stays as is.
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('Z_')) {
+      return { sha256: hash.digest('hex'), lines, unreadable: `${code}: ${(err as Error).message}` };
+    }
+    throw err;
   }
   if (lastByte !== 0x0a) lines++; // a last line without newline still counts, and then fails the check
   return { sha256: hash.digest('hex'), lines };

@@ -1,16 +1,30 @@
-// A loopback HTTP proxy in front of the real Warp 10 that can fail on demand: answer 503, hang, or stop
-// listening (connection refused) — to test retries against the real server without stopping it.
+// A loopback HTTP proxy in front of a real server (Warp 10, the S3 fake) that can fail on demand: answer
+// an HTTP error, hang, cut the reply mid-body, slow every request, or stop listening (connection
+// refused) — to test retries against the real server without stopping it.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type Fault = { kind: '503' } | { kind: 'hang'; ms: number };
+export type Fault =
+  | { kind: '503' }
+  | { kind: 'status'; status: number }
+  | { kind: 'hang'; ms: number }
+  /** Forwards the request, sends the reply's headers and its first bytes, then drops the connection. */
+  | { kind: 'cut' };
+
+/** Which requests a fault applies to (others pass through and do not use it up). */
+export type Match = (req: http.IncomingMessage) => boolean;
 
 export class FaultProxy {
   private server?: http.Server;
-  private faults: Fault[] = [];
+  private faults: { fault: Fault; match?: Match }[] = [];
+  private always?: { fault: Fault; match?: Match };
+  /** Every request waits this long before it is forwarded (to make a phase last). */
+  delayMs = 0;
   port = 0;
   /** Requests seen (including failed ones). */
   requests = 0;
+  /** Requests that got a fault. */
+  faulted = 0;
 
   constructor(private readonly target: string) {}
 
@@ -18,22 +32,45 @@ export class FaultProxy {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  /** The next `n` requests fail this way, then requests pass through again. */
-  failNext(n: number, fault: Fault): void {
-    for (let i = 0; i < n; i++) this.faults.push(fault);
+  /** The next `n` (matching) requests fail this way, then requests pass through again. */
+  failNext(n: number, fault: Fault, match?: Match): void {
+    for (let i = 0; i < n; i++) this.faults.push({ fault, match });
+  }
+
+  /** Every (matching) request fails this way until heal(). */
+  failAll(fault: Fault, match?: Match): void {
+    this.always = { fault, match };
+  }
+
+  heal(): void {
+    this.always = undefined;
+    this.faults = [];
+  }
+
+  private take(req: http.IncomingMessage): Fault | undefined {
+    if (this.always && (!this.always.match || this.always.match(req))) return this.always.fault;
+    const i = this.faults.findIndex((f) => !f.match || f.match(req));
+    if (i < 0) return undefined;
+    return this.faults.splice(i, 1)[0]?.fault;
   }
 
   async start(): Promise<void> {
     const target = new URL(this.target);
     this.server = http.createServer((req, res) => {
       this.requests++;
-      const fault = this.faults.shift();
-      if (fault?.kind === '503') {
+      const fault = this.take(req);
+      if (fault) this.faulted++;
+      if (fault?.kind === '503' || fault?.kind === 'status') {
         req.resume();
-        res.writeHead(503).end('Service Unavailable');
+        const status = fault.kind === '503' ? 503 : fault.status;
+        res.writeHead(status, { 'content-type': 'text/plain' }).end(http.STATUS_CODES[status] ?? 'error');
         return;
       }
+      // A client that gave up on a hung request must not see it (or its side effects) arrive later.
+      let gone = false;
+      res.on('close', () => (gone = true));
       const forward = () => {
+        if (gone) return;
         const up = http.request(
           {
             host: target.hostname,
@@ -44,13 +81,24 @@ export class FaultProxy {
           },
           (upRes) => {
             res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-            upRes.pipe(res);
+            if (fault?.kind !== 'cut') {
+              upRes.pipe(res);
+              return;
+            }
+            upRes.once('end', () => res.destroy()); // no body to cut: drop the connection anyway
+            upRes.once('data', (chunk: Buffer) => {
+              res.write(chunk.subarray(0, Math.max(1, Math.floor(chunk.length / 2))));
+              upRes.destroy();
+              // Let the partial body reach the client before the connection drops.
+              setTimeout(() => res.destroy(), 50);
+            });
           },
         );
         up.on('error', () => res.destroy());
         req.pipe(up);
       };
-      if (fault?.kind === 'hang') setTimeout(forward, fault.ms);
+      const wait = (fault?.kind === 'hang' ? fault.ms : 0) + this.delayMs;
+      if (wait > 0) setTimeout(forward, wait);
       else forward();
     });
     await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));

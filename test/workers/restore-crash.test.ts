@@ -68,7 +68,7 @@ const exited = (child: ChildProcess) =>
   );
 
 describe('restore and the worker process', () => {
-  test('SIGKILL of the worker mid-restore, then a new worker: the same result as an undisturbed restore', async (t) => {
+  test('fault: worker SIGKILLed during restore — a new worker finishes it, Warp 10 holds exactly what was live, nothing doubled', async (t) => {
     const w = warp10OrSkip(t);
     if (!w) return;
     const cls = uniqueId('test.rcrash').replace(/-/g, '.');

@@ -31,7 +31,7 @@ after(async () => {
 });
 
 describe('scale-out', () => {
-  test('two workers, one killed midway: every dataset archived exactly once, nothing lost', async (t) => {
+  test('fault: one of two workers SIGKILLed midway through a 6-dataset month — every dataset archived exactly once, nothing lost', async (t) => {
     const w = warp10OrSkip(t);
     if (!w) return;
     const group = uniqueId('scale');
