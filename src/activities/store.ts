@@ -17,6 +17,7 @@ import {
 import type { ArchiveStore } from '../store/types.ts';
 import { nonRetryable, toFailure } from './failures.ts';
 import { readPlanHead } from './plan-store.ts';
+import { keepAlive } from './keep-alive.ts';
 import { readJson, writeJson } from './store-json.ts';
 
 export interface CommitResult {
@@ -49,77 +50,7 @@ export function createStoreActivities(deps: { store: ArchiveStore }) {
   return {
     /** Writes manifest.json last: its presence is what marks the month complete. */
     async commitMonth(input: MonthRef & { workflowId: string; runId: string }): Promise<CommitResult> {
-      try {
-        const plan = await readPlanHead(store, input);
-        if (!plan) throw nonRetryable('PlanMissing', `no plan at ${planKey(input)}`);
-        // Batch manifests are read a few at a time: a month may hold thousands of batches.
-        const manifests = await mapBounded(plan.batchCount, 16, (i) =>
-          readJson(store, batchManifestKey(input, i + 1), BatchManifestSchema),
-        );
-        const batches: MonthManifest['batches'] = manifests.map((m, i) => {
-          const b = i + 1;
-          if (m?.status !== 'deleted') {
-            throw nonRetryable(
-              'IncompleteMonth',
-              `batch ${b} is ${m?.status ?? 'missing'}, not deleted: the month is not complete`,
-              b,
-            );
-          }
-          const supplements = (m.supplements ?? []).map((x) => ({ ...x.object, points: x.points }));
-          return {
-            batch: b,
-            key: m.object.key,
-            bytes: m.object.bytes,
-            sha256: m.object.sha256,
-            series: m.series.length,
-            points: m.points,
-            ...(supplements.length > 0 ? { supplements } : {}),
-          };
-        });
-        const late = batches.flatMap((b) => b.supplements ?? []);
-        const previous = await readJson(store, monthManifestKey(input), MonthManifestSchema);
-        const manifest: MonthManifest = {
-          format: 'warp10-offloader/month@1',
-          group: input.group,
-          dataset: input.dataset,
-          month: input.month,
-          range: plan.range,
-          batches,
-          series: batches.reduce((n, b) => n + b.series, 0),
-          points: batches.reduce((n, b) => n + b.points, 0) + late.reduce((n, x) => n + x.points, 0),
-          bytes: batches.reduce((n, b) => n + b.bytes, 0) + late.reduce((n, x) => n + x.bytes, 0),
-          plannedAt: plan.createdAt,
-          committedAt: new Date().toISOString(),
-          workflowId: input.workflowId,
-          runId: input.runId,
-          revision: previous ? (previous.revision ?? 1) + 1 : 1,
-        };
-        await writeJson(store, monthManifestKey(input), manifest);
-        // A failure recorded by an earlier run is over now: say so rather than leave it looking current.
-        const failure = await readJson(store, failureKey(input), FailureFileSchema).catch(() => undefined);
-        if (failure && failure.resolvedAt === undefined) {
-          await writeJson(store, failureKey(input), {
-            ...failure,
-            resolvedAt: manifest.committedAt,
-            resolvedBy: { workflowId: input.workflowId, runId: input.runId },
-          });
-        }
-        return {
-          series: manifest.series,
-          points: manifest.points,
-          bytes: manifest.bytes,
-          revision: manifest.revision ?? 1,
-          added: {
-            series: manifest.series - (previous?.series ?? 0),
-            points: manifest.points - (previous?.points ?? 0),
-            bytes: manifest.bytes - (previous?.bytes ?? 0),
-          },
-          batches: batches.length,
-          manifest: monthManifestKey(input),
-        };
-      } catch (err) {
-        throw toFailure(err);
-      }
+      return keepAlive(() => commitMonth(input));
     },
 
     /**
@@ -128,46 +59,124 @@ export function createStoreActivities(deps: { store: ArchiveStore }) {
      * reply was lost leaves a batch 'verified'), so their archive must never be removed.
      */
     async compensateFailure(input: FailureRecord): Promise<CompensationResult> {
-      try {
-        const objects = await store.list(monthPrefix(input));
-        const removed: string[] = [];
-        let kept = 0;
-        const batches = new Set(
-          objects.map((o) => batchOfKey(o.key)).filter((b): b is number => b !== undefined),
-        );
-        for (const b of [...batches].sort((x, y) => x - y)) {
-          const m = await readJson(store, batchManifestKey(input, b), BatchManifestSchema).catch(
-            () => undefined,
+      return keepAlive(() => compensateFailure(input));
+    },
+  };
+
+  async function commitMonth(input: MonthRef & { workflowId: string; runId: string }): Promise<CommitResult> {
+    try {
+      const plan = await readPlanHead(store, input);
+      if (!plan) throw nonRetryable('PlanMissing', `no plan at ${planKey(input)}`);
+      // Batch manifests are read a few at a time: a month may hold thousands of batches.
+      const manifests = await mapBounded(plan.batchCount, 16, (i) =>
+        readJson(store, batchManifestKey(input, i + 1), BatchManifestSchema),
+      );
+      const batches: MonthManifest['batches'] = manifests.map((m, i) => {
+        const b = i + 1;
+        if (m?.status !== 'deleted') {
+          throw nonRetryable(
+            'IncompleteMonth',
+            `batch ${b} is ${m?.status ?? 'missing'}, not deleted: the month is not complete`,
+            b,
           );
-          if (m && m.status !== 'exported') {
-            kept++;
-            // A supplement the manifest does not list was never verified: its points are still live.
-            const listed = new Set([m.object.key, ...(m.supplements ?? []).map((x) => x.object.key)]);
-            for (const o of objects.filter((x) => batchOfKey(x.key) === b && x.key.endsWith('.wrap.gz'))) {
-              if (listed.has(o.key)) continue;
-              await store.delete(o.key);
-              removed.push(o.key);
-            }
-            continue;
-          }
-          for (const o of objects.filter((x) => batchOfKey(x.key) === b)) {
+        }
+        const supplements = (m.supplements ?? []).map((x) => ({ ...x.object, points: x.points }));
+        return {
+          batch: b,
+          key: m.object.key,
+          bytes: m.object.bytes,
+          sha256: m.object.sha256,
+          series: m.series.length,
+          points: m.points,
+          ...(supplements.length > 0 ? { supplements } : {}),
+        };
+      });
+      const late = batches.flatMap((b) => b.supplements ?? []);
+      const previous = await readJson(store, monthManifestKey(input), MonthManifestSchema);
+      const manifest: MonthManifest = {
+        format: 'warp10-offloader/month@1',
+        group: input.group,
+        dataset: input.dataset,
+        month: input.month,
+        range: plan.range,
+        batches,
+        series: batches.reduce((n, b) => n + b.series, 0),
+        points: batches.reduce((n, b) => n + b.points, 0) + late.reduce((n, x) => n + x.points, 0),
+        bytes: batches.reduce((n, b) => n + b.bytes, 0) + late.reduce((n, x) => n + x.bytes, 0),
+        plannedAt: plan.createdAt,
+        committedAt: new Date().toISOString(),
+        workflowId: input.workflowId,
+        runId: input.runId,
+        revision: previous ? (previous.revision ?? 1) + 1 : 1,
+      };
+      await writeJson(store, monthManifestKey(input), manifest);
+      // A failure recorded by an earlier run is over now: say so rather than leave it looking current.
+      const failure = await readJson(store, failureKey(input), FailureFileSchema).catch(() => undefined);
+      if (failure && failure.resolvedAt === undefined) {
+        await writeJson(store, failureKey(input), {
+          ...failure,
+          resolvedAt: manifest.committedAt,
+          resolvedBy: { workflowId: input.workflowId, runId: input.runId },
+        });
+      }
+      return {
+        series: manifest.series,
+        points: manifest.points,
+        bytes: manifest.bytes,
+        revision: manifest.revision ?? 1,
+        added: {
+          series: manifest.series - (previous?.series ?? 0),
+          points: manifest.points - (previous?.points ?? 0),
+          bytes: manifest.bytes - (previous?.bytes ?? 0),
+        },
+        batches: batches.length,
+        manifest: monthManifestKey(input),
+      };
+    } catch (err) {
+      throw toFailure(err);
+    }
+  }
+
+  async function compensateFailure(input: FailureRecord): Promise<CompensationResult> {
+    try {
+      const objects = await store.list(monthPrefix(input));
+      const removed: string[] = [];
+      let kept = 0;
+      const batches = new Set(
+        objects.map((o) => batchOfKey(o.key)).filter((b): b is number => b !== undefined),
+      );
+      for (const b of [...batches].sort((x, y) => x - y)) {
+        const m = await readJson(store, batchManifestKey(input, b), BatchManifestSchema).catch(
+          () => undefined,
+        );
+        if (m && m.status !== 'exported') {
+          kept++;
+          // A supplement the manifest does not list was never verified: its points are still live.
+          const listed = new Set([m.object.key, ...(m.supplements ?? []).map((x) => x.object.key)]);
+          for (const o of objects.filter((x) => batchOfKey(x.key) === b && x.key.endsWith('.wrap.gz'))) {
+            if (listed.has(o.key)) continue;
             await store.delete(o.key);
             removed.push(o.key);
           }
+          continue;
         }
-        await writeJson(store, failureKey(input), {
-          format: 'warp10-offloader/failure@1',
-          ...input,
-          failedAt: new Date().toISOString(),
-          removed,
-          keptBatches: kept,
-        });
-        return { removed, kept };
-      } catch (err) {
-        throw toFailure(err);
+        for (const o of objects.filter((x) => batchOfKey(x.key) === b)) {
+          await store.delete(o.key);
+          removed.push(o.key);
+        }
       }
-    },
-  };
+      await writeJson(store, failureKey(input), {
+        format: 'warp10-offloader/failure@1',
+        ...input,
+        failedAt: new Date().toISOString(),
+        removed,
+        keptBatches: kept,
+      });
+      return { removed, kept };
+    } catch (err) {
+      throw toFailure(err);
+    }
+  }
 }
 
 export type StoreActivities = ReturnType<typeof createStoreActivities>;

@@ -88,6 +88,8 @@ const warp10 = proxyActivities<Warp10Activities>({
 
 const store = proxyActivities<StoreActivities>({
   startToCloseTimeout: '10 minutes',
+  // A commit of thousands of batches reads them all; the heartbeat tells it from a dead worker.
+  heartbeatTimeout: '30 seconds',
   retry: {
     initialInterval: '1 second',
     backoffCoefficient: 2,

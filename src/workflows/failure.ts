@@ -28,6 +28,7 @@ export interface NotifySettings {
 
 const store = proxyActivities<StoreActivities>({
   startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '30 seconds',
   retry: { maximumAttempts: 20, maximumInterval: '1 minute', nonRetryableErrorTypes: [...NON_RETRYABLE] },
 });
 
