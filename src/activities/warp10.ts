@@ -55,7 +55,8 @@ export interface DatasetMonth extends MonthRef {
 }
 
 export interface PlanResult {
-  status: 'archived' | 'planned' | 'dry-run';
+  /** empty: no series of the dataset holds a point in the month; nothing was written. */
+  status: 'archived' | 'planned' | 'dry-run' | 'empty';
   batchCount: number;
   series: number;
   /** Batches of this dataset in flight at once (the dataset's configuration at plan time). */
@@ -207,6 +208,9 @@ async function planMonth(deps: Warp10ActivityDeps, input: PlanInput): Promise<Pl
     if (!plan) {
       const range = rangeOf(input.month, config.timezone);
       const selectors = await listLive(deps, dataset.selector, range);
+      // Nothing committed for an empty month: a mistyped selector fixed later must still find it
+      // unarchived, and a month whose data arrives later is archived then.
+      if (selectors.length === 0 && !input.dryRun) return { status: 'empty', batchCount: 0, series: 0 };
       const nested = isNested(selectors);
       const batches: string[][] = [];
       for (let i = 0; i < selectors.length; i += dataset.seriesPerBatch) {

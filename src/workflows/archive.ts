@@ -228,6 +228,12 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
           reason: `${month} of ${group}/${dataset} is already archived, and no point was written into it since`,
         });
       }
+      if (plan.status === 'empty') {
+        enter('done');
+        return result('skipped', {
+          reason: `no series of ${group}/${dataset} holds a point in ${month}: nothing to archive, nothing written`,
+        });
+      }
       if (plan.status === 'dry-run') {
         progress.points = plan.points ?? 0;
         enter('done');

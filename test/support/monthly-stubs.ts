@@ -117,7 +117,12 @@ export function archiveStubs(opts: StubOptions = {}, store?: ArchiveStore) {
         bytes: 100,
         deleted: 1,
         alreadyGone: 0,
+        late: [] as string[],
       }));
+    },
+    async recheckMonth(input: Ref & { knownBatches: number }) {
+      // No late series: the plan keeps its batches.
+      return track('recheckMonth', input, () => ({ batchCount: input.knownBatches, series: 0 }));
     },
     async commitMonth(input: Ref & { workflowId: string; runId: string }) {
       return track('commitMonth', input, async () => {
@@ -149,6 +154,8 @@ export function archiveStubs(opts: StubOptions = {}, store?: ArchiveStore) {
           bytes: n * 100,
           batches: n,
           manifest: `${key(input)}/manifest.json`,
+          revision: 1,
+          added: { series: n, points: n * points, bytes: n * 100 },
         };
       });
     },
