@@ -28,6 +28,8 @@ import type { RestoreTarget } from '../worker/runtime.ts';
 import { nonRetryable, toFailure } from './failures.ts';
 import { keepAlive } from './keep-alive.ts';
 
+/** WRAPped lines of a batch held between the check pass and the send (else the object is read again). */
+const HOLD_CHARS = 64 * 2 ** 20;
 /** Conflicting series named per batch (the count is always exact). */
 const MAX_CONFLICTS = 20;
 
@@ -59,6 +61,8 @@ export interface RestoreBatchResult {
   written: number;
   verified: number;
   attributes: number;
+  /** Write: where its time went (ms): reading and checking the object, sending, reading back. */
+  timings?: { readMs: number; sendMs: number; verifyMs: number };
 }
 
 interface CheckResult {
@@ -140,13 +144,15 @@ export function createRestoreActivities(deps: {
     const whole = input.from === undefined && input.to === undefined;
     const expectedPoints = chosen.reduce((n, s) => n + s.points, 0);
 
-    // First pass over the object, before anything is sent: its SHA-256 against the manifest, and (for a
-    // write, or a check of a window) every line decoded and counted. A corrupt batch, or one this worker
-    // cannot decode, writes nothing. A whole-month check needs the checksum only: the batch manifest
-    // has every series' counts.
-    const decode = write || !whole;
+    // First pass over the object, before anything is sent: its SHA-256 against the manifest, and every
+    // line decoded and counted. The check does it too, so a corrupt batch, or one this worker cannot
+    // decode, is found before any batch is written.
     const hash = createHash('sha256');
     const kept: Kept[] = [];
+    const started = Date.now();
+    // The kept lines, so the send needs no second read of the store (up to HOLD_CHARS).
+    let held: string[] | undefined = write ? [] : undefined;
+    let heldChars = 0;
     let lines = 0;
     const hashed = async function* (body: AsyncIterable<Uint8Array>) {
       for await (const chunk of body) {
@@ -157,11 +163,13 @@ export function createRestoreActivities(deps: {
     try {
       for await (const line of gzipLines(hashed(await store.get(key)))) {
         lines++;
-        if (!decode) continue;
         const s = wrappedToInput(line, window, { text: false, keep });
         if (s && s.points > 0) {
           const k = byName.get(nameKey(s.cls, s.labels)) as string;
           kept.push({ key: k, points: s.points, first: s.first, last: s.last, attributes: s.attributes });
+          heldChars += line.length;
+          if (held && heldChars <= HOLD_CHARS) held.push(line);
+          else held = undefined;
         }
       }
     } catch (err) {
@@ -178,17 +186,6 @@ export function createRestoreActivities(deps: {
     }
     const withData = m.series.filter((s) => s.points > 0).length;
     if (lines !== withData) throw corrupt(`holds ${lines} series, its manifest ${withData}`);
-    if (!decode) {
-      for (const c of chosen) {
-        kept.push({
-          key: withoutTokenLabels(c.selector),
-          points: c.points,
-          first: c.first,
-          last: c.last,
-          attributes: {},
-        });
-      }
-    }
     total.series = kept.length;
     total.points = kept.reduce((n, s) => n + s.points, 0);
     // Without a window every selected series is restored whole: the counts must be the manifest's.
@@ -231,10 +228,15 @@ export function createRestoreActivities(deps: {
 
     // Second pass: the same lines as GTS input text, streamed to /api/v0/update (one request; the token
     // goes in its header only).
+    const readMs = Date.now() - started;
     let sent = 0;
+    const source = async function* (): AsyncGenerator<string> {
+      if (held) yield* held;
+      else yield* gzipLines(await store.get(key));
+    };
     const text = async function* () {
       let n = 0;
-      for await (const line of gzipLines(await store.get(key))) {
+      for await (const line of source()) {
         const s = wrappedToInput(line, window, { text: true, keep });
         if (s && s.points > 0) {
           sent += s.points;
@@ -252,6 +254,7 @@ export function createRestoreActivities(deps: {
       );
     }
     total.written = sent;
+    const sentAt = Date.now();
     const withAttributes = kept.filter((s) => Object.keys(s.attributes).length > 0);
     const [v] = await target.runner.run<[{ verified: number; attributes: number }]>(
       'restore-verify',
@@ -268,6 +271,7 @@ export function createRestoreActivities(deps: {
     );
     total.verified = v.verified;
     total.attributes = v.attributes;
+    total.timings = { readMs, sendMs: sentAt - started - readMs, verifyMs: Date.now() - sentAt };
     return total;
   }
 

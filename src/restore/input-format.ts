@@ -28,13 +28,11 @@ export const percent = (s: string): string => percentBytes(Buffer.from(s, 'utf8'
 
 /** A double as input-format text Warp 10 parses back to the same double, never to a long. */
 export function formatDouble(x: number): string {
-  if (Number.isNaN(x)) return 'NaN';
-  if (x === Infinity) return 'Infinity';
-  if (x === -Infinity) return '-Infinity';
+  if (!Number.isFinite(x)) return Number.isNaN(x) ? 'NaN' : x > 0 ? 'Infinity' : '-Infinity';
   // `-0.0` would be read as a decimal (BigDecimal) and lose its sign; the exponent form is parsed as a double.
-  if (Object.is(x, -0)) return '-0.0E0';
+  if (x === 0 && 1 / x < 0) return '-0.0E0';
   const s = String(x);
-  return /[.eE]/.test(s) ? s : `${s}.0`;
+  return s.indexOf('.') < 0 && s.indexOf('e') < 0 ? `${s}.0` : s;
 }
 
 export function formatValue(p: DecodedPoint): string {
@@ -94,9 +92,14 @@ export function wrappedToInput(
     if (first === null || p.ts < first) first = p.ts;
     if (last === null || p.ts > last) last = p.ts;
     if (opts.text) {
-      const where = `${p.geo ?? ''}/${p.elev ?? ''}`;
-      text +=
-        points === 0 ? `${p.ts}/${where}${head}${formatValue(p)}\n` : `=${p.ts}/${where} ${formatValue(p)}\n`;
+      const v =
+        p.type === 'DOUBLE'
+          ? formatDouble(p.value as number)
+          : p.type === 'LONG'
+            ? String(p.value)
+            : formatValue(p);
+      const where = p.geo === null && p.elev === null ? '//' : `/${p.geo ?? ''}/${p.elev ?? ''}`;
+      text += points === 0 ? `${p.ts}${where}${head}${v}\n` : `=${p.ts}${where} ${v}\n`;
     }
     points++;
   });
