@@ -28,8 +28,11 @@ import type { RestoreTarget } from '../worker/runtime.ts';
 import { nonRetryable, toFailure } from './failures.ts';
 import { keepAlive } from './keep-alive.ts';
 
-/** WRAPped lines of a batch held between the check pass and the send (else the object is read again). */
-const HOLD_CHARS = 64 * 2 ** 20;
+/**
+ * GTS input text of a batch held in the worker: a batch is encoded whole before any of it is sent. A
+ * larger batch is sent as it is encoded from a second read (the first pass has decoded all of it).
+ */
+const HOLD_CHARS = 128 * 2 ** 20;
 /** Conflicting series named per batch (the count is always exact). */
 const MAX_CONFLICTS = 20;
 
@@ -150,7 +153,7 @@ export function createRestoreActivities(deps: {
     const hash = createHash('sha256');
     const kept: Kept[] = [];
     const started = Date.now();
-    // The kept lines, so the send needs no second read of the store (up to HOLD_CHARS).
+    // For a write, the batch as GTS input text (up to HOLD_CHARS), so it is encoded once.
     let held: string[] | undefined = write ? [] : undefined;
     let heldChars = 0;
     let lines = 0;
@@ -163,12 +166,12 @@ export function createRestoreActivities(deps: {
     try {
       for await (const line of gzipLines(hashed(await store.get(key)))) {
         lines++;
-        const s = wrappedToInput(line, window, { text: false, keep });
+        const s = wrappedToInput(line, window, { text: held !== undefined, keep });
         if (s && s.points > 0) {
           const k = byName.get(nameKey(s.cls, s.labels)) as string;
           kept.push({ key: k, points: s.points, first: s.first, last: s.last, attributes: s.attributes });
-          heldChars += line.length;
-          if (held && heldChars <= HOLD_CHARS) held.push(line);
+          heldChars += s.text.length;
+          if (held && heldChars <= HOLD_CHARS) held.push(s.text);
           else held = undefined;
         }
       }
@@ -226,17 +229,18 @@ export function createRestoreActivities(deps: {
       };
     }
 
-    // Second pass: the same lines as GTS input text, streamed to /api/v0/update (one request; the token
-    // goes in its header only).
+    // The send, to /api/v0/update in one streamed request (the token in its header only): the text
+    // encoded in the first pass, or for a batch too large to hold, encoded again from a second read.
     const readMs = Date.now() - started;
     let sent = 0;
-    const source = async function* (): AsyncGenerator<string> {
-      if (held) yield* held;
-      else yield* gzipLines(await store.get(key));
-    };
-    const text = async function* () {
+    const text = async function* (): AsyncGenerator<string> {
+      if (held) {
+        sent = total.points;
+        yield* held;
+        return;
+      }
       let n = 0;
-      for await (const line of source()) {
+      for await (const line of gzipLines(await store.get(key))) {
         const s = wrappedToInput(line, window, { text: true, keep });
         if (s && s.points > 0) {
           sent += s.points;
