@@ -1,11 +1,13 @@
-// Activities of a restore: plan it from the archive store, then per batch stream the batch object from
-// the store into Warp 10 (restore-batch.mc2), first to check what the target holds, then to write.
-// Writing a batch again writes the same points again, which changes nothing: a retry or a new worker
-// after a crash simply redoes the batch.
+// Activities of a restore: plan it from the archive store, then per batch read the batch object,
+// check what the target holds there, and write: the worker decodes the WRAPped series itself and
+// streams them as GTS input text to the target's /api/v0/update, then reads them back in Warp 10
+// (restore-verify.mc2). Writing a batch again writes the same points again, which changes nothing: a
+// retry or a new worker after a crash simply redoes the batch.
 import { createHash } from 'node:crypto';
 import { cancellationSignal, heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { gzipLines } from '../archive/lines.ts';
+import { WrapDecodeError, type Long64 } from '../archive/wrap-decode.ts';
 import { ConfigError } from '../config/load.ts';
 import { SecretError } from '../config/secrets.ts';
 import {
@@ -19,15 +21,18 @@ import {
   type RestorePlan,
   type RestoreRequest,
 } from '../restore/plan.ts';
+import { wrappedToInput } from '../restore/input-format.ts';
+import { parseSeriesName } from '../restore/selector.ts';
 import type { ArchiveStore } from '../store/types.ts';
 import type { RestoreTarget } from '../worker/runtime.ts';
 import { nonRetryable, toFailure } from './failures.ts';
 import { keepAlive } from './keep-alive.ts';
 
-/** Series per Warp 10 request: keeps each request's operations and fetched points bounded. */
-export const SERIES_PER_REQUEST = 1000;
-/** Points held in Warp 10 before an UPDATE sends them. */
-const FLUSH_POINTS = 200_000;
+/**
+ * GTS input text of a batch held in the worker: a batch is encoded whole before any of it is sent. A
+ * larger batch is sent as it is encoded from a second read (the first pass has decoded all of it).
+ */
+const HOLD_CHARS = 128 * 2 ** 20;
 /** Conflicting series named per batch (the count is always exact). */
 const MAX_CONFLICTS = 20;
 
@@ -55,25 +60,33 @@ export interface RestoreBatchResult {
   same: number;
   conflicts: Conflict[];
   conflictCount: number;
-  /** Write: points sent with UPDATE, series re-read and found whole, series given their attributes. */
+  /** Write: points sent to /api/v0/update, series re-read and found whole, series given their attributes. */
   written: number;
   verified: number;
   attributes: number;
+  /** Write: where its time went (ms): reading and checking the object, sending, reading back. */
+  timings?: { readMs: number; sendMs: number; verifyMs: number };
 }
 
-interface ScriptResult {
-  lines: number;
-  series: number;
-  points: number;
-  bytes: number;
+interface CheckResult {
   free: number;
   same: number;
-  verified: number;
   conflicts: [string, number, number | null, number | null][];
   conflictCount: number;
-  written: number;
-  attributes: number;
 }
+
+/** One series of a batch as the restore keeps it: its key in the target, counts, attributes. */
+interface Kept {
+  key: string;
+  points: number;
+  first: Long64 | null;
+  last: Long64 | null;
+  attributes: Record<string, string>;
+}
+
+/** Class and labels, order-free: matches a decoded series to its batch manifest entry. */
+const nameKey = (cls: string, labels: Record<string, string>) =>
+  JSON.stringify([cls, Object.entries(labels).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))]);
 
 /** A TOSELECTOR selector without the labels Warp 10 sets from the token (.app, .owner, .producer). */
 export function withoutTokenLabels(selector: string): string {
@@ -91,18 +104,6 @@ export function inputFailure(err: unknown, batch?: number): unknown {
   return err;
 }
 
-/** Pulls at most `n` items from a shared iterator (one request's share of the batch). */
-async function* take<T>(it: AsyncIterator<T>, n: number, state: { done: boolean }): AsyncGenerator<T> {
-  for (let i = 0; i < n; i++) {
-    const next = await it.next();
-    if (next.done) {
-      state.done = true;
-      return;
-    }
-    yield next.value;
-  }
-}
-
 export function createRestoreActivities(deps: {
   store: ArchiveStore;
   restoreTarget: (name?: string) => RestoreTarget;
@@ -117,29 +118,24 @@ export function createRestoreActivities(deps: {
     const m = await readBatchManifest(store, input, batch);
     if (!m) throw new RestoreInputError('ArchiveCorrupt', `batch ${batch} has no manifest`);
     const key = m.object.key;
-
-    // The whole object is checked before any of it is sent: a corrupt batch writes nothing.
-    const hash = createHash('sha256');
-    for await (const chunk of await store.get(key)) hash.update(chunk);
-    const sha = hash.digest('hex');
-    if (sha !== m.object.sha256) {
-      throw nonRetryable(
-        'ArchiveCorrupt',
-        `batch ${batch}: ${key} is corrupt: its SHA-256 is ${sha}, the manifest says ${m.object.sha256}; nothing of it was restored`,
-        batch,
-      );
-    }
-    heartbeat({ batch, checked: key });
+    const corrupt = (what: string) =>
+      nonRetryable('ArchiveCorrupt', `batch ${batch}: ${key} ${what}; nothing of it was restored`, batch);
 
     const window = restoreWindow(input, month.range);
     const selector = input.series === undefined ? undefined : parseSeriesSelector(input.series);
     const chosen = selectedSeries(m, selector, window);
-    const wanted = selector ? Object.fromEntries(chosen.map((s) => [s.selector, true])) : null;
+    const byName = new Map(
+      chosen.map((s) => {
+        const n = parseSeriesName(s.selector);
+        return [nameKey(n.cls, n.labels), withoutTokenLabels(s.selector)];
+      }),
+    );
+    const keep = (cls: string, labels: Record<string, string>) => byName.has(nameKey(cls, labels));
     const total: RestoreBatchResult = {
       batch,
       series: 0,
       points: 0,
-      bytes: 0,
+      bytes: chosen.length > 0 ? m.object.bytes : 0,
       free: 0,
       same: 0,
       conflicts: [],
@@ -148,16 +144,67 @@ export function createRestoreActivities(deps: {
       verified: 0,
       attributes: 0,
     };
-    let lines = 0;
     const whole = input.from === undefined && input.to === undefined;
-    if (!write && whole && chosen.length > 0) {
-      // A whole-month check needs no archive data: the batch manifest has every series' counts.
-      const expected = Object.fromEntries(
-        chosen.map((s) => [withoutTokenLabels(s.selector), [s.points, s.first, s.last]]),
+    const expectedPoints = chosen.reduce((n, s) => n + s.points, 0);
+
+    // First pass over the object, before anything is sent: its SHA-256 against the manifest, and every
+    // line decoded and counted. The check does it too, so a corrupt batch, or one this worker cannot
+    // decode, is found before any batch is written.
+    const hash = createHash('sha256');
+    const kept: Kept[] = [];
+    const started = Date.now();
+    // For a write, the batch as GTS input text (up to HOLD_CHARS), so it is encoded once.
+    let held: string[] | undefined = write ? [] : undefined;
+    let heldChars = 0;
+    let lines = 0;
+    const hashed = async function* (body: AsyncIterable<Uint8Array>) {
+      for await (const chunk of body) {
+        hash.update(chunk);
+        yield chunk;
+      }
+    };
+    try {
+      for await (const line of gzipLines(hashed(await store.get(key)))) {
+        lines++;
+        const s = wrappedToInput(line, window, { text: held !== undefined, keep });
+        if (s && s.points > 0) {
+          const k = byName.get(nameKey(s.cls, s.labels)) as string;
+          kept.push({ key: k, points: s.points, first: s.first, last: s.last, attributes: s.attributes });
+          heldChars += s.text.length;
+          if (held && heldChars <= HOLD_CHARS) held.push(s.text);
+          else held = undefined;
+        }
+      }
+    } catch (err) {
+      const zlib =
+        typeof (err as { code?: unknown }).code === 'string' && /^Z_/.test((err as { code: string }).code);
+      if (err instanceof WrapDecodeError || zlib) {
+        throw corrupt(`is corrupt: line ${lines + 1} does not decode (${(err as Error).message})`);
+      }
+      throw err;
+    }
+    const sha = hash.digest('hex');
+    if (sha !== m.object.sha256) {
+      throw corrupt(`is corrupt: its SHA-256 is ${sha}, the manifest says ${m.object.sha256}`);
+    }
+    const withData = m.series.filter((s) => s.points > 0).length;
+    if (lines !== withData) throw corrupt(`holds ${lines} series, its manifest ${withData}`);
+    total.series = kept.length;
+    total.points = kept.reduce((n, s) => n + s.points, 0);
+    // Without a window every selected series is restored whole: the counts must be the manifest's.
+    if (whole && (total.series !== chosen.length || total.points !== expectedPoints)) {
+      throw nonRetryable(
+        'RestoreMismatch',
+        `batch ${batch}: ${key} gave ${total.series} series and ${total.points} points for the selection, its manifest ${chosen.length} series and ${expectedPoints} points`,
+        batch,
       );
-      const [r] = await target.runner.run<
-        [Pick<ScriptResult, 'free' | 'same' | 'conflicts' | 'conflictCount'>]
-      >(
+    }
+    heartbeat({ batch, checked: key });
+    if (kept.length === 0) return total;
+    const expected = Object.fromEntries(kept.map((s) => [s.key, [s.points, s.first, s.last]]));
+
+    if (!write) {
+      const [r] = await target.runner.run<[CheckResult]>(
         'restore-check',
         {
           readToken: target.tokens.read,
@@ -168,10 +215,8 @@ export function createRestoreActivities(deps: {
         },
         cancellationSignal(),
       );
-      Object.assign(total, {
-        series: chosen.length,
-        points: chosen.reduce((n, s) => n + s.points, 0),
-        bytes: m.object.bytes,
+      return {
+        ...total,
         free: r.free,
         same: r.same,
         conflictCount: r.conflictCount,
@@ -181,67 +226,56 @@ export function createRestoreActivities(deps: {
           first,
           last,
         })),
-      });
-      return total;
+      };
     }
-    if (chosen.length > 0) {
-      const it = gzipLines(await store.get(key))[Symbol.asyncIterator]();
-      const state = { done: false };
-      while (!state.done) {
-        const [r] = await target.runner.runFed<[ScriptResult]>(
-          'restore-batch',
-          {
-            readToken: target.tokens.read,
-            writeToken: target.tokens.write,
-            write,
-            merge: input.merge ?? false,
-            wanted,
-            start: window.startUs,
-            end: window.lastUs,
-            flushPoints: FLUSH_POINTS,
-            maxConflicts: MAX_CONFLICTS,
-          },
-          { items: take(it, SERIES_PER_REQUEST, state), macro: 'series', end: 'finish' },
-          cancellationSignal(),
-        );
-        lines += r.lines;
-        for (const k of [
-          'series',
-          'points',
-          'free',
-          'same',
-          'conflictCount',
-          'written',
-          'verified',
-          'attributes',
-        ] as const) {
-          total[k] += r[k];
-        }
-        for (const [series, livePoints, first, last] of r.conflicts) {
-          if (total.conflicts.length < MAX_CONFLICTS)
-            total.conflicts.push({ series, livePoints, first, last });
-        }
-        heartbeat({ batch, lines });
+
+    // The send, to /api/v0/update in one streamed request (the token in its header only): the text
+    // encoded in the first pass, or for a batch too large to hold, encoded again from a second read.
+    const readMs = Date.now() - started;
+    let sent = 0;
+    const text = async function* (): AsyncGenerator<string> {
+      if (held) {
+        sent = total.points;
+        yield* held;
+        return;
       }
-    }
-    total.bytes = chosen.length > 0 ? m.object.bytes : 0;
-    const withData = m.series.filter((s) => s.points > 0).length;
-    if (chosen.length > 0 && lines !== withData) {
-      throw nonRetryable(
-        'ArchiveCorrupt',
-        `batch ${batch}: ${key} holds ${lines} series, its manifest ${withData}`,
-        batch,
-      );
-    }
-    // Without a window every selected series is restored whole: the counts must be the manifest's.
-    const expected = chosen.reduce((n, s) => n + s.points, 0);
-    if (total.series !== chosen.length || (whole && total.points !== expected)) {
+      let n = 0;
+      for await (const line of gzipLines(await store.get(key))) {
+        const s = wrappedToInput(line, window, { text: true, keep });
+        if (s && s.points > 0) {
+          sent += s.points;
+          yield s.text;
+        }
+        if (++n % 50 === 0) heartbeat({ batch, lines: n });
+      }
+    };
+    await target.client.update(target.tokens.write, text(), cancellationSignal());
+    if (sent !== total.points) {
       throw nonRetryable(
         'RestoreMismatch',
-        `batch ${batch}: ${key} gave ${total.series} series and ${total.points} points for the selection, its manifest ${chosen.length} series${whole ? ` and ${expected} points` : ''}`,
+        `batch ${batch}: ${key} gave ${sent} points on the second read, ${total.points} on the first`,
         batch,
       );
     }
+    total.written = sent;
+    const sentAt = Date.now();
+    const withAttributes = kept.filter((s) => Object.keys(s.attributes).length > 0);
+    const [v] = await target.runner.run<[{ verified: number; attributes: number }]>(
+      'restore-verify',
+      {
+        readToken: target.tokens.read,
+        writeToken: target.tokens.write,
+        expected,
+        attributes: Object.fromEntries(withAttributes.map((s) => [s.key, s.attributes])),
+        merge: input.merge ?? false,
+        start: window.startUs,
+        end: window.lastUs,
+      },
+      cancellationSignal(),
+    );
+    total.verified = v.verified;
+    total.attributes = v.attributes;
+    total.timings = { readMs, sendMs: sentAt - started - readMs, verifyMs: Date.now() - sentAt };
     return total;
   }
 

@@ -1,8 +1,9 @@
 // Reads a WRAPped Geo Time Series (one line of a batch object) without Warp 10: order-preserving base64,
 // then a Thrift (compact protocol) GTSWrapper, then the GTS encoding itself, walked point by point to
-// count the points and find the first and last tick. Written from the format (Warp 10's GTSWrapper
-// Thrift definition and GTSEncoder flags); values, locations and elevations are skipped, not decoded.
-// Pure and synchronous (node:zlib's gunzipSync for compressed wrappers): `verify-archive` uses it.
+// decode every point exactly (timestamps, GeoXPPoints, elevations and values of the four types, 64-bit
+// longs as bigints beyond 2^53). Written from the format (Warp 10's GTSWrapper Thrift definition,
+// GTSEncoder flags and GTSDecoder.next()). Pure and synchronous (node:zlib's gunzipSync for compressed
+// wrappers): `verify-archive` counts with it, the restore turns it into GTS input text.
 import { gunzipSync } from 'node:zlib';
 
 export class WrapDecodeError extends Error {
@@ -182,72 +183,173 @@ function stringMap(v: TValue | undefined): Record<string, string> {
   return out;
 }
 
-function walkPoints(
-  data: Buffer,
-  base: bigint,
-): { points: number; first: number | null; last: number | null } {
+/**
+ * A 64-bit Warp 10 long (timestamps, long values, GeoXPPoints, elevations), exact: a number when it is a
+ * safe integer, a bigint beyond 2^53.
+ */
+export type Long64 = number | bigint;
+
+const norm = (v: bigint): Long64 => (v >= -0x1fffffffffffffn && v <= 0x1fffffffffffffn ? Number(v) : v);
+
+/** Java `long` addition (wraps around at 64 bits), exact. */
+function add64(a: Long64, b: Long64): Long64 {
+  if (typeof a === 'number' && typeof b === 'number') {
+    const r = a + b;
+    if (Number.isSafeInteger(r)) return r;
+  }
+  return norm(BigInt.asIntN(64, BigInt(a) + BigInt(b)));
+}
+
+/** Unsigned LEB128 varint: a number while it fits 49 bits (the common case), else a bigint. */
+function uvar(r: Reader): Long64 {
+  const start = r.pos;
+  let result = 0;
+  let mul = 1;
+  for (let i = 0; i < 7; i++) {
+    const b = r.byte();
+    result += (b & 0x7f) * mul;
+    if (b < 0x80) return result;
+    mul *= 128;
+  }
+  r.pos = start;
+  return r.varint();
+}
+
+/** Zigzag-encoded signed varint (Warp 10's Varint.decodeSignedLong), exact. */
+function zz(r: Reader): Long64 {
+  const n = uvar(r);
+  if (typeof n === 'number') return n % 2 === 0 ? n / 2 : -(n + 1) / 2;
+  return norm(BigInt.asIntN(64, (n >> 1n) ^ -(n & 1n)));
+}
+
+/** Big-endian 8-byte Java long, exact. */
+function raw64(r: Reader): Long64 {
+  const b = r.bytes(8);
+  const hi = b.readInt32BE(0);
+  if (hi >= -0x200000 && hi < 0x200000) return hi * 0x100000000 + b.readUInt32BE(4);
+  return norm(b.readBigInt64BE(0));
+}
+
+export type PointType = 'LONG' | 'DOUBLE' | 'BOOLEAN' | 'STRING' | 'BINARY';
+
+/** One decoded point. Reused between calls to the visitor: copy what you keep. */
+export interface DecodedPoint {
+  ts: Long64;
+  /** GeoXPPoint (Warp 10's 64-bit cell of the location), null without a location. */
+  geo: Long64 | null;
+  /** Elevation (mm), null without one. */
+  elev: Long64 | null;
+  type: PointType;
+  /** LONG: Long64; DOUBLE: number; BOOLEAN: boolean; STRING: the UTF-8 bytes; BINARY: the bytes. */
+  value: Long64 | number | boolean | Buffer;
+}
+
+// GeoTimeSerie.NO_LOCATION and NO_ELEVATION: what the decoder's state holds after a point without them.
+const GEO_NONE: Long64 = 0x0145014501450145n;
+const ELEV_NONE: Long64 = -0x8000000000000000n;
+
+/**
+ * Walks a GTS encoding point by point exactly as Warp 10's GTSDecoder.next() does (same flags, same
+ * "identical" and "delta from previous" states), calling `visit` for every point that is not a delete
+ * marker. Values are decoded exactly: longs as Long64, doubles (IEEE 754 or Warp 10's compact decimal
+ * form) as the double Warp 10 would return, strings as their bytes.
+ */
+export function walkEncoded(data: Buffer, base: Long64, visit: (p: DecodedPoint) => void): void {
   const r = new Reader(data);
-  let ts = 0n;
-  let min: bigint | undefined;
-  let max: bigint | undefined;
-  let points = 0;
+  const p: DecodedPoint = { ts: 0, geo: null, elev: null, type: 'LONG', value: 0 };
+  // GTSDecoder's running state ("last" values), the references for identical and delta flags.
+  let ts: Long64 = 0;
+  let geo: Long64 = GEO_NONE;
+  let elev: Long64 = ELEV_NONE;
+  let long: Long64 = 0x7fffffffffffffffn;
+  let dbl = NaN;
+  let str: Buffer = Buffer.alloc(0);
   while (r.remaining > 0) {
     const flag = r.byte();
     if (flag === 0x00) throw new WrapDecodeError('encrypted data in a wrapped series');
-    const locElev = (flag & 0x80) !== 0 ? r.byte() : 0;
+    const le = (flag & 0x80) !== 0 ? r.byte() : 0;
     switch (flag & 0x60) {
       case 0x60:
-        ts = r.bytes(8).readBigInt64BE(0);
+        ts = raw64(r);
         break;
       case 0x20:
         ts = base;
         break;
       case 0x40:
-        ts = base + r.zigzag();
+        ts = add64(base, zz(r));
         break;
       default:
-        ts = ts + r.zigzag();
+        ts = add64(ts, zz(r));
     }
-    if ((locElev & 0x40) !== 0 && (locElev & 0x10) === 0) {
-      if ((locElev & 0x20) !== 0) r.skipVarint();
-      else r.skip(8);
-    }
-    if ((locElev & 0x08) !== 0 && (locElev & 0x01) === 0) {
-      if ((locElev & 0x04) !== 0) r.skipVarint();
-      else r.skip(8);
-    }
-    let deleteMarker = false;
+    let hasGeo = false;
+    if ((le & 0x40) !== 0) {
+      hasGeo = true;
+      if ((le & 0x10) === 0) geo = (le & 0x20) !== 0 ? add64(geo, zz(r)) : raw64(r);
+    } else geo = GEO_NONE;
+    let hasElev = false;
+    if ((le & 0x08) !== 0) {
+      hasElev = true;
+      if ((le & 0x01) === 0) {
+        const e = (le & 0x04) !== 0 ? zz(r) : raw64(r);
+        elev = (le & 0x02) !== 0 ? add64(elev, e) : e;
+      }
+    } else elev = ELEV_NONE;
     switch (flag & 0x18) {
-      case 0x08: // LONG
+      case 0x08: // LONG: zigzag varint or raw, maybe a delta from the previous value
         if ((flag & 0x01) === 0) {
-          if ((flag & 0x04) !== 0) r.skipVarint();
-          else r.skip(8);
+          const v = (flag & 0x04) !== 0 ? zz(r) : raw64(r);
+          long = (flag & 0x02) !== 0 ? add64(long, v) : v;
         }
+        p.type = 'LONG';
+        p.value = long;
         break;
-      case 0x10: // DOUBLE: IEEE 754, or a BigDecimal (scale byte + zigzag unscaled value)
+      case 0x10: // DOUBLE: IEEE 754, or a decimal (scale byte + zigzag unscaled value)
         if ((flag & 0x01) === 0) {
-          if ((flag & 0x04) !== 0) r.skip(8);
+          if ((flag & 0x04) !== 0) dbl = r.bytes(8).readDoubleBE(0);
           else {
-            r.skip(1);
-            r.skipVarint();
+            const scale = r.bytes(1).readInt8(0);
+            // BigDecimal.valueOf(unscaled, scale).doubleValue(): the decimal, correctly rounded.
+            dbl = Number(`${zz(r)}e${-scale}`);
           }
         }
+        p.type = 'DOUBLE';
+        p.value = dbl;
         break;
-      case 0x18: // STRING (or bytes)
-        if ((flag & 0x01) === 0) r.skip(r.smallVarint());
+      case 0x18: // STRING, or bytes when flagged binary
+        if ((flag & 0x01) === 0) str = r.bytes(r.smallVarint());
+        p.type = (flag & 0x02) !== 0 ? 'BINARY' : 'STRING';
+        p.value = str;
         break;
       default: {
         const b = flag & 0x07;
-        if (b === 0x07) deleteMarker = true;
-        else if (b !== 0x04 && b !== 0x02)
+        if (b === 0x07) continue; // a delete marker, not a point
+        if (b !== 0x04 && b !== 0x02)
           throw new WrapDecodeError(`invalid boolean flags 0x${flag.toString(16)}`);
+        p.type = 'BOOLEAN';
+        p.value = b === 0x04;
       }
     }
-    if (deleteMarker) continue;
-    points++;
-    if (min === undefined || ts < min) min = ts;
-    if (max === undefined || ts > max) max = ts;
+    p.ts = ts;
+    p.geo = hasGeo ? geo : null;
+    p.elev = hasElev ? elev : null;
+    visit(p);
   }
+}
+
+const less = (a: Long64, b: Long64) => a < b;
+
+function walkPoints(
+  data: Buffer,
+  base: Long64,
+): { points: number; first: number | null; last: number | null } {
+  let min: Long64 | undefined;
+  let max: Long64 | undefined;
+  let points = 0;
+  walkEncoded(data, base, (p) => {
+    points++;
+    if (min === undefined || less(p.ts, min)) min = p.ts;
+    if (max === undefined || less(max, p.ts)) max = p.ts;
+  });
   return {
     points,
     first: min === undefined ? null : Number(min),
@@ -255,14 +357,23 @@ function walkPoints(
   };
 }
 
-/** Decodes one WRAPped series; throws WrapDecodeError when it is not one. */
-export function decodeWrapped(line: string): WrappedSeries {
+/** A WRAPped series' metadata and its (uncompressed) GTS encoding. */
+export interface Wrapper {
+  cls: string;
+  labels: Record<string, string>;
+  attributes: Record<string, string>;
+  base: Long64;
+  encoded: Buffer;
+}
+
+/** Reads the wrapper of one WRAPped series; throws WrapDecodeError when it is not one. */
+export function parseWrapper(line: string): Wrapper {
   const wrapper = readStruct(new Reader(opb64Decode(line.trim())));
   const meta = wrapper.get(1);
   if (!(meta instanceof Map)) throw new WrapDecodeError('no metadata in the wrapper');
   const cls = text(meta.get(1));
   if (cls === undefined) throw new WrapDecodeError('no class name in the metadata');
-  const base = typeof wrapper.get(6) === 'bigint' ? (wrapper.get(6) as bigint) : 0n;
+  const base = typeof wrapper.get(6) === 'bigint' ? norm(wrapper.get(6) as bigint) : 0;
   let encoded = wrapper.get(7);
   if (encoded !== undefined && !Buffer.isBuffer(encoded))
     throw new WrapDecodeError('encoded data is not binary');
@@ -275,11 +386,17 @@ export function decodeWrapped(line: string): WrappedSeries {
       throw new WrapDecodeError(`compressed data does not gunzip: ${(err as Error).message}`);
     }
   }
-  const counted = walkPoints(encoded ?? Buffer.alloc(0), base);
   return {
     cls,
     labels: stringMap(meta.get(2)),
     attributes: stringMap(meta.get(5)),
-    ...counted,
+    base,
+    encoded: encoded ?? Buffer.alloc(0),
   };
+}
+
+/** Decodes one WRAPped series' metadata and counts; throws WrapDecodeError when it is not one. */
+export function decodeWrapped(line: string): WrappedSeries {
+  const w = parseWrapper(line);
+  return { cls: w.cls, labels: w.labels, attributes: w.attributes, ...walkPoints(w.encoded, w.base) };
 }

@@ -152,7 +152,12 @@ export class Warp10Client {
   }
 
   /** Ingests points in GTS input format (one `TS/LAT:LON/ELEV class{labels} value` a line). */
-  async update(writeToken: string, lines: string | Uint8Array, signal?: AbortSignal): Promise<void> {
+  /** An async iterable body is streamed (chunked): a restore sends a batch without holding it. */
+  async update(
+    writeToken: string,
+    lines: string | Uint8Array | AsyncIterable<string | Uint8Array>,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const res = await this.send(`${this.url}/api/v0/update`, 'update', {
       method: 'POST',
       body: lines,
@@ -193,7 +198,7 @@ export class Warp10Client {
     init: {
       method: 'GET' | 'POST';
       /** An async iterable is streamed (chunked), never held whole in memory. */
-      body?: string | Uint8Array | AsyncIterable<string>;
+      body?: string | Uint8Array | AsyncIterable<string | Uint8Array>;
       headers?: Record<string, string>;
       signal?: AbortSignal;
     },

@@ -41,6 +41,8 @@ export interface RestoreTarget {
   name: string;
   url: string;
   runner: FeedingRunner;
+  /** For /api/v0/update: a restore streams its points there. */
+  client: Warp10Client;
   tokens: { read: string; write: string };
 }
 
@@ -136,7 +138,7 @@ export function buildRuntime(
   });
   const plain = opts.runner ?? httpRunner(client);
   const runner = opts.metrics ? instrumentRunner(plain, opts.metrics) : plain;
-  const targets = new Map<string, RestoreTarget & { client?: Warp10Client }>();
+  const targets = new Map<string, RestoreTarget>();
   return {
     config,
     store,
@@ -150,7 +152,7 @@ export function buildRuntime(
       let target = targets.get(key);
       if (target) return target;
       if (name === undefined) {
-        target = { name: key, url: config.warp10.url, runner: httpRunner(client), tokens };
+        target = { name: key, url: config.warp10.url, runner: httpRunner(client), client, tokens };
       } else {
         const t = config.restoreTargets?.find((x) => x.name === name);
         if (!t) {
@@ -185,7 +187,7 @@ export function buildRuntime(
     },
     metrics: opts.metrics,
     async close() {
-      for (const t of targets.values()) await t.client?.close();
+      for (const t of targets.values()) if (t.client !== client) await t.client.close();
       await client.close();
       await store.close();
     },

@@ -2,13 +2,14 @@
 // archived (and so deleted from Warp 10), then restored; what Warp 10 holds afterwards is compared with
 // what it held before the archive, point for point.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { batchObjectKey, type MonthRef } from '../../src/archive/layout.ts';
+import { batchManifestKey, batchObjectKey, type MonthRef } from '../../src/archive/layout.ts';
 import { monthRange } from '../../src/month.ts';
 import type { LocalStore } from '../../src/store/local.ts';
 import { buildRuntime } from '../../src/worker/runtime.ts';
@@ -236,6 +237,33 @@ describe('restore workflow (real Temporal, real Warp 10)', () => {
       const f = failure(run);
       assert.equal(f.type, 'ArchiveCorrupt');
       assert.ok(f.message.includes(key), f.message);
+      assert.deepEqual(await dumpFull(w, cls, S, E - 1), [], 'nothing written, from any batch');
+    } finally {
+      await rt.close();
+    }
+  });
+
+  test('fault: a batch object matching its checksum but not decodable — ArchiveCorrupt before any write, nothing written', async (t) => {
+    const w = warp10OrSkip(t);
+    if (!w) return;
+    const { cls, rt, ref } = await archivedMonth(t, w);
+    try {
+      // An object the manifest vouches for (its SHA-256 rewritten to match) that is not WRAPped series:
+      // the worker decodes every batch in the check, before any batch is written.
+      const root = (rt.store as LocalStore).root;
+      const key = batchObjectKey(ref, 2);
+      const file = path.join(root, ...key.split('/'));
+      const bad = gzipSync('not a wrapped series\n');
+      writeFileSync(file, bad);
+      const mfile = path.join(root, ...batchManifestKey(ref, 2).split('/'));
+      const m = JSON.parse(readFileSync(mfile, 'utf8')) as { object: { sha256: string; bytes: number } };
+      m.object.sha256 = createHash('sha256').update(bad).digest('hex');
+      m.object.bytes = bad.length;
+      writeFileSync(mfile, JSON.stringify(m));
+      const [run] = await restoreRuns(env, rt, [ref]);
+      const f = failure(run);
+      assert.equal(f.type, 'ArchiveCorrupt');
+      assert.ok(f.message.includes(key) && f.message.includes('does not decode'), f.message);
       assert.deepEqual(await dumpFull(w, cls, S, E - 1), [], 'nothing written, from any batch');
     } finally {
       await rt.close();
