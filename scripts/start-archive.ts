@@ -10,6 +10,7 @@ import type { OffloadConfig } from '../src/config/schema.ts';
 import { SecretError } from '../src/config/secrets.ts';
 import { humanBytes } from '../src/slack/message.ts';
 import { applyStackEnv } from '../src/stack-env.ts';
+import { NotFoundError, StorePermanentError } from '../src/store/types.ts';
 import { buildStore, withEnvOverrides } from '../src/worker/runtime.ts';
 import type { ArchiveProgress, ArchiveResult } from '../src/workflows/archive.ts';
 import { resolveTemporal } from '../src/temporal/connection.ts';
@@ -23,6 +24,12 @@ function progressLine(p: ArchiveProgress): string {
   );
 }
 
+class StoreRefused extends Error {
+  constructor(err: StorePermanentError) {
+    super(`${err.message}. Nothing was started.`);
+  }
+}
+
 /** A month whose manifest is already in the store is reported and nothing is started. */
 async function alreadyArchived(config: OffloadConfig, args: StartArchiveArgs) {
   if (!args.dataset || !args.group) return undefined;
@@ -32,7 +39,9 @@ async function alreadyArchived(config: OffloadConfig, args: StartArchiveArgs) {
       monthManifestKey({ group: args.group, dataset: args.dataset, month: args.month }),
     );
     return MonthManifestSchema.parse(JSON.parse(text));
-  } catch {
+  } catch (err) {
+    // Keys refused or no such bucket: every run would fail the same way, so start nothing.
+    if (err instanceof StorePermanentError && !(err instanceof NotFoundError)) throw new StoreRefused(err);
     return undefined; // not archived, or the store is unreachable from here: the workflow checks again
   } finally {
     await store.close();
@@ -54,7 +63,18 @@ async function main(argv: string[]): Promise<number> {
     throw err;
   }
 
-  const done = args.dryRun ? undefined : await alreadyArchived(config, args);
+  let done;
+  try {
+    done = args.dryRun ? undefined : await alreadyArchived(config, args);
+  } catch (err) {
+    if (!(err instanceof StoreRefused)) throw err;
+    console.error(err.message);
+    if (args.json)
+      console.log(
+        JSON.stringify({ status: 'refused', error: { type: 'StorePermanentError', message: err.message } }),
+      );
+    return 2;
+  }
   if (done) {
     const msg = `${args.month} of ${args.group}/${args.dataset} is already archived (${done.series} series, ${done.points} points, committed ${done.committedAt}); nothing to do.`;
     if (args.json)
@@ -125,6 +145,13 @@ async function main(argv: string[]): Promise<number> {
     const seconds = (Date.now() - started) / 1000;
     if (args.json) {
       console.log(JSON.stringify({ ...run, seconds, ...result }));
+    } else if (result.series === 0 && (result.status === 'dry-run' || result.status === 'archived')) {
+      // Most often a selector that matches nothing (a typo): say so rather than "archived 0 series".
+      console.log(
+        `nothing to archive: no series matching the selector of ${ref.group}/${args.dataset} has data in ${args.month}` +
+          (result.status === 'archived' ? ' (the month is recorded as archived, empty)' : '') +
+          ". If you expected some, check that dataset's selector (class and labels) in the config.",
+      );
     } else if (result.status === 'dry-run') {
       console.log(`DRY RUN — nothing was changed. Would archive then delete:`);
       for (const b of result.dryRun ?? []) {
