@@ -68,7 +68,8 @@ function tokenRefusal(
   return {
     type: 'Warp10TokenRefused',
     fix:
-      `Warp 10 refused ${which}: it is invalid or expired. Put a valid token in the secret it references ` +
+      `Warp 10 refused ${which}: ${/expired/i.test(warpMessage) ? 'it has expired' : 'it is invalid or expired'}. ` +
+      `Put a valid token in the secret it references ` +
       `(the environment variable or file named in the config), restart the worker, then resume the run`,
   };
 }

@@ -47,7 +47,9 @@ export function resolveSecret(ref: SecretRef, what: string): string {
     const fix =
       why === 'does not exist'
         ? `create it with the secret, or fix ${what} in the config`
-        : `make it readable by the user running this, or fix ${what} in the config`;
+        : why === 'is a directory'
+          ? `name the file holding the secret, not its directory, in ${what}`
+          : `make it readable by the user running this, or fix ${what} in the config`;
     throw new SecretError(`secret file ${ref.file} ${why} (needed for ${what}): ${fix}`, ref, what);
   }
   const trimmed = content.trim();

@@ -89,7 +89,10 @@ describe('resolveSecret', () => {
 
   test('a directory is an error', () => {
     const err = secretError(() => resolveSecret({ file: dir }, 'warp10.writeToken'));
-    assert.match(err.message, /is a directory \(needed for warp10\.writeToken\)$/);
+    assert.match(
+      err.message,
+      /is a directory \(needed for warp10\.writeToken\): name the file holding the secret, not its directory, in warp10\.writeToken$/,
+    );
   });
 
   test('an unreadable file is an error that does not show its content', () => {

@@ -423,14 +423,14 @@ const CASES: Case[] = [
     fix: /write the secret into it/,
   },
   {
-    name: 'worker with a secret file that cannot be read',
+    name: 'worker with a secret file that is a directory',
     cli: 'worker',
     args: [],
-    // Tests may run as root, who reads any file: a directory is unreadable as a file for everyone.
+    // Tests may run as root, who reads any file (chmod 000 proves nothing): a directory fails for everyone.
     config: (raw) => void (raw.warp10.writeToken = { file: tempDir('badinput-secret-dir') }),
     exit: 2,
     says: 'is a directory (needed for warp10.writeToken)',
-    fix: /make it readable by the user running this, or fix warp10\.writeToken in the config/,
+    fix: /name the file holding the secret, not its directory, in warp10\.writeToken/,
   },
   {
     name: 'worker with OFFLOADER_METRICS_PORT out of range',

@@ -2,8 +2,8 @@
 // as an operator runs them, a fixture on the real stack (live points, an archived month, an S3 fake), and
 // the checks every row makes — exit code, what is wrong, how to fix it, and that nothing changed.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -325,4 +325,42 @@ export async function attempts(workflowId: string): Promise<number[]> {
   return (history.events ?? []).flatMap((e) =>
     e.activityTaskStartedEventAttributes ? [e.activityTaskStartedEventAttributes.attempt ?? 0] : [],
   );
+}
+
+/**
+ * A READ token that expired in 1970, minted by Warp 10's own TokenGen with the local stack's keys
+ * (undefined for a Warp 10 the stack did not install: its keys are not ours). The token file's tokens
+ * never expire, so this is the one way to show how the offloader reports an expired token.
+ */
+export function mintExpiredReadToken(): string | undefined {
+  if (process.env.WARP10_MANAGED !== 'local') return undefined;
+  const tools = path.join(ROOT, '.tools', 'warp10');
+  const jar = existsSync(tools)
+    ? readdirSync(tools)
+        .map((d) => path.join(tools, d, 'warp10-3.5.0', 'lib', 'warp10-3.5.0.jar'))
+        .find((j) => existsSync(j))
+    : undefined;
+  const conf = path.join(ROOT, '.data', 'warp10', 'conf', '99-local.conf');
+  if (!jar || !existsSync(conf)) return undefined;
+  const owner = '00000000-0000-4000-8000-00000000e1a0';
+  const envelope = write(
+    path.join(tempDir('badinput-tokengen'), 'expired.mc2'),
+    `{ 'id' 'badinput-expired' 'type' 'READ' 'application' 'offloader' 'owner' '${owner}' 'issuance' 0 'expiry' 1000 ` +
+      `'owners' [ '${owner}' ] 'producers' [ '${owner}' ] 'applications' [ 'offloader' ] } TOKENGEN`,
+  );
+  const out = execFileSync(
+    'java',
+    [
+      '-Dfile.encoding=UTF-8',
+      '-cp',
+      jar,
+      'io.warp10.TokenGen',
+      path.join(ROOT, 'scripts', 'warp10', 'standalone.conf'),
+      conf,
+      envelope,
+    ],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+  );
+  const [minted] = JSON.parse(out.slice(out.indexOf('['))) as [{ token: string }];
+  return minted.token;
 }
