@@ -256,7 +256,7 @@ const CASES: Case[] = [
   },
 ];
 
-matrix('bad input: store, restore, verify-archive', CASES);
+matrix('bad-input matrix: store, restore, verify-archive', CASES);
 
 describe('bad input that reaches the worker', () => {
   const rows = [

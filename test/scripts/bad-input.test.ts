@@ -452,4 +452,4 @@ const CASES: Case[] = [
   },
 ];
 
-matrix('bad input: flags, config files, schedule, environment', CASES);
+matrix('bad-input matrix: flags, config files, schedule, environment', CASES);
