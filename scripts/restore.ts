@@ -11,6 +11,7 @@ import { SecretError } from '../src/config/secrets.ts';
 import { RestoreInputError, planRestore, type RestoreRequest } from '../src/restore/plan.ts';
 import { humanBytes } from '../src/slack/message.ts';
 import { applyStackEnv } from '../src/stack-env.ts';
+import { StorePermanentError } from '../src/store/types.ts';
 import { buildStore, withEnvOverrides } from '../src/worker/runtime.ts';
 import type { RestoreProgress, RestoreResult } from '../src/workflows/restore.ts';
 
@@ -51,7 +52,16 @@ async function main(argv: string[]): Promise<number> {
   };
 
   // The store alone says whether there is anything to restore: bad input starts nothing.
-  const store = buildStore(config);
+  let store;
+  try {
+    store = buildStore(config);
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof SecretError) {
+      console.error(err.message);
+      return 2;
+    }
+    throw err;
+  }
   try {
     const plan = await planRestore(store, req);
     say(
@@ -66,7 +76,8 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     console.error(`cannot read the archive store ${store.description}: ${(err as Error).message}`);
-    return 1;
+    // Keys refused or no such bucket: bad configuration, as final as a bad flag (nothing started).
+    return err instanceof StorePermanentError ? 2 : 1;
   } finally {
     await store.close();
   }

@@ -1,6 +1,8 @@
 // npm run start-archive -- --month YYYY-MM [--dataset NAME [--group NAME]] [--dry-run] [--wait] [--json]
 // Exit codes: 0 done (or started), 1 the run failed or a server is unreachable, 2 bad input (nothing started).
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { monthManifestKey } from '../src/archive/layout.ts';
+import { MonthManifestSchema } from '../src/archive/manifest.ts';
 import { UsageError, parseStartArchiveArgs, type StartArchiveArgs } from '../src/cli/start-archive-args.ts';
 import { follow, startArchive } from '../src/client/archive.ts';
 import { ConfigError, loadConfig } from '../src/config/load.ts';
@@ -8,7 +10,8 @@ import type { OffloadConfig } from '../src/config/schema.ts';
 import { SecretError } from '../src/config/secrets.ts';
 import { humanBytes } from '../src/slack/message.ts';
 import { applyStackEnv } from '../src/stack-env.ts';
-import { withEnvOverrides } from '../src/worker/runtime.ts';
+import { NotFoundError, StorePermanentError } from '../src/store/types.ts';
+import { buildStore, withEnvOverrides } from '../src/worker/runtime.ts';
 import type { ArchiveProgress, ArchiveResult } from '../src/workflows/archive.ts';
 import { resolveTemporal } from '../src/temporal/connection.ts';
 
@@ -19,6 +22,30 @@ function progressLine(p: ArchiveProgress): string {
     `  ${p.phase.padEnd(7)} batches ${p.exported}/${p.batches} exported, ${p.verified} verified, ` +
     `${p.deleted} deleted — ${p.points.toLocaleString('en-US')} points, ${humanBytes(p.bytes)}`
   );
+}
+
+class StoreRefused extends Error {
+  constructor(err: StorePermanentError) {
+    super(`${err.message}. Nothing was started.`);
+  }
+}
+
+/** The month's manifest, if it is committed; a store that refuses the keys or has no such bucket throws. */
+async function alreadyArchived(config: OffloadConfig, args: StartArchiveArgs) {
+  if (!args.dataset || !args.group) return undefined;
+  const store = buildStore(config);
+  try {
+    const text = await store.getText(
+      monthManifestKey({ group: args.group, dataset: args.dataset, month: args.month }),
+    );
+    return MonthManifestSchema.parse(JSON.parse(text));
+  } catch (err) {
+    // Keys refused or no such bucket: every run would fail the same way, so start nothing.
+    if (err instanceof StorePermanentError && !(err instanceof NotFoundError)) throw new StoreRefused(err);
+    return undefined; // not archived, or the store is unreachable from here: the workflow checks again
+  } finally {
+    await store.close();
+  }
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -34,6 +61,26 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     throw err;
+  }
+
+  let done;
+  try {
+    done = args.dryRun ? undefined : await alreadyArchived(config, args);
+  } catch (err) {
+    if (!(err instanceof StoreRefused)) throw err;
+    console.error(err.message);
+    if (args.json)
+      console.log(
+        JSON.stringify({ status: 'refused', error: { type: 'StorePermanentError', message: err.message } }),
+      );
+    return 2;
+  }
+  if (done) {
+    // Started anyway: the run rechecks the committed month for points written into it since.
+    say(
+      args.json,
+      `${args.month} of ${args.group}/${args.dataset} is already archived (committed ${done.committedAt}): checking it for late points`,
+    );
   }
 
   let connection: Connection;
@@ -105,6 +152,13 @@ async function main(argv: string[]): Promise<number> {
     const seconds = (Date.now() - started) / 1000;
     if (args.json) {
       console.log(JSON.stringify({ ...run, seconds, ...result }));
+    } else if (result.series === 0 && (result.status === 'dry-run' || result.status === 'archived')) {
+      // Most often a selector that matches nothing (a typo): say so rather than "archived 0 series".
+      console.log(
+        `nothing to archive: no series matching the selector of ${ref.group}/${args.dataset} has data in ${args.month}` +
+          (result.status === 'archived' ? ' (the month is recorded as archived, empty)' : '') +
+          ". If you expected some, check that dataset's selector (class and labels) in the config.",
+      );
     } else if (result.status === 'dry-run') {
       console.log(`DRY RUN — nothing was changed. Would archive then delete:`);
       for (const b of result.dryRun ?? []) {

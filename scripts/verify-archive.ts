@@ -8,6 +8,7 @@ import { SecretError } from '../src/config/secrets.ts';
 import { MonthError, parseMonth } from '../src/month.ts';
 import { humanBytes } from '../src/slack/message.ts';
 import { applyStackEnv } from '../src/stack-env.ts';
+import { StoreError } from '../src/store/types.ts';
 import { buildStore, withEnvOverrides } from '../src/worker/runtime.ts';
 
 export const USAGE = `usage: npm run verify-archive -- --month YYYY-MM [--dataset NAME] [--group NAME] [--json]
@@ -73,19 +74,29 @@ async function main(argv: string[]): Promise<number> {
   try {
     const groupNames = config.groups.map((g) => g.name);
     if (values.group !== undefined && !groupNames.includes(values.group)) {
-      console.error(`unknown group "${values.group}"; configured groups: ${groupNames.join(', ')}.`);
+      console.error(
+        `unknown group "${values.group}"; configured groups: ${groupNames.join(', ')}. Fix --group.`,
+      );
       return 2;
     }
     const refs: { group: string; dataset: string; month: string }[] = [];
-    for (const group of values.group !== undefined ? [values.group] : groupNames) {
-      for (const dataset of await archivedDatasets(store, group, month)) {
-        if (values.dataset === undefined || values.dataset === dataset) refs.push({ group, dataset, month });
+    try {
+      for (const group of values.group !== undefined ? [values.group] : groupNames) {
+        for (const dataset of await archivedDatasets(store, group, month)) {
+          if (values.dataset === undefined || values.dataset === dataset)
+            refs.push({ group, dataset, month });
+        }
       }
+    } catch (err) {
+      if (!(err instanceof StoreError)) throw err;
+      console.error(`cannot read the archive store ${store.description}: ${err.message}`);
+      // Keys refused or no such bucket: bad configuration (2); an outage is a problem to retry (1).
+      return err.retryable ? 1 : 2;
     }
     if (refs.length === 0) {
       const what = values.dataset !== undefined ? `dataset "${values.dataset}"` : 'any dataset';
       console.error(
-        `no archive of ${what} for ${month} in ${store.description}${values.group ? ` (group ${values.group})` : ''}.`,
+        `no archive of ${what} for ${month} in ${store.description}${values.group ? ` (group ${values.group})` : ''}; check --month and --dataset (a month is archived by npm run start-archive).`,
       );
       return 2;
     }

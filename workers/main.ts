@@ -30,14 +30,6 @@ async function main(): Promise<number> {
   const logger = createLogger({ ...config.logging, secrets });
   const metrics = config.metrics ? processMetrics() : undefined;
   const sdkMetricsPort = config.metrics ? await freePort('127.0.0.1') : undefined;
-  Runtime.install({
-    logger: new PinoSdkLogger(logger),
-    shutdownSignals: ['SIGINT', 'SIGTERM'],
-    telemetryOptions: {
-      logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} },
-      ...(sdkMetricsPort ? { metrics: { prometheus: { bindAddress: `127.0.0.1:${sdkMetricsPort}` } } } : {}),
-    },
-  });
 
   let runtime;
   let temporal;
@@ -57,6 +49,16 @@ async function main(): Promise<number> {
     }
     throw err;
   }
+  // Installed only once the configuration and every secret are good: an installed runtime keeps the
+  // process alive, so a worker refusing its configuration would print why and then hang.
+  Runtime.install({
+    logger: new PinoSdkLogger(logger),
+    shutdownSignals: ['SIGINT', 'SIGTERM'],
+    telemetryOptions: {
+      logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} },
+      ...(sdkMetricsPort ? { metrics: { prometheus: { bindAddress: `127.0.0.1:${sdkMetricsPort}` } } } : {}),
+    },
+  });
   if (runtime.notifier.transport === 'web-api') {
     await runtime.notifier
       .check()

@@ -36,6 +36,44 @@ function requestedCancellation(): CancelledFailure | undefined {
   }
 }
 
+/**
+ * What to do when Warp 10 refuses a token (unknown, malformed, expired or revoked): retrying cannot help,
+ * and the operator needs to know which secret to replace. FIND and FETCH read, the rest write.
+ */
+function tokenRefusal(
+  warpMessage: string,
+): { type: 'Warp10TokenRefused' | 'Warp10DeleteRefused'; fix: string } | undefined {
+  // WarpScript's DELETE hides the delete endpoint's answer ("Server Error"): an invalid or expired write
+  // token looks exactly like this, and so does a delete endpoint that is switched off.
+  if (/DELETE failed to complete (?:dryrun )?request successfully/.test(warpMessage)) {
+    return {
+      type: 'Warp10DeleteRefused',
+      fix:
+        'Warp 10 refused the delete, and nothing was deleted: the write token (warp10.writeToken) is invalid or ' +
+        'expired, or the delete endpoint is off (warpscript.delete.endpoint, standalone.delete.disable = false). ' +
+        'Fix that, restart the worker, then resume the run',
+    };
+  }
+  const m = /\b([A-Z]+) given an invalid (?:read |write )?token|token (?:has )?expired|expired token/i.exec(
+    warpMessage,
+  );
+  if (!m) return undefined;
+  const fn = m[1]?.toUpperCase();
+  const which =
+    fn === 'FIND' || fn === 'FETCH'
+      ? 'the read token (warp10.readToken)'
+      : fn
+        ? 'the write token (warp10.writeToken)'
+        : 'a token of warp10';
+  return {
+    type: 'Warp10TokenRefused',
+    fix:
+      `Warp 10 refused ${which}: ${/expired/i.test(warpMessage) ? 'it has expired' : 'it is invalid or expired'}. ` +
+      `Put a valid token in the secret it references ` +
+      `(the environment variable or file named in the config), restart the worker, then resume the run`,
+  };
+}
+
 /** Maps an error thrown while working on `batch` to an ApplicationFailure (or returns it unchanged). */
 export function toFailure(err: unknown, batch?: number): unknown {
   const cancelled = requestedCancellation();
@@ -52,6 +90,15 @@ export function toFailure(err: unknown, batch?: number): unknown {
           ? 'RestoreMismatch'
           : 'WarpScriptError';
     const where = batch === undefined ? '' : `batch ${batch}: `;
+    const refused = tokenRefusal(err.warpMessage);
+    if (refused) {
+      return ApplicationFailure.create({
+        type: refused.type,
+        message: `${where}${err.message}. ${refused.fix}`,
+        nonRetryable: true,
+        details: [{ ...base, warp10 }],
+      });
+    }
     return ApplicationFailure.create({
       type,
       message: `${where}${err.message}`,

@@ -4,6 +4,8 @@
 /** Failure types a retry cannot fix. */
 export const NON_RETRYABLE = [
   'WarpScriptError',
+  'Warp10TokenRefused',
+  'Warp10DeleteRefused',
   'Warp10HttpError',
   'LiveDataChanged',
   'AmbiguousSelector',

@@ -8,6 +8,7 @@ import {
   parseSeriesSelector,
   type RestoreRequest,
 } from '../restore/plan.ts';
+import { quoted } from '../restore/selector.ts';
 import { UsageError } from './start-archive-args.ts';
 
 export { UsageError };
@@ -76,14 +77,14 @@ export function parseRestoreArgs(argv: string[], config: OffloadConfig): Restore
   let group = values.group;
   if (group !== undefined && !config.groups.some((g) => g.name === group)) {
     throw new UsageError(
-      `unknown group "${group}"; configured groups: ${config.groups.map((g) => g.name).join(', ')}.`,
+      `unknown group ${quoted(group)}; configured groups: ${config.groups.map((g) => g.name).join(', ')}. Fix --group.`,
     );
   }
   if (group === undefined) {
     const owners = config.groups.filter((g) => g.datasets.some((d) => d.name === dataset));
     if (owners.length === 0) {
       throw new UsageError(
-        `unknown dataset "${dataset}": it is not a configured dataset; for a dataset found by discovery add --group.`,
+        `unknown dataset ${quoted(dataset)}: it is not a configured dataset; fix --dataset, or for a dataset found by discovery add --group.`,
       );
     }
     if (owners.length > 1) {
@@ -96,7 +97,7 @@ export function parseRestoreArgs(argv: string[], config: OffloadConfig): Restore
   if (values.target !== undefined && !config.restoreTargets?.some((t) => t.name === values.target)) {
     const known = (config.restoreTargets ?? []).map((t) => t.name);
     throw new UsageError(
-      `unknown restore target "${values.target}"; ${known.length > 0 ? `configured: ${known.join(', ')}` : 'the configuration lists no restoreTargets'}.`,
+      `unknown restore target ${quoted(values.target)}; ${known.length > 0 ? `configured: ${known.join(', ')}` : 'the configuration lists no restoreTargets'}. Fix --target, or add the target to restoreTargets in the config.`,
     );
   }
   let concurrency: number | undefined;

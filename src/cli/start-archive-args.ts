@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import type { OffloadConfig } from '../config/schema.ts';
 import { MonthError, assertArchivableMonth, parseMonth, settledAt } from '../month.ts';
+import { quoted } from '../restore/selector.ts';
 
 export const USAGE = `usage: npm run start-archive -- --month YYYY-MM [--dataset NAME [--group NAME]] [--dry-run] [--wait] [--json] [--ignore-lateness]
 
@@ -74,7 +75,7 @@ export function parseStartArchiveArgs(
   const dataset = values.dataset;
   if (group !== undefined && !config.groups.some((g) => g.name === group)) {
     throw new UsageError(
-      `unknown group "${group}"; configured groups: ${config.groups.map((g) => g.name).join(', ')}.`,
+      `unknown group ${quoted(group)}; configured groups: ${config.groups.map((g) => g.name).join(', ')}. Fix --group.`,
     );
   }
   if (dataset !== undefined) {
@@ -88,7 +89,7 @@ export function parseStartArchiveArgs(
         ? ' (datasets found by discovery are archived by the monthly run: omit --dataset)'
         : '';
       throw new UsageError(
-        `unknown dataset "${dataset}"${group ? ` in group "${group}"` : ''}; configured: ${known.join(', ') || 'none'}${discovered}.`,
+        `unknown dataset ${quoted(dataset)}${group ? ` in group "${group}"` : ''}; configured: ${known.join(', ') || 'none'}${discovered}. Fix --dataset, or add the dataset to the config.`,
       );
     }
     if (owners.length > 1) {

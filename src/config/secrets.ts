@@ -22,11 +22,19 @@ export function resolveSecret(ref: SecretRef, what: string): string {
   if ('env' in ref) {
     const value = process.env[ref.env];
     if (value === undefined) {
-      throw new SecretError(`environment variable ${ref.env} is not set (needed for ${what})`, ref, what);
+      throw new SecretError(
+        `environment variable ${ref.env} is not set (needed for ${what}): export it, or change ${what} in the config`,
+        ref,
+        what,
+      );
     }
     const trimmed = value.trim();
     if (trimmed === '') {
-      throw new SecretError(`environment variable ${ref.env} is empty (needed for ${what})`, ref, what);
+      throw new SecretError(
+        `environment variable ${ref.env} is empty (needed for ${what}): set it to the secret's value`,
+        ref,
+        what,
+      );
     }
     return trimmed;
   }
@@ -36,11 +44,21 @@ export function resolveSecret(ref: SecretRef, what: string): string {
   } catch (err) {
     // Only the error code: the file name is already in the message and is not secret.
     const why = whyUnreadable(err);
-    throw new SecretError(`secret file ${ref.file} ${why} (needed for ${what})`, ref, what);
+    const fix =
+      why === 'does not exist'
+        ? `create it with the secret, or fix ${what} in the config`
+        : why === 'is a directory'
+          ? `name the file holding the secret, not its directory, in ${what}`
+          : `make it readable by the user running this, or fix ${what} in the config`;
+    throw new SecretError(`secret file ${ref.file} ${why} (needed for ${what}): ${fix}`, ref, what);
   }
   const trimmed = content.trim();
   if (trimmed === '') {
-    throw new SecretError(`secret file ${ref.file} is empty (needed for ${what})`, ref, what);
+    throw new SecretError(
+      `secret file ${ref.file} is empty (needed for ${what}): write the secret into it`,
+      ref,
+      what,
+    );
   }
   return trimmed;
 }

@@ -10,7 +10,14 @@ import {
   type MonthManifest,
 } from '../archive/manifest.ts';
 import { NotFoundError, type ArchiveStore } from '../store/types.ts';
-import { SelectorError, matches, parseSelector, parseSeriesName, type SeriesSelector } from './selector.ts';
+import {
+  SelectorError,
+  matches,
+  parseSelector,
+  parseSeriesName,
+  quoted,
+  type SeriesSelector,
+} from './selector.ts';
 
 /** What a restore asks for. Plain data without secrets: it is the workflow's input. */
 export interface RestoreRequest extends MonthRef {
@@ -67,7 +74,7 @@ export function parseInstantUs(text: string, what = 'an instant'): number {
   if (!m) {
     throw new RestoreInputError(
       'InvalidInput',
-      `invalid ${what} ${JSON.stringify(text)}: expected an ISO-8601 instant with its zone, such as 2026-03-10T00:00:00Z or 2026-03-10T01:00:00+01:00`,
+      `invalid ${what} ${quoted(text)}: expected an ISO-8601 instant with its zone, such as 2026-03-10T00:00:00Z or 2026-03-10T01:00:00+01:00`,
     );
   }
   const [, y, mo, d, h, mi, s, frac, zone] = m;
@@ -83,7 +90,7 @@ export function parseInstantUs(text: string, what = 'an instant'): number {
   ) {
     throw new RestoreInputError(
       'InvalidInput',
-      `invalid ${what} ${JSON.stringify(text)}: no such date or time`,
+      `invalid ${what} ${quoted(text)}: no such date or time; give a real instant such as 2026-03-10T00:00:00Z`,
     );
   }
   let offsetMin = 0;
@@ -103,12 +110,15 @@ export function restoreWindow(
   const start = req.from === undefined ? month.startUs : parseInstantUs(req.from, '--from');
   const end = req.to === undefined ? month.endUs : parseInstantUs(req.to, '--to');
   if (start >= end) {
-    throw new RestoreInputError('InvalidInput', `--from must be before --to (the window is [from, to))`);
+    throw new RestoreInputError(
+      'InvalidInput',
+      `--from must be before --to (the window is [from, to)): swap them or widen the window`,
+    );
   }
   if (start < month.startUs || end > month.endUs) {
     throw new RestoreInputError(
       'InvalidInput',
-      `the window [${req.from ?? 'month start'}, ${req.to ?? 'month end'}) is not inside ${req.month} ([${new Date(month.startUs / 1000).toISOString()}, ${new Date(month.endUs / 1000).toISOString()}))`,
+      `the window [${req.from ?? 'month start'}, ${req.to ?? 'month end'}) is not inside ${req.month} ([${new Date(month.startUs / 1000).toISOString()}, ${new Date(month.endUs / 1000).toISOString()})): choose --from and --to inside the month`,
     );
   }
   return { startUs: start, lastUs: end - 1 };
@@ -183,7 +193,10 @@ export async function planRestore(store: ArchiveStore, req: RestoreRequest): Pro
   if (!manifest) {
     const any = await store.list(monthPrefix(req));
     if (any.length === 0) {
-      throw new RestoreInputError('NoSuchArchive', `no archive of ${where} in ${store.description}`);
+      throw new RestoreInputError(
+        'NoSuchArchive',
+        `no archive of ${where} in ${store.description}; check --month, --group and --dataset (npm run verify-archive -- --month ${req.month} lists the archived datasets of a month)`,
+      );
     }
     throw new RestoreInputError(
       'IncompleteMonth',
@@ -211,7 +224,7 @@ export async function planRestore(store: ArchiveStore, req: RestoreRequest): Pro
   }
   if (series === 0) {
     const what = [
-      selector ? `series ${req.series}` : undefined,
+      selector && req.series !== undefined ? `series ${quoted(req.series)}` : undefined,
       req.from !== undefined || req.to !== undefined
         ? `window [${req.from ?? ''}, ${req.to ?? ''})`
         : undefined,
@@ -220,7 +233,7 @@ export async function planRestore(store: ArchiveStore, req: RestoreRequest): Pro
       .join(' in the ');
     throw new RestoreInputError(
       'InvalidInput',
-      `nothing to restore: the archive of ${where} (${manifest.series} series) holds no point for ${what || 'any series'}`,
+      `nothing to restore: the archive of ${where} (${manifest.series} series) holds no point for ${what || 'any series'}; check --series (label=value is exact, label~regex must match the whole value) and --from/--to`,
     );
   }
   return {

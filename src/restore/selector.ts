@@ -6,6 +6,14 @@ export class SelectorError extends Error {
   override name = 'SelectorError';
 }
 
+/** A user's text quoted in a message, shortened: a 10,000-character label value must not bury the message. */
+export function quoted(s: string, max = 80): string {
+  return (
+    JSON.stringify(s.length > max ? `${s.slice(0, max - 3)}...` : s) +
+    (s.length > max ? ` (${s.length} characters)` : '')
+  );
+}
+
 type Matcher = { exact: string } | { regex: RegExp; source: string };
 
 export interface SeriesSelector {
@@ -24,7 +32,7 @@ function decode(s: string, what: string): string {
   try {
     return decodeURIComponent(s);
   } catch {
-    throw new SelectorError(`invalid percent-encoding in ${what} ${JSON.stringify(s)}`);
+    throw new SelectorError(`invalid percent-encoding in ${what} ${quoted(s)}: write % as %25`);
   }
 }
 
@@ -35,7 +43,9 @@ function matcher(op: '=' | '~', raw: string, what: string): Matcher {
     // Warp 10 matches Java regexes against the whole value; anchoring gives JS the same meaning here.
     return { regex: new RegExp(`^(?:${value})$`, 'u'), source: value };
   } catch (err) {
-    throw new SelectorError(`invalid regular expression in ${what}: ${(err as Error).message}`);
+    throw new SelectorError(
+      `invalid regular expression in ${what} ${quoted(value)} (${(err as Error).message.replace(/^Invalid regular expression: \/.*\/u?: /s, '')}): fix the regular expression after ~`,
+    );
   }
 }
 
@@ -47,7 +57,7 @@ export function parseSelector(text: string): SeriesSelector {
   const m = /^([^{}]+)\{([^{}]*)\}$/.exec(text.trim());
   if (!m?.[1] || m[2] === undefined) {
     throw new SelectorError(
-      `invalid series selector ${JSON.stringify(text)}: expected class{label=value,...} such as 'client.http.requests{owner=acme}'`,
+      `invalid series selector ${quoted(text)}: expected class{label=value,...} such as 'client.http.requests{owner=acme}'`,
     );
   }
   const rawClass = m[1];
@@ -58,7 +68,9 @@ export function parseSelector(text: string): SeriesSelector {
   for (const part of m[2] === '' ? [] : m[2].split(',')) {
     const lm = /^([^=~]+)([=~])(.*)$/.exec(part);
     if (!lm?.[1] || !lm[2] || lm[3] === undefined) {
-      throw new SelectorError(`invalid label selector ${JSON.stringify(part)} in ${JSON.stringify(text)}`);
+      throw new SelectorError(
+        `invalid label selector ${quoted(part)} in ${quoted(text)}: expected label=value or label~regex`,
+      );
     }
     const name = decode(lm[1], 'a label name');
     labels.push([name, matcher(lm[2] as '=' | '~', lm[3], `label ${name}`)]);

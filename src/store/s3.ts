@@ -395,7 +395,7 @@ export class S3Store implements ArchiveStore {
     const detail = e.message && e.message !== code && e.message !== 'UnknownError' ? `: ${e.message}` : '';
     const message = this.#scrub(
       `S3 ${operation} failed (bucket ${JSON.stringify(this.bucket)}, ${what} ${JSON.stringify(fullKey)}): ` +
-        `${code}${httpStatus !== undefined ? ` (HTTP ${httpStatus})` : ''}${detail}`,
+        `${code}${httpStatus !== undefined ? ` (HTTP ${httpStatus})` : ''}${detail}${howToFix(code, httpStatus)}`,
     );
     const details = { operation, key, code, httpStatus };
     if (httpStatus === 404 && (code === 'NoSuchKey' || code === 'NotFound'))
@@ -403,6 +403,22 @@ export class S3Store implements ArchiveStore {
     if (isTransient(code, httpStatus)) return new StoreTransientError(message, details);
     return new StorePermanentError(message, details);
   }
+}
+
+const REFUSED_CODES = new Set(['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'Forbidden']);
+
+/** The fix for the refusals an operator causes by configuration: wrong keys, wrong bucket. */
+function howToFix(code: string, httpStatus: number | undefined): string {
+  if (code === 'NoSuchBucket') {
+    return '. The bucket does not exist at this endpoint: create it, or fix store.bucket (and store.endpoint)';
+  }
+  if (REFUSED_CODES.has(code) || httpStatus === 403 || httpStatus === 401) {
+    return (
+      '. The S3 service refused the credentials: check the secrets behind store.accessKeyId and ' +
+      'store.secretAccessKey, and that these keys may read and write the bucket'
+    );
+  }
+  return '';
 }
 
 function isTransient(code: string, httpStatus: number | undefined): boolean {

@@ -41,7 +41,10 @@ describe('resolveSecret', () => {
   test('an unset variable names the variable and the field', () => {
     delete process.env[VAR];
     const err = secretError(() => resolveSecret({ env: VAR }, 'warp10.readToken'));
-    assert.equal(err.message, `environment variable ${VAR} is not set (needed for warp10.readToken)`);
+    assert.equal(
+      err.message,
+      `environment variable ${VAR} is not set (needed for warp10.readToken): export it, or change warp10.readToken in the config`,
+    );
     assert.equal(err.what, 'warp10.readToken');
     assert.deepEqual(err.ref, { env: VAR });
   });
@@ -50,7 +53,10 @@ describe('resolveSecret', () => {
     process.env[VAR] = '   ';
     try {
       const err = secretError(() => resolveSecret({ env: VAR }, 'slack.token'));
-      assert.equal(err.message, `environment variable ${VAR} is empty (needed for slack.token)`);
+      assert.equal(
+        err.message,
+        `environment variable ${VAR} is empty (needed for slack.token): set it to the secret's value`,
+      );
     } finally {
       delete process.env[VAR];
     }
@@ -65,19 +71,28 @@ describe('resolveSecret', () => {
   test('a missing file names the path and the field', () => {
     const file = join(dir, 'missing');
     const err = secretError(() => resolveSecret({ file }, 'store.secretAccessKey'));
-    assert.equal(err.message, `secret file ${file} does not exist (needed for store.secretAccessKey)`);
+    assert.equal(
+      err.message,
+      `secret file ${file} does not exist (needed for store.secretAccessKey): create it with the secret, or fix store.secretAccessKey in the config`,
+    );
   });
 
   test('an empty file is an error', () => {
     const file = join(dir, 'empty');
     writeFileSync(file, '\n\n');
     const err = secretError(() => resolveSecret({ file }, 'warp10.writeToken'));
-    assert.equal(err.message, `secret file ${file} is empty (needed for warp10.writeToken)`);
+    assert.equal(
+      err.message,
+      `secret file ${file} is empty (needed for warp10.writeToken): write the secret into it`,
+    );
   });
 
   test('a directory is an error', () => {
     const err = secretError(() => resolveSecret({ file: dir }, 'warp10.writeToken'));
-    assert.match(err.message, /is a directory \(needed for warp10\.writeToken\)$/);
+    assert.match(
+      err.message,
+      /is a directory \(needed for warp10\.writeToken\): name the file holding the secret, not its directory, in warp10\.writeToken$/,
+    );
   });
 
   test('an unreadable file is an error that does not show its content', () => {

@@ -53,7 +53,7 @@ async function started(workflowId: string): Promise<boolean> {
 }
 
 describe('npm run restore against the real stack', () => {
-  test('bad input: exit 2, nothing started or written; --dry-run writes nothing; --wait --json restores', async (t) => {
+  test('refuses bad input (exit 2, nothing started or written); --dry-run writes nothing; --wait --json restores', async (t) => {
     const w = warp10OrSkip(t);
     if (!w) return;
     const cls = uniqueId('test.clirestore').replace(/-/g, '.');

@@ -1,6 +1,6 @@
-// The start-archive command as a user runs it: bad input is refused with exit code 2 and starts nothing.
+// The start-archive command as a user runs it: --dry-run changes nothing, --wait --json archives.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -13,14 +13,6 @@ import { temporalEnv, uniqueId, warp10OrSkip, workflowBundle } from '../support/
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
-function cli(args: string[], env: Record<string, string> = {}) {
-  return spawnSync(process.execPath, ['--import', 'tsx', 'scripts/start-archive.ts', ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, WARP10_READ_TOKEN: 'unused-r', WARP10_WRITE_TOKEN: 'unused-w', ...env },
-  });
-}
-
 let env: TestWorkflowEnvironment;
 before(async () => {
   env = await temporalEnv();
@@ -29,48 +21,7 @@ after(async () => {
   await env?.teardown();
 });
 
-async function started(workflowId: string): Promise<boolean> {
-  try {
-    await env.client.workflow.getHandle(workflowId).describe();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-describe('npm run start-archive', () => {
-  const cases: [string, string[], RegExp][] = [
-    ['a malformed month', ['--month', '2026-13', '--dataset', 'os-cpu'], /2026-13/],
-    [
-      'the current month',
-      ['--month', new Date().toISOString().slice(0, 7), '--dataset', 'os-cpu'],
-      /current month/,
-    ],
-    ['an unknown dataset', ['--month', '2003-02', '--dataset', 'no-such'], /unknown dataset "no-such"/],
-    [
-      'an unknown group',
-      ['--month', '2003-02', '--group', 'nope', '--dataset', 'os-cpu'],
-      /unknown group "nope"/,
-    ],
-    ['an unknown flag', ['--month', '2003-02', '--dataset', 'os-cpu', '--force'], /Unknown option '--force'/],
-  ];
-  for (const [what, args, message] of cases) {
-    test(`${what}: exit 2, a clear message, nothing started`, async () => {
-      const res = cli(args);
-      assert.equal(res.status, 2, res.stderr);
-      assert.match(res.stderr, message);
-      assert.equal(await started(`archive/infra/os-cpu/${args[1]}`), false);
-    });
-  }
-
-  test('an invalid configuration file: exit 2 with the path of the bad field', () => {
-    const res = cli(['--month', '2020-01', '--dataset', 'os-cpu'], {
-      OFFLOAD_CONFIG: path.join(ROOT, 'package.json'),
-    });
-    assert.equal(res.status, 2);
-    assert.match(res.stderr, /package\.json/);
-  });
-});
+// Bad flags and config files: the rows of test/scripts/bad-input.test.ts.
 
 describe('npm run start-archive against the real stack', () => {
   test('--dry-run changes nothing; --wait --json archives; a second run finds no late data and changes nothing', async (t) => {

@@ -43,23 +43,7 @@ after(async () => {
 });
 
 describe('npm run verify-archive', () => {
-  test('bad input: exit 2 with what to fix', () => {
-    const { file } = writeConfigFile({
-      warp10Url: 'http://127.0.0.1:1',
-      taskQueue: 'unused',
-      dataset: 'nothing',
-      cls: 'nothing',
-      seriesPerBatch: 1,
-    });
-    const bad = verify(file, ['--month', '2026-13']);
-    assert.equal(bad.status, 2, bad.stderr);
-    assert.match(bad.stderr, /2026-13/);
-    const none = verify(file, ['--month', '2026-01', '--dataset', 'nothing']);
-    assert.equal(none.status, 2, none.stderr);
-    assert.match(none.stderr, /no archive of dataset "nothing" for 2026-01/);
-    const flag = verify(file, ['--month', '2026-01', '--fix']);
-    assert.equal(flag.status, 2);
-  });
+  // Bad input (exit 2): the rows of test/scripts/bad-input-store.test.ts.
 
   test('a whole archive: exit 0; corrupt, missing and stray objects: exit 1 naming each', async (t) => {
     const w = warp10OrSkip(t);
