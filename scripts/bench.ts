@@ -1,15 +1,21 @@
 // npm run bench — measured in one run against the local stack:
 //   1. the archive against a plain script doing the same Warp 10 work (bench/archive.ts): export phase,
-//      whole safe archive, batchConcurrency 1/2/4, worker memory at 1x and 10x the data;
+//      whole safe archive, batchConcurrency 1/2/4, the worker's peak RSS at 1x and 10x the data;
+//   1b. orchestration overhead (bench/overhead.ts): a monthly run of 1,000 tiny datasets against a plain
+//      script sending the same Warp 10 requests, on the stack's dev server and an in-memory one, and the
+//      group's history per run;
 //   2. the export reply parser alone against library parsers (bench/reader.ts; no Warp 10 needed);
 //   3. restore throughput against a plain /api/v0/update of the same points (bench/restore.ts).
 // Needs a running Warp 10 (npm run stack:up, or WARP10_URL). Data goes to throwaway classes and months.
-// `npm run bench -- archive`, `-- reader` or `-- restore` runs one part only.
+// `npm run bench -- archive`, `-- overhead`, `-- reader` or `-- restore` runs one part only; the issue 9
+// table at the end holds the figures of the parts that ran.
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode } from '@temporalio/worker';
 import { applyStackEnv } from '../src/stack-env.ts';
 import { benchArchive } from './bench/archive.ts';
+import { benchOverhead, overheadRows } from './bench/overhead.ts';
+import { printTable, type BenchRow } from './bench/table.ts';
 import { benchReader } from './bench/reader.ts';
 import { benchRestore } from './bench/restore.ts';
 import { ROOT } from './stack/common.ts';
@@ -31,12 +37,33 @@ async function restorePart(): Promise<void> {
   await native.close();
 }
 
+async function overheadPart() {
+  const workflowBundle = await bundleWorkflowCode({
+    workflowsPath: path.join(ROOT, 'src', 'workflows', 'index.ts'),
+    logger: new DefaultLogger('WARN'),
+  });
+  return benchOverhead({
+    datasets: Number(process.env.BENCH_DATASETS ?? 1000),
+    concurrency: 8,
+    workflowBundle,
+  });
+}
+
 const only = process.argv[2];
-if (only !== undefined && !['archive', 'reader', 'restore'].includes(only)) {
-  throw new Error(`unknown part ${only}: archive, reader or restore`);
+if (only !== undefined && !['archive', 'overhead', 'reader', 'restore'].includes(only)) {
+  throw new Error(`unknown part ${only}: archive, overhead, reader or restore`);
 }
+const rows: BenchRow[] = [];
 if (only === undefined || only === 'archive') {
-  await benchArchive({ repetitions: Number(process.env.BENCH_REPETITIONS ?? 3), concurrencies: [1, 2, 4] });
+  rows.push(
+    ...(await benchArchive({
+      repetitions: Number(process.env.BENCH_REPETITIONS ?? 3),
+      concurrencies: [1, 2, 4],
+    })),
+  );
 }
+if (only === undefined || only === 'overhead') rows.push(...overheadRows(await overheadPart()));
 if (only === undefined || only === 'restore') await restorePart();
 if (only === undefined || only === 'reader') await benchReader();
+// One table of issue 9's figures, each next to the baseline measured in this run.
+if (rows.length > 0) printTable(rows);

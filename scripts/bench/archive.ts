@@ -1,7 +1,9 @@
 // The archive benchmark: the offloader against a plain script doing the same Warp 10 work on the same data
 // in the same run — FETCH + WRAP export (gzip to a file), one full read, one DELETE of the range — at
-// batchConcurrency 1, 2 and 4, medians of the repetitions; and worker memory at 1x and 10x the data.
-import { createWriteStream, rmSync } from 'node:fs';
+// batchConcurrency 1, 2 and 4, medians of the repetitions; and the worker's peak RSS at 1x and 10x the
+// data, each archive in a worker process of its own (archive-worker.ts).
+import { spawnSync } from 'node:child_process';
+import { createWriteStream, rmSync, writeFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
@@ -16,6 +18,8 @@ import { buildRuntime, type Runtime } from '../../src/worker/runtime.ts';
 import { createOffloadWorker } from '../../src/worker/worker.ts';
 import type { ArchiveResult } from '../../src/workflows/archive.ts';
 import { DATA, ROOT, ensureDir } from '../stack/common.ts';
+import type { WorkerJob, WorkerReport } from './archive-worker.ts';
+import type { BenchRow } from './table.ts';
 
 const STEP = 30 * 60 * 1_000_000; // one point every 30 minutes: 1,488 a series in a 31-day month
 const MONTH = '2001-01';
@@ -29,7 +33,7 @@ export interface ArchiveBenchOptions {
   concurrencies: number[];
 }
 
-export async function benchArchive(opts: ArchiveBenchOptions): Promise<void> {
+export async function benchArchive(opts: ArchiveBenchOptions): Promise<BenchRow[]> {
   if (!process.env.WARP10_URL) throw new Error('no Warp 10: run npm run stack:up (or set WARP10_URL)');
   const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
   const native = await NativeConnection.connect({ address });
@@ -161,6 +165,28 @@ export async function benchArchive(opts: ArchiveBenchOptions): Promise<void> {
     };
   }
 
+  /** The archive of a fresh `hosts` dataset in a worker process of its own: its peak RSS (VmHWM). */
+  async function peak(hosts: number, batchConcurrency: number): Promise<WorkerReport> {
+    const storePath = path.join(DATA, 'bench', `store-${Date.now().toString(36)}`);
+    const seedRt = runtimeFor('seed', 1, storePath);
+    const cls = await seed(seedRt, hosts);
+    await seedRt.close();
+    const job: WorkerJob = { cls, month: MONTH, storePath, batchConcurrency, bundlePath };
+    const child = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', path.join(ROOT, 'scripts', 'bench', 'archive-worker.ts'), JSON.stringify(job)],
+      { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 20 },
+    );
+    rmSync(storePath, { recursive: true, force: true });
+    if (child.status !== 0) throw new Error(`archive worker process failed:\n${child.stderr}`);
+    return JSON.parse(child.stdout) as WorkerReport;
+  }
+  const bundlePath = path.join(
+    ensureDir(path.join(DATA, 'bench')),
+    `workflows-${Date.now().toString(36)}.js`,
+  );
+  writeFileSync(bundlePath, workflowBundle.code);
+
   console.log(`archive benchmark: ${HOSTS * 8} series x 1,488 doubles, medians of ${opts.repetitions}`);
   const floors: Awaited<ReturnType<typeof plain>>[] = [];
   const runs = new Map<number, Awaited<ReturnType<typeof offload>>[]>();
@@ -181,34 +207,62 @@ export async function benchArchive(opts: ArchiveBenchOptions): Promise<void> {
       );
     }
   }
-  const small = await offload(HOSTS / 10, 2);
+  // Peak RSS: each size in a worker process of its own, the small one first and again last (their mean
+  // is the 1x figure) so that a noisy neighbour shows as a spread rather than as growth.
+  const peaks: { x1: WorkerReport[]; x10: WorkerReport[] } = { x1: [], x10: [] };
+  for (const [size, hosts] of [
+    ['x1', HOSTS / 10],
+    ['x10', HOSTS],
+    ['x1', HOSTS / 10],
+  ] as const) {
+    const p = await peak(hosts, 2);
+    peaks[size].push(p);
+    console.log(
+      `  worker process, ${(p.points / 1e6).toFixed(2)} M points: ${secs(p.totalMs)}, RSS ${(p.startRssKiB / 1024).toFixed(0)} MiB after start-up, peak ${(p.peakRssKiB / 1024).toFixed(0)} MiB`,
+    );
+  }
+  rmSync(bundlePath, { force: true });
 
   const plainExport = median(floors.map((f) => f.exportMs));
   const floor = median(floors.map((f) => f.floorMs));
-  console.log('');
-  console.log('| figure | offloader | plain script | ratio (plain time / offloader time) |');
-  console.log('|---|---|---|---|');
+  const rows: BenchRow[] = [];
   for (const [c, os] of runs) {
     const exp = median(os.map((o) => o.exportMs));
     const total = median(os.map((o) => o.totalMs));
-    console.log(
-      `| export phase, batchConcurrency ${c} | ${secs(exp)} | ${secs(plainExport)} | ${(plainExport / exp).toFixed(2)}x |`,
-    );
-    console.log(
-      `| whole safe archive, batchConcurrency ${c} | ${secs(total)} | ${secs(floor)} (export + read + delete) | ${(floor / total).toFixed(2)}x |`,
-    );
+    rows.push({
+      figure: `export phase, batchConcurrency ${c}`,
+      offloader: secs(exp),
+      plain: secs(plainExport),
+      ratio: `${(plainExport / exp).toFixed(2)}x (plain / offloader time)`,
+    });
+    rows.push({
+      figure: `whole safe archive, batchConcurrency ${c}`,
+      offloader: secs(total),
+      plain: `${secs(floor)} (export + read + delete)`,
+      ratio: `${(floor / total).toFixed(2)}x (plain / offloader time)`,
+    });
   }
   const one = median((runs.get(1) ?? runs.values().next().value ?? []).map((o) => o.totalMs));
   for (const [c, os] of runs) {
-    console.log(
-      `| speed-up, batchConcurrency ${c} vs 1 | ${secs(median(os.map((o) => o.totalMs)))} | ${secs(one)} | ${(one / median(os.map((o) => o.totalMs))).toFixed(2)}x |`,
-    );
+    const t = median(os.map((o) => o.totalMs));
+    rows.push({
+      figure: `speed-up, batchConcurrency ${c} vs 1`,
+      offloader: secs(t),
+      plain: `${secs(one)} (offloader at 1)`,
+      ratio: `${(one / t).toFixed(2)}x`,
+    });
   }
-  const big = runs.get(2) ?? [...runs.values()][0]!;
-  const bigRss = median(big.map((o) => o.rssGrowthMiB));
-  console.log(
-    `| worker RSS growth, 10x vs 1x the data | +${bigRss.toFixed(0)} MiB (${(big[0]!.points / 1e6).toFixed(2)} M points) | +${small.rssGrowthMiB.toFixed(0)} MiB (${(small.points / 1e6).toFixed(2)} M points) | ${(bigRss / Math.max(1, small.rssGrowthMiB)).toFixed(2)}x |`,
-  );
+  const mib = (k: number) => `${(k / 1024).toFixed(0)} MiB`;
+  const p1 = peaks.x1.reduce((n, p) => n + p.peakRssKiB, 0) / peaks.x1.length;
+  const p1s = peaks.x1.map((p) => mib(p.peakRssKiB)).join(', ');
+  const p10 = peaks.x10[0]!;
+  rows.push({
+    figure: 'worker peak RSS (VmHWM, own process), 10x vs 1x the data',
+    offloader: `${mib(p10.peakRssKiB)} at ${(p10.points / 1e6).toFixed(2)} M points`,
+    plain: `${p1s} at ${(peaks.x1[0]!.points / 1e6).toFixed(2)} M points (1x, run before and after)`,
+    ratio: `${((p10.peakRssKiB / p1 - 1) * 100).toFixed(1)} % growth (vs the mean 1x peak)`,
+  });
   await connection.close();
   await native.close();
+  return rows;
 }

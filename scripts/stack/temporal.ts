@@ -109,3 +109,42 @@ export async function temporalStatus(): Promise<string> {
   if (!isAlive(pid)) return 'stopped';
   return (await healthy(`127.0.0.1:${grpc}`)) ? `running (pid ${pid})` : `unhealthy (pid ${pid})`;
 }
+
+/**
+ * A second, in-memory Temporal dev server (no --db-filename), headless, on the given port: a comparison
+ * point for benchmarks. The caller stops it with the returned function.
+ */
+export async function startInMemoryTemporal(
+  port: number,
+): Promise<{ address: string; pid: number; stop: () => Promise<void> }> {
+  installTemporal();
+  const name = `temporal-mem-${port}`;
+  const address = `127.0.0.1:${port}`;
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--headless',
+    '--log-level',
+    'warn',
+    ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([n, type]) => ['--search-attribute', `${n}=${type}`]),
+  ];
+  const pid = startDetached(name, TEMPORAL_BIN, args, address);
+  const stop = async () => {
+    await stopDetached(name, 5_000);
+  };
+  try {
+    await waitFor('in-memory Temporal dev server', () => healthy(address), {
+      timeoutMs: 60_000,
+      log: logFile(name),
+      pid,
+    });
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { address, pid, stop };
+}
