@@ -26,6 +26,25 @@ export function stringLiteral(value: string): string {
   return `${out}'`;
 }
 
+/**
+ * Stack slots a list or map literal takes at once. A literal pushes every item before its closing mark
+ * builds it, and Warp 10 refuses a stack deeper than `warpscript.maxdepth` (1000 by default; a batch
+ * names thousands of selectors): longer literals are built in pieces, each APPENDed to the first as soon
+ * as it is built, so the stack stays under ~200 slots per nesting level whatever the length.
+ */
+export const LITERAL_CHUNK = 200;
+
+function chunked(items: string[], open: string, close: string, slotsPerItem: number): string {
+  const per = Math.max(1, Math.floor(LITERAL_CHUNK / slotsPerItem));
+  if (items.length === 0) return `${open} ${close}`;
+  if (items.length <= per) return `${open} ${items.join(' ')} ${close}`;
+  const pieces: string[] = [];
+  for (let i = 0; i < items.length; i += per) {
+    pieces.push(`${open} ${items.slice(i, i + per).join(' ')} ${close}${i === 0 ? '' : ' APPEND'}`);
+  }
+  return pieces.join(' ');
+}
+
 export function literal(value: WarpScriptValue): string {
   if (value === null) return 'NULL';
   switch (typeof value) {
@@ -48,10 +67,13 @@ export function literal(value: WarpScriptValue): string {
         throw new TypeError(`cannot bind ${value} exactly to WarpScript`);
       return String(value);
     case 'object':
-      if (Array.isArray(value)) return `[ ${value.map(literal).join(' ')} ]`;
-      return `{ ${Object.entries(value)
-        .map(([k, v]) => `${stringLiteral(k)} ${literal(v)}`)
-        .join(' ')} }`;
+      if (Array.isArray(value)) return chunked(value.map(literal), '[', ']', 1);
+      return chunked(
+        Object.entries(value).map(([k, v]) => `${stringLiteral(k)} ${literal(v)}`),
+        '{',
+        '}',
+        2,
+      );
     default:
       throw new TypeError(`cannot bind a ${typeof value} to WarpScript`);
   }

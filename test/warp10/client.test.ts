@@ -35,6 +35,20 @@ describe('Warp10Client against the real Warp 10', () => {
     await client.close();
   });
 
+  test("a bound list of 5,000 selectors and a map of 1,000 entries pass Warp 10's default stack depth (1000), exact", async (t) => {
+    const w = warp10OrSkip(t);
+    if (!w) return;
+    const client = new Warp10Client({ url: w.url });
+    const script = path.resolve(import.meta.dirname, '..', 'support', 'warpscript', 'echo.mc2');
+    const list = Array.from({ length: 5_000 }, (_, i) => `os.cpu{host=h${i}}`);
+    const map = Object.fromEntries(Array.from({ length: 1_000 }, (_, i) => [`k${i}`, [i, `v ${i}`]]));
+    const [gotList] = await httpRunner(client).run<[string[]]>(script, { s: list });
+    assert.deepEqual(gotList, list);
+    const [gotMap] = await httpRunner(client).run<[Record<string, unknown>]>(script, { s: map });
+    assert.deepEqual(gotMap, map);
+    await client.close();
+  });
+
   test('a stopped Warp 10 (nothing listening) gives a retryable failure', async (t) => {
     const w = warp10OrSkip(t);
     if (!w) return;

@@ -46,6 +46,21 @@ describe('literal', () => {
   test('lists and maps nest, with map keys encoded too', () => {
     assert.equal(literal(['a b', 1]), "[ 'a%20b' 1 ]");
     assert.equal(literal({ "k'": { x: [true] } }), "{ 'k%27' { 'x' [ true ] } }");
+    assert.equal(literal([]), '[ ]');
+  });
+
+  test('long lists and maps are built in APPENDed pieces, so the stack stays shallow', () => {
+    const list = literal(Array.from({ length: 450 }, (_, i) => i));
+    assert.equal(list.match(/\[/g)?.length, 3);
+    assert.equal(list.match(/ APPEND/g)?.length, 2);
+    assert.ok(list.startsWith('[ 0 1 '));
+    assert.ok(
+      list.endsWith(
+        '] APPEND [ 400 401 ' + Array.from({ length: 48 }, (_, i) => 402 + i).join(' ') + ' ] APPEND',
+      ),
+    );
+    const map = literal(Object.fromEntries(Array.from({ length: 150 }, (_, i) => [`k${i}`, i])));
+    assert.equal(map.match(/ APPEND/g)?.length, 1);
   });
 });
 
