@@ -152,11 +152,10 @@ async function main(argv: string[]): Promise<number> {
     const seconds = (Date.now() - started) / 1000;
     if (args.json) {
       console.log(JSON.stringify({ ...run, seconds, ...result }));
-    } else if (result.series === 0 && (result.status === 'dry-run' || result.status === 'archived')) {
+    } else if (result.series === 0 && result.status === 'dry-run') {
       // Most often a selector that matches nothing (a typo): say so rather than "archived 0 series".
       console.log(
         `nothing to archive: no series matching the selector of ${ref.group}/${args.dataset} has data in ${args.month}` +
-          (result.status === 'archived' ? ' (the month is recorded as archived, empty)' : '') +
           ". If you expected some, check that dataset's selector (class and labels) in the config.",
       );
     } else if (result.status === 'dry-run') {
@@ -170,7 +169,12 @@ async function main(argv: string[]): Promise<number> {
         `  total: ${result.series} series, ${result.points.toLocaleString('en-US')} points in ${result.batches} batch(es)`,
       );
     } else if (result.status === 'skipped') {
-      console.log(`${result.reason ?? 'already archived'}; nothing was done.`);
+      // An empty month is most often a selector that matches nothing (a typo): say where to look.
+      const hint =
+        result.series === 0 && result.batches === 0
+          ? " If you expected some, check that dataset's selector (class and labels) in the config."
+          : '';
+      console.log(`${result.reason ?? 'already archived'}; nothing was done.${hint}`);
     } else {
       console.log(
         `archived ${result.series} series, ${result.points.toLocaleString('en-US')} points, ${humanBytes(result.bytes)} in ${result.batches} batch(es) in ${seconds.toFixed(1)}s`,
