@@ -12,6 +12,7 @@ import { ConfigError } from '../config/load.ts';
 import { SecretError } from '../config/secrets.ts';
 import {
   RestoreInputError,
+  batchObjects,
   planRestore,
   parseSeriesSelector,
   readBatchManifest,
@@ -117,9 +118,11 @@ export function createRestoreActivities(deps: {
     if (!month) throw new RestoreInputError('NoSuchArchive', `no manifest for ${input.month}`);
     const m = await readBatchManifest(store, input, batch);
     if (!m) throw new RestoreInputError('ArchiveCorrupt', `batch ${batch} has no manifest`);
-    const key = m.object.key;
-    const corrupt = (what: string) =>
-      nonRetryable('ArchiveCorrupt', `batch ${batch}: ${key} ${what}; nothing of it was restored`, batch);
+    // The batch's export, then its supplements (late data): every point of the batch exactly once.
+    const objects = batchObjects(m);
+    const key = objects.length > 1 ? `${m.object.key} (+${objects.length - 1} supplement(s))` : m.object.key;
+    const corrupt = (object: string, what: string) =>
+      nonRetryable('ArchiveCorrupt', `batch ${batch}: ${object} ${what}; nothing of it was restored`, batch);
 
     const window = restoreWindow(input, month.range);
     const selector = input.series === undefined ? undefined : parseSeriesSelector(input.series);
@@ -135,7 +138,7 @@ export function createRestoreActivities(deps: {
       batch,
       series: 0,
       points: 0,
-      bytes: chosen.length > 0 ? m.object.bytes : 0,
+      bytes: chosen.length > 0 ? objects.reduce((n, o) => n + o.bytes, 0) : 0,
       free: 0,
       same: 0,
       conflicts: [],
@@ -150,47 +153,62 @@ export function createRestoreActivities(deps: {
     // First pass over the object, before anything is sent: its SHA-256 against the manifest, and every
     // line decoded and counted. The check does it too, so a corrupt batch, or one this worker cannot
     // decode, is found before any batch is written.
-    const hash = createHash('sha256');
-    const kept: Kept[] = [];
+    const kept = new Map<string, Kept>();
     const started = Date.now();
     // For a write, the batch as GTS input text (up to HOLD_CHARS), so it is encoded once.
     let held: string[] | undefined = write ? [] : undefined;
     let heldChars = 0;
-    let lines = 0;
-    const hashed = async function* (body: AsyncIterable<Uint8Array>) {
-      for await (const chunk of body) {
-        hash.update(chunk);
-        yield chunk;
-      }
-    };
-    try {
-      for await (const line of gzipLines(hashed(await store.get(key)))) {
-        lines++;
-        const s = wrappedToInput(line, window, { text: held !== undefined, keep });
-        if (s && s.points > 0) {
-          const k = byName.get(nameKey(s.cls, s.labels)) as string;
-          kept.push({ key: k, points: s.points, first: s.first, last: s.last, attributes: s.attributes });
-          heldChars += s.text.length;
-          if (held && heldChars <= HOLD_CHARS) held.push(s.text);
-          else held = undefined;
+    for (const o of objects) {
+      const hash = createHash('sha256');
+      let lines = 0;
+      const hashed = async function* (body: AsyncIterable<Uint8Array>) {
+        for await (const chunk of body) {
+          hash.update(chunk);
+          yield chunk;
         }
+      };
+      try {
+        for await (const line of gzipLines(hashed(await store.get(o.key)))) {
+          lines++;
+          const s = wrappedToInput(line, window, { text: held !== undefined, keep });
+          if (s && s.points > 0) {
+            const k = byName.get(nameKey(s.cls, s.labels)) as string;
+            const seen = kept.get(k);
+            if (seen) {
+              // A supplement adds other points of a series: counts add up, the range widens.
+              seen.points += s.points;
+              if (s.first !== null && (seen.first === null || s.first < seen.first)) seen.first = s.first;
+              if (s.last !== null && (seen.last === null || s.last > seen.last)) seen.last = s.last;
+            } else {
+              kept.set(k, {
+                key: k,
+                points: s.points,
+                first: s.first,
+                last: s.last,
+                attributes: s.attributes,
+              });
+            }
+            heldChars += s.text.length;
+            if (held && heldChars <= HOLD_CHARS) held.push(s.text);
+            else held = undefined;
+          }
+        }
+      } catch (err) {
+        const zlib =
+          typeof (err as { code?: unknown }).code === 'string' && /^Z_/.test((err as { code: string }).code);
+        if (err instanceof WrapDecodeError || zlib) {
+          throw corrupt(o.key, `is corrupt: line ${lines + 1} does not decode (${(err as Error).message})`);
+        }
+        throw err;
       }
-    } catch (err) {
-      const zlib =
-        typeof (err as { code?: unknown }).code === 'string' && /^Z_/.test((err as { code: string }).code);
-      if (err instanceof WrapDecodeError || zlib) {
-        throw corrupt(`is corrupt: line ${lines + 1} does not decode (${(err as Error).message})`);
+      const sha = hash.digest('hex');
+      if (sha !== o.sha256) {
+        throw corrupt(o.key, `is corrupt: its SHA-256 is ${sha}, the manifest says ${o.sha256}`);
       }
-      throw err;
+      if (lines !== o.lines) throw corrupt(o.key, `holds ${lines} series, its manifest ${o.lines}`);
     }
-    const sha = hash.digest('hex');
-    if (sha !== m.object.sha256) {
-      throw corrupt(`is corrupt: its SHA-256 is ${sha}, the manifest says ${m.object.sha256}`);
-    }
-    const withData = m.series.filter((s) => s.points > 0).length;
-    if (lines !== withData) throw corrupt(`holds ${lines} series, its manifest ${withData}`);
-    total.series = kept.length;
-    total.points = kept.reduce((n, s) => n + s.points, 0);
+    total.series = kept.size;
+    total.points = [...kept.values()].reduce((n, s) => n + s.points, 0);
     // Without a window every selected series is restored whole: the counts must be the manifest's.
     if (whole && (total.series !== chosen.length || total.points !== expectedPoints)) {
       throw nonRetryable(
@@ -200,8 +218,8 @@ export function createRestoreActivities(deps: {
       );
     }
     heartbeat({ batch, checked: key });
-    if (kept.length === 0) return total;
-    const expected = Object.fromEntries(kept.map((s) => [s.key, [s.points, s.first, s.last]]));
+    if (kept.size === 0) return total;
+    const expected = Object.fromEntries([...kept.values()].map((s) => [s.key, [s.points, s.first, s.last]]));
 
     if (!write) {
       const [r] = await target.runner.run<[CheckResult]>(
@@ -240,13 +258,15 @@ export function createRestoreActivities(deps: {
         return;
       }
       let n = 0;
-      for await (const line of gzipLines(await store.get(key))) {
-        const s = wrappedToInput(line, window, { text: true, keep });
-        if (s && s.points > 0) {
-          sent += s.points;
-          yield s.text;
+      for (const o of objects) {
+        for await (const line of gzipLines(await store.get(o.key))) {
+          const s = wrappedToInput(line, window, { text: true, keep });
+          if (s && s.points > 0) {
+            sent += s.points;
+            yield s.text;
+          }
+          if (++n % 50 === 0) heartbeat({ batch, lines: n });
         }
-        if (++n % 50 === 0) heartbeat({ batch, lines: n });
       }
     };
     await target.client.update(target.tokens.write, text(), cancellationSignal());
@@ -259,7 +279,7 @@ export function createRestoreActivities(deps: {
     }
     total.written = sent;
     const sentAt = Date.now();
-    const withAttributes = kept.filter((s) => Object.keys(s.attributes).length > 0);
+    const withAttributes = [...kept.values()].filter((s) => Object.keys(s.attributes).length > 0);
     const [v] = await target.runner.run<[{ verified: number; attributes: number }]>(
       'restore-verify',
       {

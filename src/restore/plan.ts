@@ -170,12 +170,47 @@ export function readBatchManifest(store: ArchiveStore, ref: MonthRef, batch: num
 }
 
 /** The series of a batch a restore writes: matching the selector, with points in the window. */
+/**
+ * Every series of a batch with all its archived points: its export plus its supplements (late data,
+ * never a point twice), so counts, first and last cover every object of the batch.
+ */
+export function batchSeries(m: BatchManifest): BatchManifest['series'] {
+  if (!m.supplements?.length) return m.series;
+  const all = new Map(m.series.map((s) => [s.selector, { ...s }]));
+  for (const sup of m.supplements) {
+    for (const x of sup.series) {
+      const s = all.get(x.selector);
+      if (!s || s.points === 0) {
+        all.set(x.selector, { ...x });
+        continue;
+      }
+      s.points += x.points;
+      s.first = x.first === null || (s.first !== null && s.first <= x.first) ? s.first : x.first;
+      s.last = x.last === null || (s.last !== null && s.last >= x.last) ? s.last : x.last;
+    }
+  }
+  return [...all.values()];
+}
+
+/** The batch's objects, in order: its export, then its supplements. */
+export function batchObjects(
+  m: BatchManifest,
+): { key: string; bytes: number; sha256: string; lines: number }[] {
+  return [
+    { ...m.object, lines: m.series.filter((s) => s.points > 0).length },
+    ...(m.supplements ?? []).map((x) => ({
+      ...x.object,
+      lines: x.series.filter((s) => s.points > 0).length,
+    })),
+  ];
+}
+
 export function selectedSeries(
   m: BatchManifest,
   selector: SeriesSelector | undefined,
   window: RestoreWindow,
 ): BatchManifest['series'] {
-  return m.series.filter(
+  return batchSeries(m).filter(
     (s) =>
       s.points > 0 &&
       s.first !== null &&
@@ -218,7 +253,8 @@ export async function planRestore(store: ArchiveStore, req: RestoreRequest): Pro
     const chosen = selectedSeries(m, selector, window);
     if (chosen.length === 0) continue;
     const p = chosen.reduce((n, s) => n + s.points, 0);
-    batches.push({ batch: b.batch, series: chosen.length, points: p, object: b.key, bytes: b.bytes });
+    const bytes = batchObjects(m).reduce((n, o) => n + o.bytes, 0);
+    batches.push({ batch: b.batch, series: chosen.length, points: p, object: b.key, bytes });
     series += chosen.length;
     points += p;
   }

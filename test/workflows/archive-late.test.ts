@@ -17,6 +17,8 @@ import { Warp10Client, Warp10UnavailableError, WarpScriptError } from '../../src
 import { httpRunner, type FeedingRunner, type Params } from '../../src/warp10/runner.ts';
 import { buildRuntime, type Runtime } from '../../src/worker/runtime.ts';
 import { archiveRuns } from '../support/archive-run.ts';
+import { restoreRuns } from '../support/restore-run.ts';
+import { auditMonth } from '../../src/archive/audit.ts';
 import { testConfig } from '../support/config.ts';
 import { toInputFormat, type SeedSeries } from '../support/seed.ts';
 import { temporalEnv, uniqueId, warp10OrSkip, type Warp10Stack } from '../support/stack.ts';
@@ -224,7 +226,7 @@ describe('late data (real Temporal, real Warp 10)', () => {
     await s.base.close();
   });
 
-  test('late data: a point written between verify and delete — archived as a supplement, then deleted, 0 lost', async (t) => {
+  test('late data: a point written between verify and delete — archived as a supplement, deleted, audited whole and restored, 0 lost', async (t) => {
     const s = setup(t);
     if (!s) return;
     const written: Written = new Map();
@@ -243,6 +245,22 @@ describe('late data (real Temporal, real Warp 10)', () => {
     const m = await assertConverged(rt, s.w, s.cls, s.ref, written);
     assert.equal(m.batches.length, 2);
     assert.deepEqual(supplements(m), [[1, 1]]);
+
+    // The supplement is part of the archive: the audit finds the month whole, and a restore brings
+    // back every point of the month once, the late one included.
+    const audit = await auditMonth(rt.store, s.ref);
+    assert.deepEqual(audit.problems, []);
+    assert.equal(audit.ok, true);
+    const [restored] = await restoreRuns(env, rt, [{ ...s.ref }]);
+    assert.equal(restored?.status, 'fulfilled', String((restored as PromiseRejectedResult)?.reason));
+    const back = await live(s.w, s.cls);
+    for (const [key, ticks] of written) {
+      assert.deepEqual(
+        [...(back.get(key) ?? [])].sort((a, b) => a - b),
+        [...ticks].sort((a, b) => a - b),
+        `${key}: every point back, once`,
+      );
+    }
     await rt.close();
     await s.base.close();
   });
