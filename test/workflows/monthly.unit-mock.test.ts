@@ -202,7 +202,7 @@ describe('monthlyOffload (unit, mocked Warp 10 activities)', () => {
     assert.equal(result.groups[1]?.result?.archived, 2);
   });
 
-  test('re-running an archived month does nothing and says so', async () => {
+  test('re-running an archived month only rechecks it for late data, changes nothing and says so', async () => {
     const infra = uniqueGroup('infra');
     const w = await stubWorld(env, {
       groups: [{ name: infra, mode: 'parallel', concurrency: 4, datasets: datasets('ds', 3) }],
@@ -227,8 +227,10 @@ describe('monthlyOffload (unit, mocked Warp 10 activities)', () => {
       assert.match(d.reason ?? '', /already archived/);
     }
     assert.equal(w.stubs.calls.filter((c) => c.activity === 'commitMonth').length, 3);
-    // The rerun found the manifests while listing: it started no archive run at all.
-    assert.equal(w.stubs.calls.filter((c) => c.activity === 'planMonth').length, 3);
+    // The rerun starts each dataset's archive, which finds the month committed and no late series:
+    // one plan per dataset, nothing exported, deleted or committed again.
+    assert.equal(w.stubs.calls.filter((c) => c.activity === 'planMonth').length, 6);
+    assert.equal(w.stubs.calls.filter((c) => c.activity === 'exportBatch').length, 3);
     assert.equal(w.stubs.summaries.length, 1, 'no summary for a month with nothing to do');
   });
 
