@@ -10,10 +10,10 @@ export interface TestRecord {
 }
 
 export const KINDS = [
-  { kind: 'fault', title: 'Fault matrix', goal: 15, unit: 'fault kinds' },
-  { kind: 'bad input', title: 'Bad-input matrix', goal: 40, unit: 'bad inputs' },
-  { kind: 'secrets', title: 'Secrets audit', goal: 1, unit: 'places searched' },
-  { kind: 'late data', title: 'Late data', goal: 1, unit: 'cases' },
+  { kind: 'fault', title: 'Fault matrix', goal: '≥ 15 fault kinds' },
+  { kind: 'bad input', title: 'Bad-input matrix', goal: '≥ 40 bad inputs' },
+  { kind: 'secrets', title: 'Secrets audit', goal: '0 hits in every place searched' },
+  { kind: 'late data', title: 'Late data', goal: 'every case converges unattended, 0 points lost' },
 ] as const;
 
 export interface Row {
@@ -41,7 +41,8 @@ export function rowsOf(records: TestRecord[]): Row[] {
     });
   }
   // Stable whatever order the test files ran in.
-  return rows.sort((a, b) => a.file.localeCompare(b.file) || a.case.localeCompare(b.case));
+  const cmp = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
+  return rows.sort((a, b) => cmp(a.file, b.file) || cmp(a.case, b.case));
 }
 
 export function readRecords(file: string): TestRecord[] {
@@ -71,7 +72,7 @@ export function renderDoc(records: TestRecord[]): string {
   for (const k of KINDS) {
     const mine = rows.filter((r) => r.kind === k.kind);
     out.push(
-      `| ${k.title} | ${mine.length} ${k.unit} | ${mine.filter((r) => r.result === 'pass').length} | ≥ ${k.goal} |`,
+      `| ${k.title} | ${mine.length} | ${mine.filter((r) => r.result === 'pass').length} | ${k.goal} |`,
     );
   }
   for (const k of KINDS) {

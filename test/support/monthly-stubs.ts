@@ -229,10 +229,16 @@ export async function stubWorld(
     slack?: unknown;
     schedule?: unknown;
     maxConcurrentActivityTaskExecutions?: number;
+    lateData?: unknown;
   },
 ): Promise<StubWorld> {
   const taskQueue = uniqueId('monthly');
-  const base = testConfig({ groups: opts.groups, timezone: opts.timezone, slack: opts.slack });
+  const base = testConfig({
+    groups: opts.groups,
+    timezone: opts.timezone,
+    slack: opts.slack,
+    lateData: opts.lateData,
+  });
   const config: OffloadConfig = {
     ...base,
     temporal: { ...base.temporal, taskQueue },

@@ -324,6 +324,34 @@ describe('monthlyOffload (unit, mocked Warp 10 activities)', () => {
     );
   });
 
+  test('late data: a month inside its lateness — the monthly run waits (phase settling), archiving nothing; --ignore-lateness starts at once', async () => {
+    const infra = uniqueGroup('infra');
+    // 2026-01 ended long ago; a lateness of 4,000 days keeps it settling for years.
+    const w = await stubWorld(env, {
+      groups: [{ name: infra, datasets: datasets('ds', 2) }],
+      lateData: { lateness: '4000 days', recheckMonths: 0 },
+    });
+    await w.worker.runUntil(async () => {
+      const run = await startMonthly(env.client, w.config, { month: MONTH, groups: [infra] });
+      const handle = env.client.workflow.getHandle(run.workflowId, run.runId);
+      let phase: unknown;
+      for (let i = 0; i < 100 && phase !== 'settling'; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        phase = (await handle.describe()).typedSearchAttributes.get(OffloadPhase);
+      }
+      assert.equal(phase, 'settling');
+      await handle.terminate('test over');
+      assert.equal(w.stubs.calls.length, 0, 'nothing planned, exported or deleted while settling');
+      const now = await startMonthly(env.client, w.config, {
+        month: MONTH,
+        groups: [infra],
+        ignoreLateness: true,
+      });
+      const r = (await env.client.workflow.getHandle(now.workflowId, now.runId).result()) as MonthlyResult;
+      assert.equal(r.archived, 2, r.summary);
+    });
+  });
+
   test('a dry run archives nothing and uses its own workflow IDs', async () => {
     const infra = uniqueGroup('infra');
     const w = await stubWorld(env, {
