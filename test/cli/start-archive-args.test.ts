@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { UsageError, parseStartArchiveArgs } from '../../src/cli/start-archive-args.ts';
 import { testConfig } from '../support/config.ts';
 
-const config = testConfig({
+const base = testConfig({
   groups: [
     {
       name: 'infra',
@@ -15,6 +15,7 @@ const config = testConfig({
     { name: 'clients', datasets: [{ name: 'dup', selector: { class: 'b' } }] },
   ],
 });
+const config = base;
 const NOW = new Date('2026-11-26T12:00:00Z');
 const parse = (args: string[]) => parseStartArchiveArgs(args, config, NOW);
 const fails = (args: string[], re: RegExp) =>
@@ -38,6 +39,7 @@ describe('start-archive flags', () => {
   test('bad input: a month inside lateData.lateness — exit 2, the instant it may run and --ignore-lateness', () => {
     // 2026-10 ended on 2026-11-01T00:00Z; with the default lateness of 6 hours it may run from 06:00.
     const early = new Date('2026-11-01T03:00:00Z');
+    const config = { ...base, lateData: { lateness: '6 hours', recheckMonths: 2 } };
     assert.throws(
       () => parseStartArchiveArgs(['--month', '2026-10', '--dataset', 'os-cpu'], config, early),
       (e: unknown) =>
