@@ -134,13 +134,18 @@ async function assertConverged(rt: Runtime, w: Warp10Stack, cls: string, ref: Mo
   return manifest;
 }
 
+/** A request whose reply is lost; `afterRequest` runs once Warp 10 has done it. */
+interface LostReply {
+  afterRequest: () => Promise<void>;
+}
+
 /**
  * The real runner, with a hook called before a script runs (count = how many times that script ran
  * before). The hook may write late points, or throw to fail that attempt.
  */
 function hookedRunner(
   real: FeedingRunner,
-  hook: (script: string, count: number, params: Params) => Promise<'skip-reply' | void>,
+  hook: (script: string, count: number, params: Params) => Promise<LostReply | void>,
 ): FeedingRunner {
   const seen = new Map<string, number>();
   const before = async (script: string, params: Params) => {
@@ -152,8 +157,11 @@ function hookedRunner(
     async run<T>(script: string, params: Params, signal?: AbortSignal): Promise<T> {
       const what = await before(script, params);
       const out = await real.run<T>(script, params, signal);
-      // The request was done, but its reply never reaches the activity (a connection cut after it).
-      if (what === 'skip-reply') throw new Warp10UnavailableError('reply lost (test)', 'http');
+      if (what) {
+        // The request was done, but its reply never reaches the activity (a connection cut after it).
+        await what.afterRequest();
+        throw new Warp10UnavailableError('reply lost (test)', 'http');
+      }
       return out;
     },
     async stream(script, params, signal) {
@@ -276,10 +284,10 @@ describe('late data (real Temporal, real Warp 10)', () => {
           const host = hostsIn(params)[0]!;
           // This first attempt deletes batch 1 but its reply is lost; then a late point lands in one of
           // its series, so the retry finds that series holding a single, unarchived point.
-          setTimeout(() => {
-            void write(s.base, written, [{ cls: s.cls, labels: { host }, points: pts(S + 9) }]);
-          }, 0);
-          return 'skip-reply';
+          return {
+            afterRequest: () =>
+              write(s.base, written, [{ cls: s.cls, labels: { host }, points: pts(S + 9) }]),
+          };
         }
       }),
     });
