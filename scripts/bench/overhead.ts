@@ -7,7 +7,7 @@
 // guarded delete, with the project's own .mc2 scripts over HTTP. Overhead per dataset = (offloader −
 // plain) / datasets. Last, the same offloader run against a second, in-memory Temporal dev server, to
 // tell the dev server's SQLite from the rest. Each run counts Warp 10 requests and store calls, and
-// reads a sample of the archive histories to say where the time of one dataset goes.
+// reads the group's histories to say where the Temporal work goes (pages, archive runs, events).
 import { createWriteStream, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
@@ -16,7 +16,6 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { archiveWorkflowId } from '../../src/archive/layout.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { monthRange } from '../../src/month.ts';
 import { groupWorkflowId } from '../../src/offload/ids.ts';
@@ -33,7 +32,6 @@ const MONTH = '2001-06';
 const SERIES = 3; // per dataset
 const POINTS = 4; // per series
 const WEEK = 7 * 86_400 * 1_000_000;
-const SAMPLE = 40; // archive histories read for the profile
 
 export interface OverheadOptions {
   datasets: number;
@@ -43,16 +41,18 @@ export interface OverheadOptions {
   inMemory?: boolean;
 }
 
+/** Where the Temporal work of the run goes, read from every group run's history. */
 export interface Profile {
+  /** Page activities (small datasets archived by the group run) and archive workflows started. */
+  pages: number;
+  archiveRuns: number;
+  /** Per dataset: history events (group runs + archive runs), activities and workflow tasks of the group. */
   events: number;
   activities: number;
   workflowTasks: number;
-  /** Mean per archive run, ms. */
-  wallMs: number;
-  activityRunMs: number;
-  activityWaitMs: number;
-  workflowTaskRunMs: number;
-  workflowTaskWaitMs: number;
+  /** Mean per page activity, ms: running, and queued before a worker took it. */
+  pageRunMs: number;
+  pageWaitMs: number;
 }
 
 export interface OffloaderRun {
@@ -293,53 +293,56 @@ export async function benchOverhead(opts: OverheadOptions): Promise<OverheadFigu
       throw new Error(`${label}: ${result.summary}`);
     }
 
-    // Where one dataset's time goes: a sample of archive histories.
+    // Where the Temporal work goes: every group run's history, and the archive runs, if any.
     const p: Profile = {
+      pages: 0,
+      archiveRuns: 0,
       events: 0,
       activities: 0,
       workflowTasks: 0,
-      wallMs: 0,
-      activityRunMs: 0,
-      activityWaitMs: 0,
-      workflowTaskRunMs: 0,
-      workflowTaskWaitMs: 0,
+      pageRunMs: 0,
+      pageWaitMs: 0,
     };
-    const sample = values.filter((_, i) => i % Math.max(1, Math.floor(N / SAMPLE)) === 0).slice(0, SAMPLE);
-    for (const v of sample) {
-      const h = await client.workflow
-        .getHandle(archiveWorkflowId({ group, dataset: v, month: MONTH }))
-        .fetchHistory();
-      const at = new Map<number, number>();
-      const events = h.events ?? [];
-      for (const e of events) {
-        const t = ms(e.eventTime);
-        at.set(Number(e.eventId), t);
-        const wts = e.workflowTaskStartedEventAttributes;
-        if (wts) p.workflowTaskWaitMs += t - (at.get(Number(wts.scheduledEventId)) ?? t);
-        const wtc = e.workflowTaskCompletedEventAttributes;
-        if (wtc) {
-          p.workflowTasks++;
-          p.workflowTaskRunMs += t - (at.get(Number(wtc.startedEventId)) ?? t);
-        }
-        const ats = e.activityTaskStartedEventAttributes;
-        if (ats) p.activityWaitMs += t - (at.get(Number(ats.scheduledEventId)) ?? t);
-        const atc = e.activityTaskCompletedEventAttributes;
-        if (atc) {
-          p.activities++;
-          p.activityRunMs += t - (at.get(Number(atc.startedEventId)) ?? t);
-        }
-      }
-      p.events += events.length;
-      p.wallMs += ms(events.at(-1)?.eventTime) - ms(events[0]?.eventTime);
-    }
-    for (const k of Object.keys(p) as (keyof Profile)[]) p[k] /= sample.length;
-
     const groupRunEvents: number[] = [];
     for await (const w of client.workflow.list({
       query: `WorkflowId = '${groupWorkflowId(MONTH, group)}'`,
     })) {
       groupRunEvents.push(w.historyLength);
+      const events = (await client.workflow.getHandle(w.workflowId, w.runId).fetchHistory()).events ?? [];
+      const at = new Map<number, number>();
+      const pageScheduled = new Set<number>();
+      for (const e of events) {
+        const t = ms(e.eventTime);
+        const id = Number(e.eventId);
+        at.set(id, t);
+        p.events++;
+        if (e.workflowTaskCompletedEventAttributes) p.workflowTasks++;
+        if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'archivePage')
+          pageScheduled.add(id);
+        const ats = e.activityTaskStartedEventAttributes;
+        if (ats && pageScheduled.has(Number(ats.scheduledEventId)))
+          p.pageWaitMs += t - (at.get(Number(ats.scheduledEventId)) ?? t);
+        const atc = e.activityTaskCompletedEventAttributes;
+        if (atc) {
+          p.activities++;
+          if (pageScheduled.has(Number(atc.scheduledEventId))) {
+            p.pages++;
+            p.pageRunMs += t - (at.get(Number(atc.startedEventId)) ?? t);
+          }
+        }
+      }
     }
+    for await (const w of client.workflow.list({
+      query: `WorkflowType = 'archive' AND OffloadGroup = '${group}'`,
+    })) {
+      p.archiveRuns++;
+      p.events += w.historyLength;
+    }
+    p.pageRunMs /= Math.max(1, p.pages);
+    p.pageWaitMs /= Math.max(1, p.pages);
+    p.events /= N;
+    p.activities /= N;
+    p.workflowTasks /= N;
     const monthlyEvents = (await client.workflow.getHandle(workflowId).describe()).historyLength;
     await connection.close();
     await native.close();
@@ -371,13 +374,12 @@ export async function benchOverhead(opts: OverheadOptions): Promise<OverheadFigu
     console.log(`    Warp 10 requests per dataset: ${perDs(o.warp10Requests)}`);
     console.log(`    store calls per dataset: ${perDs(o.storeCalls)}`);
     console.log(
-      `    one archive run (mean of ${Math.min(SAMPLE, N)}): ${p.wallMs.toFixed(0)} ms wall, ${p.events.toFixed(0)} events, ` +
-        `${p.activities.toFixed(1)} activities (${p.activityRunMs.toFixed(0)} ms running, ${p.activityWaitMs.toFixed(0)} ms queued), ` +
-        `${p.workflowTasks.toFixed(1)} workflow tasks (${p.workflowTaskRunMs.toFixed(0)} ms running, ${p.workflowTaskWaitMs.toFixed(0)} ms queued)`,
+      `    Temporal work: ${p.pages} page activities (${(N / Math.max(1, p.pages)).toFixed(1)} datasets each; ` +
+        `${p.pageRunMs.toFixed(0)} ms running, ${p.pageWaitMs.toFixed(0)} ms queued on average), ${p.archiveRuns} archive workflows; ` +
+        `per dataset ${p.events.toFixed(1)} history events, ${p.activities.toFixed(2)} activities, ${p.workflowTasks.toFixed(2)} workflow tasks`,
     );
     console.log(
-      `    slot time per dataset outside its archive run (child start, result, chunk ends): ${((o.totalMs * concurrency) / N - p.wallMs).toFixed(0)} ms; ` +
-        `history: group runs ${o.groupRunEvents.join(' + ')} events, monthly run ${o.monthlyEvents}`,
+      `    history: group runs ${o.groupRunEvents.join(' + ')} events, monthly run ${o.monthlyEvents}`,
     );
   };
 
@@ -442,7 +444,7 @@ export function overheadRows(f: OverheadFigures): BenchRow[] {
   const all = runs.reduce((n, e) => n + e, 0);
   rows.push({
     figure: `history bound, group of ${f.datasets.toLocaleString('en-US')} datasets`,
-    offloader: `longest run ${Math.max(...runs).toLocaleString('en-US')} events (${runs.length} runs; monthly run ${f.sqlite.monthlyEvents}, archive run ${f.sqlite.profile.events.toFixed(0)})`,
+    offloader: `longest run ${Math.max(...runs).toLocaleString('en-US')} events (${runs.length} runs; monthly run ${f.sqlite.monthlyEvents}, ${f.sqlite.profile.archiveRuns} archive runs)`,
     plain: `none (a plain script keeps no history); one group run would hold ${all.toLocaleString('en-US')}`,
     ratio: `${((Math.max(...runs) / all) * 100).toFixed(0)} % of one unbounded run`,
   });

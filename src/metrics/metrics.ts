@@ -14,6 +14,7 @@ const PHASE_OF_ACTIVITY: Record<string, string> = {
   archiveLateData: 'late',
   recheckMonth: 'recheck',
   commitMonth: 'commit',
+  archivePage: 'page',
   compensateFailure: 'compensate',
 };
 
@@ -123,6 +124,14 @@ interface Amounts {
   bytes?: unknown;
 }
 
+interface PageDone {
+  dataset?: unknown;
+  status?: unknown;
+  series?: unknown;
+  points?: unknown;
+  bytes?: unknown;
+}
+
 const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 const str = (v: unknown) => (typeof v === 'string' ? v : '');
 
@@ -155,6 +164,19 @@ export function activityMetrics(m: OffloaderMetrics): ActivityInterceptorsFactor
           if (activity === 'archiveLateData') {
             m.pointsExported.inc(labels, num(r.points));
             m.lateData.inc({ ...labels, phase });
+          }
+          if (activity === 'archivePage') {
+            // Small datasets archived in a page: exported, deleted and committed whole, first commit.
+            for (const d of (r as { done?: PageDone[] }).done ?? []) {
+              if (d.status !== 'archived') continue;
+              const l = { group: labels.group, dataset: str(d.dataset) };
+              m.pointsExported.inc(l, num(d.points));
+              m.pointsDeleted.inc(l, num(d.points));
+              m.pointsArchived.inc(l, num(d.points));
+              m.seriesArchived.inc(l, num(d.series));
+              m.bytesArchived.inc(l, num(d.bytes));
+              m.monthsArchived.inc(l);
+            }
           }
           if (activity === 'commitMonth') {
             // A month committed again (late data) adds only what it added.

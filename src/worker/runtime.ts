@@ -14,6 +14,7 @@ import { createStoreActivities } from '../activities/store.ts';
 import { createWarp10Activities } from '../activities/warp10.ts';
 import { createOffloadActivities } from '../activities/offload.ts';
 import { createRestoreActivities } from '../activities/restore.ts';
+import { createPageActivities } from '../activities/page.ts';
 import { instrumentRunner, type OffloaderMetrics } from '../metrics/metrics.ts';
 
 export interface Runtime {
@@ -196,9 +197,17 @@ export function buildRuntime(
 
 /** Every activity the worker registers. */
 export function createActivities(rt: Runtime) {
+  const warp10 = createWarp10Activities({
+    config: rt.config,
+    store: rt.store,
+    runner: rt.runner,
+    tokens: rt.tokens,
+  });
+  const store = createStoreActivities({ store: rt.store });
   return {
-    ...createWarp10Activities({ config: rt.config, store: rt.store, runner: rt.runner, tokens: rt.tokens }),
-    ...createStoreActivities({ store: rt.store }),
+    ...warp10,
+    ...store,
+    ...createPageActivities({ warp10, store, archive: rt.store }),
     ...createSlackActivities({ notifier: rt.notifier, secrets: rt.secrets }),
     ...createSmokeActivities({ client: rt.client, runner: rt.runner, tokens: rt.tokens }),
     ...createOffloadActivities({ config: rt.config, store: rt.store, runner: rt.runner, tokens: rt.tokens }),

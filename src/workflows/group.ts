@@ -25,6 +25,7 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { DatasetEntry, OffloadActivities } from '../activities/offload.ts';
+import type { PageActivities, PageResult } from '../activities/page.ts';
 import { NON_RETRYABLE } from '../archive/failure-types.ts';
 import { failureWorkflowId } from '../archive/layout.ts';
 import type { GroupMode } from '../config/schema.ts';
@@ -43,6 +44,8 @@ import { WARP10_OUTAGE_RETRY } from './retry-policies.ts';
 
 /** Datasets per run: about 10 history events each, so a run stays near 2,000 events. */
 export const DEFAULT_CHUNK = 200;
+/** Small datasets archived by one page activity, at most. */
+export const PAGE_SIZE = 20;
 /** Result size bounds (a result is one payload, kept well under Temporal's 2 MB): every failure up to
  * this many, other datasets by name up to MAX_LISTED, reasons cut to MAX_REASON characters. */
 export const MAX_FAILED_LISTED = 500;
@@ -58,6 +61,7 @@ export interface GroupSpec {
 export interface DatasetOutcome {
   dataset: string;
   status: 'archived' | 'skipped' | 'dry-run' | 'failed';
+  /** Its archive workflow; the group run's own ID when it was archived in a page (small datasets). */
   workflowId: string;
   points?: number;
   /** Why it was skipped or failed. */
@@ -127,6 +131,14 @@ const prepare = proxyActivities<OffloadActivities>({
 const pages = proxyActivities<OffloadActivities>({
   startToCloseTimeout: '5 minutes',
   retry: { maximumInterval: '1 minute', maximumAttempts: 20, nonRetryableErrorTypes: [...NON_RETRYABLE] },
+});
+
+// A page's datasets are archived one after another, each step heartbeating; a page that gives up hands
+// its datasets to their own workflows (which retry), so its own retries only cover a lost worker.
+const pageActivities = proxyActivities<PageActivities>({
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '30 seconds',
+  retry: { maximumInterval: '1 minute', maximumAttempts: 5 },
 });
 
 // Waits as long as the run it attached to; the heartbeat notices a lost worker within a minute.
@@ -206,7 +218,7 @@ export async function groupOffload(input: GroupOffloadInput): Promise<GroupResul
 
   // Outcomes of this chunk by position: listed in the order of the dataset list, not of completion.
   const chunkOutcomes: DatasetOutcome[] = [];
-  const record = (position: number, o: DatasetOutcome, r?: ArchiveResult) => {
+  const record = (position: number, o: DatasetOutcome, r?: { points: number; bytes: number }) => {
     if (o.status === 'failed') counts.failed++;
     else if (o.status === 'archived') counts.archived++;
     else if (o.status === 'skipped') counts.skipped++;
@@ -295,6 +307,50 @@ export async function groupOffload(input: GroupOffloadInput): Promise<GroupResul
     }
   }
 
+  /** A page of datasets in one activity; the ones it hands back run one by one as archive workflows. */
+  async function runPage(items: [number, DatasetEntry][]): Promise<void> {
+    let r: PageResult;
+    try {
+      r = await pageActivities.archivePage.executeWithOptions(
+        {
+          summary: pageSummary(
+            group.name,
+            month,
+            items.map(([, ds]) => ds.name),
+          ),
+        },
+        [
+          {
+            group: group.name,
+            month,
+            datasets: items.map(([, ds]) => ds),
+            ...(input.ignoreLateness ? { ignoreLateness: true } : {}),
+          },
+        ],
+      );
+    } catch (err) {
+      if (CancellationScope.current().consideredCancelled) throw err;
+      // The page gave up (its retries spent): every dataset of it gets its own workflow.
+      r = { done: [], handedOver: items.map(([, ds]) => ({ dataset: ds.name, why: failureReason(err) })) };
+    }
+    const at = new Map(items.map(([position, ds]) => [ds.name, { position, ds }]));
+    for (const o of r.done) {
+      const { position } = at.get(o.dataset)!;
+      const outcome: DatasetOutcome = {
+        dataset: o.dataset,
+        status: o.status,
+        workflowId: info.workflowId,
+        points: o.points,
+        ...(o.reason ? { reason: o.reason } : {}),
+      };
+      record(position, outcome, o);
+    }
+    for (const h of r.handedOver) {
+      const { position, ds } = at.get(h.dataset)!;
+      await runDataset(ds, position);
+    }
+  }
+
   const limit = Math.min(chunkSize, counts.total - state.cursor);
   const page =
     limit > 0
@@ -313,38 +369,48 @@ export async function groupOffload(input: GroupOffloadInput): Promise<GroupResul
       nonRetryable: true,
     });
   }
+  // Small datasets go by pages (one activity archives a page; see activities/page.ts), sized so every
+  // lane gets a couple of them; what a page hands back runs as the dataset's own archive workflow.
+  const runnable = page.filter((ds) => !input.recheck || ds.archived).length;
+  const perPage = dryRun ? 1 : Math.max(1, Math.min(PAGE_SIZE, Math.ceil(runnable / (2 * width))));
   const tasks: Promise<void>[] = [];
+  let next = 0;
+  const skipUnarchived = () => {
+    // A recheck looks for late points in committed months only; it never archives a new month.
+    while (input.recheck && next < page.length && !page[next]!.archived) {
+      const ref = { group: group.name, dataset: page[next]!.name, month };
+      record(next, {
+        dataset: ref.dataset,
+        status: 'skipped',
+        workflowId: datasetWorkflowId(ref, dryRun),
+        points: 0,
+        reason: `${month} of ${group.name}/${ref.dataset} is not archived: a recheck leaves it alone`,
+      });
+      next++;
+    }
+  };
   try {
-    for (const [position, ds] of page.entries()) {
-      if (input.recheck && !ds.archived) {
-        // A recheck looks for late points in committed months only; it never archives a new month.
-        const ref = { group: group.name, dataset: ds.name, month };
-        record(
-          position,
-          {
-            dataset: ds.name,
-            status: 'skipped',
-            workflowId: datasetWorkflowId(ref, dryRun),
-            points: 0,
-            reason: `${month} of ${group.name}/${ds.name} is not archived: a recheck leaves it alone`,
-          },
-          { ...ref, status: 'skipped', batches: 0, series: 0, points: 0, bytes: 0 },
-        );
-        tasks.push(Promise.resolve());
-        continue;
-      }
-      // A committed dataset runs too: its archive workflow rechecks the month for late points.
+    for (skipUnarchived(); next < page.length; skipUnarchived()) {
+      // A committed dataset runs too: its plan rechecks the month for late points.
       await condition(() => running < width);
       if (tasks.length > 0 && historyIsLong()) break;
+      const items: [number, DatasetEntry][] = [];
+      for (; next < page.length && items.length < perPage; skipUnarchived()) {
+        items.push([next, page[next]!]);
+        next++;
+      }
+      if (items.length === 0) break;
       running++;
-      tasks.push(runDataset(ds, position).finally(() => running--));
+      const [first] = items;
+      const unit = dryRun && first ? runDataset(first[1], first[0]) : runPage(items);
+      tasks.push(unit.finally(() => running--));
     }
   } finally {
     // Children finish (or finish cancelling) before this run closes or continues as new.
     await Promise.allSettled(tasks);
   }
   for (const t of await Promise.allSettled(tasks)) if (t.status === 'rejected') throw t.reason;
-  state.cursor += tasks.length;
+  state.cursor += next;
   for (const o of chunkOutcomes) list(o);
 
   if (state.cursor < counts.total) {
@@ -365,6 +431,12 @@ export async function groupOffload(input: GroupOffloadInput): Promise<GroupResul
     datasets: state.datasets,
     notListed: state.notListed,
   };
+}
+
+/** "archive 20 small dataset(s) of clients 2026-10: acme … globex" (the Web UI names the activity so). */
+function pageSummary(group: string, month: string, names: string[]): string {
+  const span = names.length > 1 ? `${names[0]} … ${names.at(-1)}` : (names[0] ?? '');
+  return `archive ${names.length} small dataset(s) of ${group} ${month}: ${span}`;
 }
 
 function pick(c: GroupCounts) {

@@ -63,6 +63,7 @@ describe('worker metrics (Prometheus) and logs (JSON)', () => {
       cls,
       seriesPerBatch: 3,
       extra: { metrics: { port: 0 }, logging: { format: 'json' } },
+      datasets: [{ name: 'small', cls: `${cls}.small` }],
     });
     const c = new Warp10Client({ url: w.url });
     const series = Array.from({ length: 10 }, (_, i) => ({
@@ -70,7 +71,13 @@ describe('worker metrics (Prometheus) and logs (JSON)', () => {
       labels: { host: `h${i}` },
       points: Array.from({ length: 250 }, (_, p) => ({ ts: S + p * 10_000_000, value: p * i })),
     }));
-    await c.update(w.writeToken, toInputFormat(series));
+    // A small dataset (2 series x 4 points: one batch), archived later by the group in a page.
+    const small = Array.from({ length: 2 }, (_, i) => ({
+      cls: `${cls}.small`,
+      labels: { host: `h${i}` },
+      points: Array.from({ length: 4 }, (_, p) => ({ ts: S + p * 10_000_000, value: p })),
+    }));
+    await c.update(w.writeToken, toInputFormat([...series, ...small]));
     await c.close();
 
     const worker = startWorkerProcess(file, w, { LOG_FORMAT: '', LOG_LEVEL: 'debug' });
@@ -138,6 +145,28 @@ describe('worker metrics (Prometheus) and logs (JSON)', () => {
       assert.deepEqual(missing, [], `dashboard metrics not served: ${missing.join(', ')}`);
       // Node process metrics.
       assert.match(text, /^offloader_process_cpu_seconds_total/m);
+
+      // The group run: `metered` is archived already (skipped), `small` is archived by a page activity,
+      // whose amounts are counted under the small dataset's labels.
+      const group = (await env.client.workflow.execute('groupOffload', {
+        taskQueue,
+        workflowId: `offload-group/${MONTH}/infra-${taskQueue}`,
+        args: [{ month: MONTH, group: { name: 'infra', mode: 'parallel', concurrency: 2 } }],
+      })) as { archived: number; skipped: number };
+      assert.deepEqual([group.archived, group.skipped], [1, 1]);
+      const after = await (await fetch(`${base}/metrics`)).text();
+      const paged = { group: 'infra', dataset: 'small' };
+      for (const name of ['archived_points', 'exported_points', 'deleted_points']) {
+        assert.equal(sample(after, `offloader_${name}_total`, paged), 8, name);
+      }
+      assert.equal(sample(after, 'offloader_archived_series_total', paged), 2);
+      assert.equal(sample(after, 'offloader_archived_months_total', paged), 1);
+      assert.equal(sample(after, 'offloader_archived_points_total', labels), 2_500, 'metered unchanged');
+      // Two datasets, two lanes: a page each.
+      assert.equal(
+        sample(after, 'offloader_activity_duration_seconds_count', { phase: 'page', outcome: 'ok' }),
+        2,
+      );
     } finally {
       worker.kill('SIGTERM');
       await exited(worker);

@@ -159,6 +159,10 @@ export function archiveStubs(opts: StubOptions = {}, store?: ArchiveStore) {
         };
       });
     },
+    // These tests are about the archive workflows: every page hands its datasets over to them.
+    async archivePage(input: { datasets: { name: string }[] }) {
+      return { done: [], handedOver: input.datasets.map((d) => ({ dataset: d.name, why: 'stub' })) };
+    },
     async compensateFailure(input: Ref) {
       failures.push({ activity: 'compensateFailure', input });
       return { removed: [], kept: 0 };
