@@ -3,8 +3,9 @@
 // archived by the real monthly run (monthlyOffload → groupOffload, parallel, concurrency 8, datasets
 // found by `discover` as an operator would configure 1,000 of them) on a worker in this process; then the
 // same data is seeded again and a plain script sends the same Warp 10 requests, 8 datasets at a time:
-// one discovery, and per dataset the plan listing, the export (FETCH + WRAP, gzip to a file) and the
-// guarded delete, with the project's own .mc2 scripts over HTTP. Overhead per dataset = (offloader −
+// one discovery, and per dataset the plan listing, the export (FETCH + WRAP, gzip to a file), the
+// guarded delete and the listing again (the offloader's recheck for late series), with the project's own
+// .mc2 scripts over HTTP. Overhead per dataset = (offloader −
 // plain) / datasets. Last, the same offloader run against a second, in-memory Temporal dev server, to
 // tell the dev server's SQLite from the rest. Each run counts Warp 10 requests and store calls, and
 // reads the group's histories to say where the Temporal work goes (pages, archive runs, events).
@@ -198,15 +199,17 @@ export async function benchOverhead(opts: OverheadOptions): Promise<OverheadFigu
     const todo = [...found.values].sort();
     const one = async (v: string) => {
       const labels = { customer: `=${v}` };
-      const [planned] = await rt.runner.run<[{ selectors: string[] }]>('archive-plan', {
-        token: rt.tokens.read,
-        class: cls,
-        labels,
-        start: S,
-        end: E - 1,
-        gskip: 0,
-        gcount: 5_000,
-      });
+      const list = () =>
+        rt.runner.run<[{ selectors: string[] }]>('archive-plan', {
+          token: rt.tokens.read,
+          class: cls,
+          labels,
+          start: S,
+          end: E - 1,
+          gskip: 0,
+          gcount: 5_000,
+        });
+      const [planned] = await list();
       const selectors = planned.selectors;
       const body = await rt.runner.stream('archive-read', {
         token: rt.tokens.read,
@@ -234,6 +237,10 @@ export async function benchOverhead(opts: OverheadOptions): Promise<OverheadFigu
         end: E - 1,
       });
       if (outcome.deleted !== SERIES) throw new Error(`plain: ${v} deleted ${outcome.deleted} series`);
+      // The offloader lists the dataset's series with data in the month once more before committing
+      // (late series); the same request here, so both do the same Warp 10 work.
+      const [left] = await list();
+      if (left.selectors.length !== 0) throw new Error(`plain: ${v} still has data after its delete`);
     };
     let next = 0;
     const lane = async () => {

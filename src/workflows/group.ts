@@ -42,8 +42,10 @@ import {
 } from './progress.ts';
 import { WARP10_OUTAGE_RETRY } from './retry-policies.ts';
 
-/** Datasets per run: about 10 history events each, so a run stays near 2,000 events. */
+/** Datasets listed and run at a time: about 10 history events each when each has its own workflow. */
 export const DEFAULT_CHUNK = 200;
+/** A run starts datasets while its history holds fewer events than this, then continues as new. */
+export const RUN_EVENTS = 2_000;
 /** Small datasets archived by one page activity, at most. */
 export const PAGE_SIZE = 20;
 /** Result size bounds (a result is one payload, kept well under Temporal's 2 MB): every failure up to
@@ -99,7 +101,7 @@ export interface GroupOffloadInput {
   recheck?: boolean;
   /** Archive even inside the configured lateness after the month's end. */
   ignoreLateness?: boolean;
-  /** Datasets per run before continuing as new (default DEFAULT_CHUNK). */
+  /** Datasets listed and run at a time (default DEFAULT_CHUNK). */
   chunkSize?: number;
   /** Set by continue-as-new only. */
   state?: GroupState;
@@ -216,8 +218,8 @@ export async function groupOffload(input: GroupOffloadInput): Promise<GroupResul
   }
   report();
 
-  // Outcomes of this chunk by position: listed in the order of the dataset list, not of completion.
-  const chunkOutcomes: DatasetOutcome[] = [];
+  // Outcomes of this run by position in the dataset list: listed in that order, not of completion.
+  const outcomes = new Map<number, DatasetOutcome>();
   const record = (position: number, o: DatasetOutcome, r?: { points: number; bytes: number }) => {
     if (o.status === 'failed') counts.failed++;
     else if (o.status === 'archived') counts.archived++;
@@ -225,7 +227,7 @@ export async function groupOffload(input: GroupOffloadInput): Promise<GroupResul
     else counts.dryRunDatasets++;
     counts.points += r?.points ?? 0;
     counts.bytes += r?.bytes ?? 0;
-    chunkOutcomes[position] = o;
+    outcomes.set(position, o);
     // The parent hears of every percent done (and of each chunk): at most ~100 signals per group,
     // whatever its size, so the monthly history stays small.
     const percent = (n: number) => Math.floor((n * 100) / Math.max(1, counts.total));
@@ -351,55 +353,66 @@ export async function groupOffload(input: GroupOffloadInput): Promise<GroupResul
     }
   }
 
-  const limit = Math.min(chunkSize, counts.total - state.cursor);
-  const page =
-    limit > 0
-      ? await pages.groupDatasets({
-          snapshot: state.snapshot,
-          offset: state.cursor,
-          limit,
-          ...(dryRun ? {} : { month, group: group.name }),
-        })
-      : [];
-  if (limit > 0 && page.length === 0) {
-    // Only a dataset list changed under a running group gets here; looping would never end.
-    throw ApplicationFailure.create({
-      type: 'PlanMissing',
-      message: `${state.snapshot} holds fewer than the ${counts.total} datasets it listed at first`,
-      nonRetryable: true,
+  // Datasets stream through the lanes: the list is read a chunk at a time, the next chunk while the
+  // last units of the one before still run, so no lane waits at a chunk's end. A run stops starting
+  // units once its history is large, lets them finish, and continues as new from there.
+  const queue: [number, DatasetEntry][] = [];
+  let listed = state.cursor;
+  const listMore = async () => {
+    const limit = Math.min(chunkSize, counts.total - listed);
+    const chunk = await pages.groupDatasets({
+      snapshot: state.snapshot,
+      offset: listed,
+      limit,
+      ...(dryRun ? {} : { month, group: group.name }),
     });
-  }
-  // Small datasets go by pages (one activity archives a page; see activities/page.ts), sized so every
-  // lane gets a couple of them; what a page hands back runs as the dataset's own archive workflow.
-  const runnable = page.filter((ds) => !input.recheck || ds.archived).length;
-  const perPage = dryRun ? 1 : Math.max(1, Math.min(PAGE_SIZE, Math.ceil(runnable / (2 * width))));
-  const tasks: Promise<void>[] = [];
-  let next = 0;
+    if (chunk.length === 0) {
+      // Only a dataset list changed under a running group gets here; looping would never end.
+      throw ApplicationFailure.create({
+        type: 'PlanMissing',
+        message: `${state.snapshot} holds fewer than the ${counts.total} datasets it listed at first`,
+        nonRetryable: true,
+      });
+    }
+    for (const [i, ds] of chunk.entries()) queue.push([listed + i, ds]);
+    listed += chunk.length;
+  };
   const skipUnarchived = () => {
     // A recheck looks for late points in committed months only; it never archives a new month.
-    while (input.recheck && next < page.length && !page[next]!.archived) {
-      const ref = { group: group.name, dataset: page[next]!.name, month };
-      record(next, {
-        dataset: ref.dataset,
+    while (input.recheck && queue.length > 0 && !queue[0]![1].archived) {
+      const [position, ds] = queue.shift()!;
+      const ref = { group: group.name, dataset: ds.name, month };
+      record(position, {
+        dataset: ds.name,
         status: 'skipped',
         workflowId: datasetWorkflowId(ref, dryRun),
         points: 0,
-        reason: `${month} of ${group.name}/${ref.dataset} is not archived: a recheck leaves it alone`,
+        reason: `${month} of ${group.name}/${ds.name} is not archived: a recheck leaves it alone`,
       });
-      next++;
     }
   };
+  const tasks: Promise<void>[] = [];
   try {
-    for (skipUnarchived(); next < page.length; skipUnarchived()) {
+    for (;;) {
+      if (queue.length < PAGE_SIZE * width && listed < counts.total) await listMore();
+      skipUnarchived();
+      if (queue.length === 0) {
+        if (listed < counts.total) continue;
+        break;
+      }
       // A committed dataset runs too: its plan rechecks the month for late points.
       await condition(() => running < width);
-      if (tasks.length > 0 && historyIsLong()) break;
+      if (tasks.length > 0 && runIsFull()) break;
+      // Small datasets go by pages (one activity archives a page; see activities/page.ts), smaller
+      // toward the end so the lanes finish together; what a page hands back runs as the dataset's own
+      // archive workflow. A dry run runs every dataset's workflow.
+      const left = queue.length + counts.total - listed;
+      const perPage = dryRun ? 1 : Math.max(1, Math.min(PAGE_SIZE, Math.ceil(left / (4 * width))));
       const items: [number, DatasetEntry][] = [];
-      for (; next < page.length && items.length < perPage; skipUnarchived()) {
-        items.push([next, page[next]!]);
-        next++;
+      while (queue.length > 0 && items.length < perPage) {
+        items.push(queue.shift()!);
+        skipUnarchived();
       }
-      if (items.length === 0) break;
       running++;
       const [first] = items;
       const unit = dryRun && first ? runDataset(first[1], first[0]) : runPage(items);
@@ -410,9 +423,8 @@ export async function groupOffload(input: GroupOffloadInput): Promise<GroupResul
     await Promise.allSettled(tasks);
   }
   for (const t of await Promise.allSettled(tasks)) if (t.status === 'rejected') throw t.reason;
-  state.cursor += next;
-  for (const o of chunkOutcomes) list(o);
-
+  state.cursor = queue[0]?.[0] ?? listed;
+  for (const position of [...outcomes.keys()].sort((x, y) => x - y)) list(outcomes.get(position)!);
   if (state.cursor < counts.total) {
     report();
     await continueAsNew<typeof groupOffload>({ ...input, state });
@@ -445,6 +457,11 @@ function pick(c: GroupCounts) {
 }
 
 const finished = (c: GroupCounts) => c.archived + c.skipped + c.dryRunDatasets + c.failed;
+
+/** Enough history for one run: finish what runs, then continue as new. */
+function runIsFull(): boolean {
+  return historyIsLong() || workflowInfo().historyLength > RUN_EVENTS;
+}
 
 /** A run that came near Temporal's limits stops starting children and continues as new. */
 function historyIsLong(): boolean {

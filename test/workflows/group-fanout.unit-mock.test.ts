@@ -9,7 +9,6 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startMonthly } from '../../src/client/monthly.ts';
 import { DATASET_NAME } from '../../src/offload/discovery.ts';
 import { groupWorkflowId } from '../../src/offload/ids.ts';
-import { DEFAULT_CHUNK } from '../../src/workflows/group.ts';
 import type { MonthlyResult } from '../../src/workflows/monthly.ts';
 import { chainHistoryLengths, stubWorld, uniqueGroup } from '../support/monthly-stubs.ts';
 import { temporalEnv } from '../support/stack.ts';
@@ -71,7 +70,9 @@ describe('group fan-out (unit, mocked Warp 10 activities)', () => {
     assert.equal(group.discovered, N);
     assert.equal(group.archived, N);
     assert.equal(group.failed, 0);
-    assert.equal(group.runs, Math.ceil(N / DEFAULT_CHUNK));
+    // A run starts datasets until its history passes RUN_EVENTS (each dataset here runs its own archive
+    // workflow: ~10 events in the group's history), then continues as new.
+    assert.ok(group.runs > 1, `${group.runs} runs`);
     // Bounded result: the first MAX_LISTED by name, the rest counted.
     assert.equal(group.datasets.length + group.notListed, N);
     assert.ok(
