@@ -315,7 +315,10 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
     if (isCancellation(err) || err instanceof ContinueAsNew) throw err;
     const failedPhase = progress.phase;
     enter('failed');
-    await startFailureWorkflow(input, failedPhase, failedBatch, progress.batches, err);
+    // Refused before anything was done (the month is inside its lateness): nothing to compensate,
+    // nothing to record; whoever started the run hears why.
+    if (!refusedAtOnce(err))
+      await startFailureWorkflow(input, failedPhase, failedBatch, progress.batches, err);
     throw err;
   }
 }
@@ -358,6 +361,9 @@ async function forBatches(
   if (failure) throw failure.err;
   return next;
 }
+
+const refusedAtOnce = (err: unknown) =>
+  err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'TooEarly';
 
 /** Starts the compensating workflow; abandoned so it outlives this failed run. */
 async function startFailureWorkflow(

@@ -8,7 +8,7 @@ import { createGunzip } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowFailedError } from '@temporalio/client';
-import { failureKey, monthManifestKey, type MonthRef } from '../../src/archive/layout.ts';
+import { archiveWorkflowId, failureKey, monthManifestKey, type MonthRef } from '../../src/archive/layout.ts';
 import { FailureFileSchema, MonthManifestSchema, type MonthManifest } from '../../src/archive/manifest.ts';
 import { readJson } from '../../src/activities/store-json.ts';
 import { createStoreActivities } from '../../src/activities/store.ts';
@@ -16,12 +16,13 @@ import { monthRange } from '../../src/month.ts';
 import { Warp10Client, Warp10UnavailableError, WarpScriptError } from '../../src/warp10/client.ts';
 import { httpRunner, type FeedingRunner, type Params } from '../../src/warp10/runner.ts';
 import { buildRuntime, type Runtime } from '../../src/worker/runtime.ts';
+import { createOffloadWorker } from '../../src/worker/worker.ts';
 import { archiveRuns } from '../support/archive-run.ts';
 import { restoreRuns } from '../support/restore-run.ts';
 import { auditMonth } from '../../src/archive/audit.ts';
 import { testConfig } from '../support/config.ts';
 import { toInputFormat, type SeedSeries } from '../support/seed.ts';
-import { temporalEnv, uniqueId, warp10OrSkip, type Warp10Stack } from '../support/stack.ts';
+import { temporalEnv, uniqueId, warp10OrSkip, workflowBundle, type Warp10Stack } from '../support/stack.ts';
 
 const DUMP = path.resolve(import.meta.dirname, '..', 'support', 'warpscript', 'dump.mc2');
 const UNWRAP = path.resolve(import.meta.dirname, '..', 'support', 'warpscript', 'unwrap.mc2');
@@ -330,13 +331,32 @@ describe('late data (real Temporal, real Warp 10)', () => {
     const written: Written = new Map();
     const rt = buildRuntime(s.config, { log: () => {}, runner: s.real });
     await write(rt, written, seed(s.cls));
-    const err = await archiveRuns(env, rt, s.ref).catch((e: unknown) => e);
+    const taskQueue = uniqueId('late-early');
+    const workflowId = `${archiveWorkflowId(s.ref)}-${taskQueue}`;
+    const worker = await createOffloadWorker({
+      connection: env.nativeConnection,
+      runtime: rt,
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+    });
+    const err = await worker.runUntil(
+      env.client.workflow
+        .execute('archive', { taskQueue, workflowId, args: [s.ref] })
+        .catch((e: unknown) => e),
+    );
     assert.ok(err instanceof WorkflowFailedError);
     const cause = (err.cause as { cause?: { type?: string; message?: string } }).cause;
     assert.equal(cause?.type, 'TooEarly');
     assert.match(cause?.message ?? '', /lateData\.lateness: 400 days/);
     assert.match(cause?.message ?? '', /--ignore-lateness/);
     assert.deepEqual(await rt.store.list(`${s.ref.group}/${s.ref.dataset}/${MONTH}/`), []);
+    // Nor later: a refusal starts no compensating workflow (which would write failure.json and alert).
+    const events = (await env.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+    assert.deepEqual(
+      events.filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes),
+      [],
+      'no failure workflow started',
+    );
     const [r] = await archiveRuns(env, rt, { ...s.ref, ignoreLateness: true } as MonthRef);
     assert.equal(r?.status, 'archived');
     await assertConverged(rt, s.w, s.cls, s.ref, written);
