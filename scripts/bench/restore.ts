@@ -209,14 +209,12 @@ export async function benchRestore(opts: {
         `    ${target ?? 'hot'}: total ${f(seconds)}, workflow ${f((last - first) / 1000)}; plan ${f(wall('planRestore'))}, check ${f(wall('checkRestoreBatch'))} (${f((busy.get('checkRestoreBatch') ?? 0) / 1000)} lane-s), restore ${f(wall('restoreBatch'))} (${f((busy.get('restoreBatch') ?? 0) / 1000)} lane-s: read+decode ${f(sums.readMs / 1000)}, send ${f(sums.sendMs / 1000)}, read-back ${f(sums.verifyMs / 1000)})`,
       );
     };
-    console.log(`    cold restore starts at ${Date.now()}`);
     const coldRun = await withCpu(pids, () => timed('cold'));
-    console.log(`    cold restore ends at ${Date.now()}`);
     const intoCold = coldRun.value;
     await breakdown('cold', intoCold.seconds);
     console.log(`    cold restore: CPU s ${cpuLine(coldRun.cpu)}`);
-    const intoHot = process.env.BENCH_SKIP_HOT ? intoCold : await timed();
-    if (!process.env.BENCH_SKIP_HOT) await breakdown(undefined, intoHot.seconds);
+    const intoHot = await timed();
+    await breakdown(undefined, intoHot.seconds);
 
     const u = archived.points / updateSeconds;
     const rs = archived.points / intoCold.seconds;
