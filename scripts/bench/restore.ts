@@ -8,11 +8,12 @@
 //      read back), timed from start to result;
 //   3. the same restore into the stack's own Warp 10, right after the archive deleted the month: its
 //      check reads ranges full of fresh LevelDB tombstones, the slow case (reported, not the criterion).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import type { NativeConnection } from '@temporalio/worker';
 import { archiveWorkflowId, restoreWorkflowId } from '../../src/archive/layout.ts';
 import { parseConfig } from '../../src/config/load.ts';
@@ -23,11 +24,42 @@ import { createOffloadWorker } from '../../src/worker/worker.ts';
 import { Warp10Client } from '../../src/warp10/client.ts';
 import type { ArchiveResult } from '../../src/workflows/archive.ts';
 import type { RestoreResult } from '../../src/workflows/restore.ts';
-import { DATA } from '../stack/common.ts';
+import { DATA, readPid } from '../stack/common.ts';
 import { startStandalone } from '../stack/warp10.ts';
 
 const STEP = 10 * 60 * 1_000_000;
 const rate = (points: number, seconds: number) => Math.round(points / seconds).toLocaleString('en-US');
+
+/** CPU seconds (user + system) a process has used so far; 0 when it cannot be read. */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // clock ticks, 100 a second on Linux
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU used while `fn` runs: the cold and hot Warp 10s, the Temporal server and this process (the worker). */
+async function withCpu<T>(
+  pids: { cold?: number; hot?: number; temporal?: number },
+  fn: () => Promise<T>,
+): Promise<{ value: T; cpu: Record<string, number> }> {
+  const before = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, cpuSeconds(p)]));
+  const self = process.cpuUsage();
+  const value = await fn();
+  const own = process.cpuUsage(self);
+  const cpu: Record<string, number> = { self: (own.user + own.system) / 1e6 };
+  for (const [k, p] of Object.entries(pids)) cpu[k] = cpuSeconds(p) - (before[k] ?? 0);
+  return { value, cpu };
+}
+const cpuLine = (cpu: Record<string, number>) =>
+  Object.entries(cpu)
+    .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+    .join(', ');
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -108,6 +140,11 @@ export async function benchRestore(opts: {
     return worker.runUntil(client.workflow.execute(type, { taskQueue: run, workflowId, args }));
   };
   const coldClient = new Warp10Client({ url: cold.url });
+  const pids = {
+    cold: readPid(`warp10-bench-${port}`),
+    hot: readPid('warp10'),
+    temporal: readPid('temporal'),
+  };
   try {
     for (const chunk of inputFormatChunks(plan))
       await rt.client.update(rt.tokens.write, rename(chunk, `${run}a`));
@@ -117,8 +154,11 @@ export async function benchRestore(opts: {
     // The floor: the same points, already as text, posted to /api/v0/update of the cold instance.
     const bodies = [...inputFormatChunks(plan)].map((c) => rename(c, `${run}b`));
     const started = Date.now();
-    for (const body of bodies) await coldClient.update(cold.writeToken, body);
+    const plainCpu = await withCpu(pids, async () => {
+      for (const body of bodies) await coldClient.update(cold.writeToken, body);
+    });
     const updateSeconds = (Date.now() - started) / 1000;
+    console.log(`    plain: CPU s ${cpuLine(plainCpu.cpu)}`);
 
     const timed = async (target?: string) => {
       const t0 = Date.now();
@@ -129,8 +169,52 @@ export async function benchRestore(opts: {
       }
       return { res, seconds: (Date.now() - t0) / 1000 };
     };
-    const intoCold = await timed('cold');
+    /** Where a restore's time went, from its history: phase spans and the batches' own timings. */
+    const breakdown = async (target: string | undefined, seconds: number) => {
+      const req = { ...ref, ...(target ? { target } : {}) };
+      const history = await client.workflow.getHandle(restoreWorkflowId(req, target)).fetchHistory();
+      const at = (e: { eventTime?: { seconds?: unknown; nanos?: number | null } | null }) =>
+        Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
+      const events = history.events ?? [];
+      const scheduled = new Map<number, { type: string; at: number }>();
+      const started = new Map<number, number>();
+      const span = new Map<string, [number, number]>();
+      const busy = new Map<string, number>();
+      const sums = { readMs: 0, sendMs: 0, verifyMs: 0 };
+      for (const e of events) {
+        const s = e.activityTaskScheduledEventAttributes;
+        if (s) scheduled.set(Number(e.eventId), { type: s.activityType?.name ?? '?', at: at(e) });
+        const st = e.activityTaskStartedEventAttributes;
+        if (st) started.set(Number(st.scheduledEventId), at(e));
+        const c = e.activityTaskCompletedEventAttributes;
+        if (c) {
+          const from = scheduled.get(Number(c.scheduledEventId));
+          if (!from) continue;
+          const [a, b] = span.get(from.type) ?? [from.at, at(e)];
+          span.set(from.type, [Math.min(a, from.at), Math.max(b, at(e))]);
+          const t0 = started.get(Number(c.scheduledEventId)) ?? from.at;
+          busy.set(from.type, (busy.get(from.type) ?? 0) + at(e) - t0);
+          const payload = c.result?.payloads?.[0];
+          const r = payload
+            ? defaultPayloadConverter.fromPayload<{ timings?: typeof sums }>(payload)
+            : undefined;
+          if (r?.timings) for (const k of Object.keys(sums) as (keyof typeof sums)[]) sums[k] += r.timings[k];
+        }
+      }
+      const wall = (t: string) => ((span.get(t)?.[1] ?? 0) - (span.get(t)?.[0] ?? 0)) / 1000;
+      const first = events[0] ? at(events[0]) : 0;
+      const last = events.at(-1) ? at(events.at(-1)!) : 0;
+      const f = (x: number) => `${x.toFixed(1)} s`;
+      console.log(
+        `    ${target ?? 'hot'}: total ${f(seconds)}, workflow ${f((last - first) / 1000)}; plan ${f(wall('planRestore'))}, check ${f(wall('checkRestoreBatch'))} (${f((busy.get('checkRestoreBatch') ?? 0) / 1000)} lane-s), restore ${f(wall('restoreBatch'))} (${f((busy.get('restoreBatch') ?? 0) / 1000)} lane-s: read+decode ${f(sums.readMs / 1000)}, send ${f(sums.sendMs / 1000)}, read-back ${f(sums.verifyMs / 1000)})`,
+      );
+    };
+    const coldRun = await withCpu(pids, () => timed('cold'));
+    const intoCold = coldRun.value;
+    await breakdown('cold', intoCold.seconds);
+    console.log(`    cold restore: CPU s ${cpuLine(coldRun.cpu)}`);
     const intoHot = await timed();
+    await breakdown(undefined, intoHot.seconds);
 
     const u = archived.points / updateSeconds;
     const rs = archived.points / intoCold.seconds;

@@ -30,10 +30,10 @@ import { nonRetryable, toFailure } from './failures.ts';
 import { keepAlive } from './keep-alive.ts';
 
 /**
- * GTS input text of a batch held in the worker: a batch is encoded whole before any of it is sent. A
- * larger batch is sent as it is encoded from a second read (the first pass has decoded all of it).
+ * GTS input text of a batch held in the worker (bytes): a batch is encoded whole before any of it is
+ * sent. A larger batch is sent as it is encoded from a second read (the first pass has decoded all of it).
  */
-const HOLD_CHARS = 128 * 2 ** 20;
+const HOLD_BYTES = 128 * 2 ** 20;
 /** Conflicting series named per batch (the count is always exact). */
 const MAX_CONFLICTS = 20;
 
@@ -155,9 +155,10 @@ export function createRestoreActivities(deps: {
     // decode, is found before any batch is written.
     const kept = new Map<string, Kept>();
     const started = Date.now();
-    // For a write, the batch as GTS input text (up to HOLD_CHARS), so it is encoded once.
-    let held: string[] | undefined = write ? [] : undefined;
-    let heldChars = 0;
+    // For a write, the batch as GTS input text (up to HOLD_BYTES), so it is encoded once. Held as
+    // buffers, outside the JS heap: held strings were promoted and collected again and again.
+    let held: Buffer[] | undefined = write ? [] : undefined;
+    let heldBytes = 0;
     for (const o of objects) {
       const hash = createHash('sha256');
       let lines = 0;
@@ -188,8 +189,8 @@ export function createRestoreActivities(deps: {
                 attributes: s.attributes,
               });
             }
-            heldChars += s.text.length;
-            if (held && heldChars <= HOLD_CHARS) held.push(s.text);
+            heldBytes += s.bytes.length;
+            if (held && heldBytes <= HOLD_BYTES) held.push(s.bytes);
             else held = undefined;
           }
         }
@@ -251,7 +252,7 @@ export function createRestoreActivities(deps: {
     // encoded in the first pass, or for a batch too large to hold, encoded again from a second read.
     const readMs = Date.now() - started;
     let sent = 0;
-    const text = async function* (): AsyncGenerator<string> {
+    const text = async function* (): AsyncGenerator<Uint8Array> {
       if (held) {
         sent = total.points;
         yield* held;
@@ -263,7 +264,7 @@ export function createRestoreActivities(deps: {
           const s = wrappedToInput(line, window, { text: true, keep });
           if (s && s.points > 0) {
             sent += s.points;
-            yield s.text;
+            yield s.bytes;
           }
           if (++n % 50 === 0) heartbeat({ batch, lines: n });
         }

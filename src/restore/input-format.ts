@@ -66,9 +66,75 @@ export interface SeriesInput {
   points: number;
   first: Long64 | null;
   last: Long64 | null;
-  /** The kept points as input-format lines ('' when none kept or `text` was not asked for). */
-  text: string;
+  /** The kept points as input-format lines, ASCII bytes (empty when none kept or no `text` asked for). */
+  bytes: Buffer;
+  /** The same as a string. */
+  readonly text: string;
 }
+
+/**
+ * An ASCII buffer that grows: the text of a series is written byte by byte, with no string per point
+ * (a string per point made the encoding and its garbage collection most of the worker's CPU).
+ */
+class AsciiWriter {
+  buf: Buffer;
+  n = 0;
+  constructor(size: number) {
+    this.buf = Buffer.allocUnsafe(Math.max(256, size));
+  }
+  private room(k: number): void {
+    if (this.n + k <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.n + k));
+    this.buf.copy(next, 0, 0, this.n);
+    this.buf = next;
+  }
+  byte(c: number): void {
+    this.room(1);
+    this.buf[this.n++] = c;
+  }
+  /** An ASCII string (every string written here is: digits, percent-encoded names, base64). */
+  str(t: string): void {
+    this.room(t.length);
+    this.n += this.buf.write(t, this.n, 'latin1');
+  }
+  /** A 64-bit long in decimal. */
+  long(v: Long64): void {
+    if (typeof v === 'bigint' || !Number.isSafeInteger(v)) return this.str(String(v));
+    this.room(21);
+    if (v < 0) {
+      this.buf[this.n++] = 0x2d;
+      v = -v;
+    }
+    // Two int32 halves (below 2^53, the high one is below 10^8): integer digit loops, no float division.
+    const hi = Math.floor(v / 1e8);
+    const lo = v - hi * 1e8;
+    if (hi > 0) {
+      this.digits(hi, 0);
+      this.digits(lo, 8);
+    } else this.digits(lo, 0);
+  }
+  /** An int32 in decimal, left-padded with zeros to `width` digits. */
+  private digits(x: number, width: number): void {
+    let len = 1;
+    for (let y = (x / 10) | 0; y > 0; y = (y / 10) | 0) len++;
+    if (len < width) len = width;
+    let end = this.n + len;
+    this.n = end;
+    for (let i = 0; i < len; i++) {
+      this.buf[--end] = 0x30 + (x % 10);
+      x = (x / 10) | 0;
+    }
+  }
+  take(): Buffer {
+    return this.buf.subarray(0, this.n);
+  }
+}
+
+const SLASH = 0x2f;
+const SPACE = 0x20;
+const NL = 0x0a;
+const EQ = 0x3d;
+const EMPTY = Buffer.alloc(0);
 
 /**
  * Decodes one WRAPped series and keeps its points in [startUs, lastUs] (both inclusive). With `text`
@@ -85,23 +151,40 @@ export function wrappedToInput(
   let points = 0;
   let first: Long64 | null = null;
   let last: Long64 | null = null;
-  let text = '';
+  // About 4 bytes of text per encoded byte for typical series; the writer grows if not.
+  const out = opts.text ? new AsciiWriter(w.encoded.length * 4) : undefined;
   const head = opts.text ? ` ${seriesName(w.cls, w.labels)} ` : '';
   walkEncoded(w.encoded, w.base, (p) => {
     if (p.ts < startUs || p.ts > lastUs) return;
     if (first === null || p.ts < first) first = p.ts;
     if (last === null || p.ts > last) last = p.ts;
-    if (opts.text) {
-      const v =
-        p.type === 'DOUBLE'
-          ? formatDouble(p.value as number)
-          : p.type === 'LONG'
-            ? String(p.value)
-            : formatValue(p);
-      const where = p.geo === null && p.elev === null ? '//' : `/${p.geo ?? ''}/${p.elev ?? ''}`;
-      text += points === 0 ? `${p.ts}${where}${head}${v}\n` : `=${p.ts}${where} ${v}\n`;
+    if (out) {
+      if (points > 0) out.byte(EQ);
+      out.long(p.ts);
+      out.byte(SLASH);
+      if (p.geo !== null) out.long(p.geo);
+      out.byte(SLASH);
+      if (p.elev !== null) out.long(p.elev);
+      if (points === 0) out.str(head);
+      else out.byte(SPACE);
+      if (p.type === 'DOUBLE') out.str(formatDouble(p.value as number));
+      else if (p.type === 'LONG') out.long(p.value as Long64);
+      else out.str(formatValue(p));
+      out.byte(NL);
     }
     points++;
   });
-  return { cls: w.cls, labels: w.labels, attributes: w.attributes, points, first, last, text };
+  const bytes = out ? out.take() : EMPTY;
+  return {
+    cls: w.cls,
+    labels: w.labels,
+    attributes: w.attributes,
+    points,
+    first,
+    last,
+    bytes,
+    get text() {
+      return bytes.toString('latin1');
+    },
+  };
 }
