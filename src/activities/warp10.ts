@@ -105,23 +105,24 @@ function rangeOf(month: string, timezone: string): MonthRange {
 /** Warp 10 reads and deletes [start, end] inclusive on both ends: the month [S, E) is S..E-1. */
 const lastUs = (r: MonthRange) => r.endUs - 1;
 
-type ReadItem = [string, number, number | null, number | null, string | null];
+/** A series as a script reports it: selector, points, first and last tick in the range. */
+type Counts = [string, number, number | null, number | null];
+type ReadItem = [...Counts, string | null];
+
+const isCounts = (x: unknown): x is Counts =>
+  Array.isArray(x) &&
+  typeof x[0] === 'string' &&
+  typeof x[1] === 'number' &&
+  (x[2] === null || typeof x[2] === 'number') &&
+  (x[3] === null || typeof x[3] === 'number');
+
+const unexpected = (what: string, x: unknown) =>
+  nonRetryable('WarpScriptError', `unexpected item in a ${what} reply: ${JSON.stringify(x).slice(0, 200)}`);
 
 function asReadItem(x: unknown): ReadItem {
-  if (
-    !Array.isArray(x) ||
-    typeof x[0] !== 'string' ||
-    typeof x[1] !== 'number' ||
-    !(x[2] === null || typeof x[2] === 'number') ||
-    !(x[3] === null || typeof x[3] === 'number') ||
-    !(x[4] === null || typeof x[4] === 'string')
-  ) {
-    throw nonRetryable(
-      'WarpScriptError',
-      `unexpected item in a read reply: ${JSON.stringify(x).slice(0, 200)}`,
-    );
-  }
-  return x as ReadItem;
+  const wrapped: unknown = Array.isArray(x) ? x[4] : undefined;
+  if (!isCounts(x) || !(wrapped === null || typeof wrapped === 'string')) throw unexpected('read', x);
+  return [x[0], x[1], x[2], x[3], wrapped];
 }
 
 export type PlanInput = DatasetMonth & { dryRun?: boolean; ignoreLateness?: boolean };
@@ -431,7 +432,10 @@ async function deleteBatch(deps: Warp10ActivityDeps, input: BatchRef): Promise<D
       );
     }
     // Late data: nothing was deleted; the workflow archives what is new, then deletes again.
-    const late = (outcome.changed ?? []).map((c) => asReadItem([...(c as unknown[]), null])[0]);
+    const late = (outcome.changed ?? []).map((c) => {
+      if (!isCounts(c)) throw unexpected('delete', c);
+      return c[0];
+    });
     if (late.length > 0) return { ...result, skipped: false, deleted: 0, alreadyGone: 0, late };
     const { changed: _, ...counts } = outcome;
     await writeJson(store, batchManifestKey(input, batch), {
