@@ -85,7 +85,7 @@ export function createPageActivities(deps: {
     await warp10.verifyBatch(batch);
     const deleted = await warp10.deleteBatch(batch);
     if (deleted.late.length > 0) return `late data in ${deleted.late.length} series`;
-    const recheck = await warp10.recheckMonth({ ...ref, knownBatches: 1 });
+    const recheck = await warp10.recheckMonth({ ...ref, knownBatches: 1, newSeriesOnly: true });
     if (recheck.batchCount > 1) return 'late series found by the recheck';
     const c = await store.commitMonth({ group, dataset, month, ...run });
     return { dataset, status: 'archived', series: c.series, points: c.points, bytes: c.bytes };

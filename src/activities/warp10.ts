@@ -71,6 +71,12 @@ export interface PlanResult {
   firstBatch?: number;
 }
 
+export type RecheckInput = DatasetMonth & {
+  knownBatches: number;
+  /** Inside a run, right after its deletes: look only for series missing from the plan. */
+  newSeriesOnly?: boolean;
+};
+
 export interface RecheckResult {
   /** The plan's batch count now: more than before when late series were found. */
   batchCount: number;
@@ -160,7 +166,7 @@ export function createWarp10Activities(deps: Warp10ActivityDeps) {
         () => ({ batch: input.batch }),
       );
     },
-    async recheckMonth(input: DatasetMonth & { knownBatches: number }): Promise<RecheckResult> {
+    async recheckMonth(input: RecheckInput): Promise<RecheckResult> {
       return keepAlive(() => recheckMonth(deps, input));
     },
     async archiveLateData(input: BatchRef & { series: string[] }): Promise<LateResult> {
@@ -584,10 +590,7 @@ const isFedRunner = (r: WarpScriptRunner): r is FeedingRunner =>
  * series whose batch is already deleted — and adds batches for them to the plan. Idempotent: batches
  * added by an attempt whose reply was lost (the plan has more than `knownBatches`) are returned as is.
  */
-async function recheckMonth(
-  deps: Warp10ActivityDeps,
-  input: DatasetMonth & { knownBatches: number },
-): Promise<RecheckResult> {
+async function recheckMonth(deps: Warp10ActivityDeps, input: RecheckInput): Promise<RecheckResult> {
   const { config, store } = deps;
   try {
     const plan = await requirePlanHead(store, input);
@@ -599,7 +602,9 @@ async function recheckMonth(
       };
     }
     const dataset = datasetOf(config, input);
-    const selectors = await listLive(deps, dataset.selector, plan.range);
+    const selectors = input.newSeriesOnly
+      ? await newLiveSeries(deps, dataset.selector, input, plan)
+      : await listLive(deps, dataset.selector, plan.range);
     if (selectors.length === 0) return { batchCount: plan.batchCount, series: 0 };
     const added: string[][] = [];
     for (let i = 0; i < selectors.length; i += plan.seriesPerBatch) {
@@ -655,6 +660,44 @@ async function listLive(
     if (page.matched < PLAN_PAGE) break;
   }
   return [...listed].sort((a, b) => labelCount(b) - labelCount(a));
+}
+
+/**
+ * The dataset's series missing from the plan that hold data in the month (late series, written since
+ * the plan): listed by their metadata, then only they are read. The plan's series are never read here:
+ * right after their delete, reading them walks every deleted point's tombstone (minutes for a few
+ * million points). Late points in them are the guarded delete's business, or a later rerun's.
+ */
+async function newLiveSeries(
+  deps: Warp10ActivityDeps,
+  selector: Selector,
+  ref: MonthRef,
+  plan: PlanHead,
+): Promise<string[]> {
+  const { runner, tokens, store } = deps;
+  const planned = new Set<string>();
+  for (let b = 1; b <= plan.batchCount; b++) {
+    for (const s of await readPlanBatch(store, plan, ref, b)) planned.add(s);
+  }
+  const fresh = new Set<string>();
+  for (let gskip = 0; ; gskip += PLAN_PAGE) {
+    const [page] = await runner.run<[{ matched: number; selectors: string[] }]>(
+      'archive-find',
+      { token: tokens.read, class: selector.class, labels: selector.labels, gskip, gcount: PLAN_PAGE },
+      cancellationSignal(),
+    );
+    for (const sel of page.selectors) if (!planned.has(sel)) fresh.add(sel);
+    heartbeat({ found: gskip + page.matched });
+    if (page.matched < PLAN_PAGE) break;
+  }
+  const live: string[] = [];
+  const unplanned = [...fresh];
+  for (let i = 0; i < unplanned.length; i += PLAN_PAGE) {
+    const chunk = unplanned.slice(i, i + PLAN_PAGE);
+    const counts = await liveRead(deps, chunk, plan.range);
+    for (const sel of chunk) if ((counts.get(sel)?.[1] ?? 0) > 0) live.push(sel);
+  }
+  return live.sort((a, b) => labelCount(b) - labelCount(a));
 }
 
 const isNested = (sorted: string[]) =>

@@ -282,7 +282,7 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
       enter('recheck');
       const late = await warp10.recheckMonth.executeWithOptions(
         { summary: `recheck ${month} for late series` },
-        [{ ...datasetRef(input), knownBatches: progress.batches }],
+        [{ ...datasetRef(input), knownBatches: progress.batches, newSeriesOnly: true }],
       );
       resume = { ...resume, rechecks: (resume.rechecks ?? 0) + 1 };
       if (late.batchCount <= progress.batches) break;

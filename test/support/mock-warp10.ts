@@ -1,6 +1,6 @@
 // A MOCK of Warp 10, for unit tests only: it stands in at the WarpScriptRunner seam (src/warp10/runner.ts)
-// and never speaks HTTP. It holds series in memory and emulates the three bundled scripts — archive-plan,
-// archive-read and archive-delete — with the parameters and output shapes their .mc2 headers define,
+// and never speaks HTTP. It holds series in memory and emulates the bundled scripts archive-plan,
+// archive-find, archive-read and archive-delete, with the parameters and output shapes their .mc2 headers define,
 // over [start, end] inclusive on both ends. What it is not: a WarpScript interpreter. The behaviour
 // against the REAL Warp 10 is covered by test/workflows/archive*.test.ts, and test/warp10/
 // mock-warp10.test.ts checks that this mock answers as the real Warp 10 does; the mock is what lets
@@ -31,7 +31,7 @@ export interface MockPoint {
   value: MockValue;
 }
 
-export type MockScript = 'archive-plan' | 'archive-read' | 'archive-delete';
+export type MockScript = 'archive-plan' | 'archive-find' | 'archive-read' | 'archive-delete';
 
 export interface MockCall {
   /** Script name as the runner got it, reduced to its base name (`archive-read`, no `.mc2`). */
@@ -83,7 +83,7 @@ export interface MockWarp10Options {
   findOrder?: (a: string, b: string) => number;
 }
 
-const SCRIPTS = new Set<string>(['archive-plan', 'archive-read', 'archive-delete']);
+const SCRIPTS = new Set<string>(['archive-plan', 'archive-find', 'archive-read', 'archive-delete']);
 
 /**
  * Lines Warp 10 reports (in the .mc2 file's numbering, as httpRunner gives them) for the failures the
@@ -443,6 +443,7 @@ export class MockWarp10 implements WarpScriptRunner {
     const p = call.params;
     let stack: unknown[];
     if (call.script === 'archive-plan') stack = [this.plan(p)];
+    else if (call.script === 'archive-find') stack = [this.find(p)];
     else if (call.script === 'archive-read') stack = [this.read(p)];
     else stack = [this.delete(p)];
     for (const w of this.lateWrites.filter((l) => l.script === call.script && (!l.when || l.when(call)))) {
@@ -521,10 +522,25 @@ export class MockWarp10 implements WarpScriptRunner {
   }
 
   /** archive-plan: one FIND page (stable order), and which of its series have data in the range. */
+  /** archive-find: a page of the dataset's series by metadata alone (no range, no data read). */
+  private find(p: Params): { matched: number; selectors: string[] } {
+    const page = this.page('archive-find', p);
+    return { matched: page.length, selectors: page };
+  }
+
   private plan(p: Params): { matched: number; selectors: string[] } {
     const script = 'archive-plan';
-    this.checkToken(script, p.token, 'read');
     const [start, end] = this.range(script, p);
+    const page = this.page(script, p);
+    const selectors = page.filter(
+      (sel) => this.inRange(this.series.get(sel) as Series, start, end).length > 0,
+    );
+    return { matched: page.length, selectors };
+  }
+
+  /** FIND's page of the series matching class and labels, in FIND's order. */
+  private page(script: string, p: Params): string[] {
+    this.checkToken(script, p.token, 'read');
     const { class: cls, labels, gskip, gcount } = p;
     if (typeof cls !== 'string') throw this.badParam(script, 'class', cls);
     if (labels === null || typeof labels !== 'object' || Array.isArray(labels))
@@ -541,11 +557,7 @@ export class MockWarp10 implements WarpScriptRunner {
         )
       );
     });
-    const page = found.slice(gskip, gskip + gcount);
-    const selectors = page.filter(
-      (sel) => this.inRange(this.series.get(sel) as Series, start, end).length > 0,
-    );
-    return { matched: page.length, selectors };
+    return found.slice(gskip, gskip + gcount);
   }
 
   /** archive-read: [selector points first last wrapped] for the listed series with data in the range. */
