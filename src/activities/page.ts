@@ -13,6 +13,7 @@ import type { createWarp10Activities, DatasetMonth } from './warp10.ts';
 import { monthManifestKey } from '../archive/layout.ts';
 import { MonthManifestSchema } from '../archive/manifest.ts';
 import { datasetWorkflowId } from '../offload/ids.ts';
+import { skipReason } from '../workflows/summaries.ts';
 import type { ArchiveStore } from '../store/types.ts';
 import { readJson } from './store-json.ts';
 
@@ -68,13 +69,8 @@ export function createPageActivities(deps: {
     }
     const plan = await warp10.planMonth({ ...ref, ignoreLateness });
     const counts = { series: plan.series, points: plan.points ?? 0, bytes: plan.bytes ?? 0 };
-    if (plan.status === 'archived') {
-      const reason = `${month} of ${group}/${dataset} is already archived, and no point was written into it since`;
-      return { dataset, status: 'skipped', ...counts, reason };
-    }
-    if (plan.status === 'empty') {
-      const reason = `no series of ${group}/${dataset} holds a point in ${month}: nothing to archive, nothing written`;
-      return { dataset, status: 'skipped', ...counts, reason };
+    if (plan.status === 'archived' || plan.status === 'empty') {
+      return { dataset, status: 'skipped', ...counts, reason: skipReason(ref, plan.status) };
     }
     if (plan.status !== 'planned' || plan.batchCount !== 1 || (plan.firstBatch ?? 1) !== 1) {
       return `its plan has ${plan.batchCount} batches`;

@@ -225,13 +225,13 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
         Object.assign(progress, { points: plan.points ?? 0, bytes: plan.bytes ?? 0 });
         enter('done');
         return result('skipped', {
-          reason: `${month} of ${group}/${dataset} is already archived, and no point was written into it since`,
+          reason: ui.skipReason(input, 'archived'),
         });
       }
       if (plan.status === 'empty') {
         enter('done');
         return result('skipped', {
-          reason: `no series of ${group}/${dataset} holds a point in ${month}: nothing to archive, nothing written`,
+          reason: ui.skipReason(input, 'empty'),
         });
       }
       if (plan.status === 'dry-run') {
