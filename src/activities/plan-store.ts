@@ -1,7 +1,7 @@
 // The frozen plan in the store, paged: a dataset of 200,000 series must not make every batch's activity
 // read and parse one document listing them all.
 import { planKey, planPageKey, type MonthRef } from '../archive/layout.ts';
-import { PlanPageSchema, PlanSchema, type Plan } from '../archive/manifest.ts';
+import { PlanPageSchema, PlanSchema, type Plan, type PlanBatch } from '../archive/manifest.ts';
 import type { ArchiveStore } from '../store/types.ts';
 import { nonRetryable } from './failures.ts';
 import { readJson, writeJson } from './store-json.ts';
@@ -16,7 +16,7 @@ export async function writePlan(
   store: ArchiveStore,
   ref: MonthRef,
   head: Omit<Plan, 'batches' | 'batchCount' | 'series' | 'batchesPerPage'>,
-  batches: string[][],
+  batches: PlanBatch[],
 ): Promise<PlanHead> {
   for (let first = BATCHES_PER_PAGE; first < batches.length; first += BATCHES_PER_PAGE) {
     const page = first / BATCHES_PER_PAGE + 1;
@@ -31,7 +31,7 @@ export async function writePlan(
     ...head,
     batches: batches.slice(0, BATCHES_PER_PAGE),
     batchCount: batches.length,
-    series: batches.reduce((n, b) => n + b.length, 0),
+    series: batches.reduce((n, b) => n + batchSize(b), 0),
     batchesPerPage: BATCHES_PER_PAGE,
   };
   await writeJson(store, planKey(ref), plan);
@@ -45,7 +45,7 @@ export async function readPlanHead(store: ArchiveStore, ref: MonthRef): Promise<
   return {
     ...plan,
     batchCount: plan.batchCount ?? plan.batches.length,
-    series: plan.series ?? plan.batches.reduce((n, b) => n + b.length, 0),
+    series: plan.series ?? plan.batches.reduce((n, b) => n + batchSize(b), 0),
     batchesPerPage: plan.batchesPerPage ?? Math.max(1, plan.batches.length),
   };
 }
@@ -56,8 +56,16 @@ export async function requirePlanHead(store: ArchiveStore, ref: MonthRef): Promi
   return plan;
 }
 
-/** The selectors of batch `batch` (1-based). */
-export async function readPlanBatch(store: ArchiveStore, plan: PlanHead, ref: MonthRef, batch: number) {
+/** Series of a plan batch: its selectors, or those a partition listed at plan time. */
+export const batchSize = (b: PlanBatch) => (Array.isArray(b) ? b.length : b.series);
+
+/** Batch `batch` (1-based): its series' selectors, or a partition. */
+export async function readPlanBatch(
+  store: ArchiveStore,
+  plan: PlanHead,
+  ref: MonthRef,
+  batch: number,
+): Promise<PlanBatch> {
   const missing = () => nonRetryable('PlanMissing', `the plan has no batch ${batch}`, batch);
   if (batch < 1 || batch > plan.batchCount) throw missing();
   if (batch <= plan.batches.length) return plan.batches[batch - 1]!;
@@ -79,7 +87,7 @@ export async function appendBatches(
   added: string[][],
   nested: boolean,
 ): Promise<PlanHead> {
-  const all: string[][] = [];
+  const all: PlanBatch[] = [];
   for (let b = 1; b <= plan.batchCount; b++) all.push(await readPlanBatch(store, plan, ref, b));
   const { batches: _b, batchCount: _c, series: _s, batchesPerPage: _p, ...head } = plan;
   return writePlan(store, ref, { ...head, nested: Boolean(plan.nested) || nested }, [...all, ...added]);

@@ -1,4 +1,5 @@
 // JSON documents in the archive store, validated on the way back in.
+import { gzipSync } from 'node:zlib';
 import type { z } from 'zod';
 import { NotFoundError, type ArchiveStore } from '../store/types.ts';
 import { nonRetryable } from './failures.ts';
@@ -13,6 +14,10 @@ export async function readJson<T>(
     text = await store.getText(key);
   } catch (err) {
     if (err instanceof NotFoundError) return undefined;
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('Z_')) {
+      throw nonRetryable('ArchiveCorrupt', `${key} in ${store.description} is not readable gzip (${code})`);
+    }
     throw err;
   }
   const parsed = schema.safeParse(JSON.parse(text));
@@ -25,6 +30,19 @@ export async function readJson<T>(
   return parsed.data;
 }
 
-export async function writeJson(store: ArchiveStore, key: string, doc: unknown): Promise<void> {
+/**
+ * `gzip`: compact JSON, gzip-compressed (batch manifests: a series list of UUID-like labels is larger
+ * than the batch's data otherwise); `getText` gunzips it back, so every reader reads it as JSON.
+ */
+export async function writeJson(
+  store: ArchiveStore,
+  key: string,
+  doc: unknown,
+  opts: { gzip?: boolean } = {},
+): Promise<void> {
+  if (opts.gzip) {
+    await store.put(key, gzipSync(JSON.stringify(doc)), { contentType: 'application/gzip' });
+    return;
+  }
   await store.put(key, `${JSON.stringify(doc, null, 2)}\n`, { contentType: 'application/json' });
 }

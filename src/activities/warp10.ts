@@ -18,6 +18,8 @@ import {
   MonthManifestSchema,
   type BatchManifest,
   type MonthRange,
+  type PartitionBatch,
+  type PlanBatch,
   type SeriesEntry,
   type Supplement,
 } from '../archive/manifest.ts';
@@ -26,12 +28,21 @@ import { findDataset } from '../config/load.ts';
 import { monthRange, settledAt } from '../month.ts';
 import type { ArchiveStore } from '../store/types.ts';
 import { groupSelectors } from '../warp10/selectors.ts';
+import {
+  buildPartitions,
+  choosePartitionLabel,
+  inPartition,
+  partitionSelector,
+  selectorLabels,
+  selectorString,
+} from '../warp10/partitions.ts';
 import { topListItems } from '../warp10/json-stream.ts';
 import type { FeedingRunner, WarpScriptRunner } from '../warp10/runner.ts';
 import { nonRetryable, toFailure } from './failures.ts';
 import { keepAlive } from './keep-alive.ts';
 import {
   appendBatches,
+  batchSize,
   readPlanBatch,
   readPlanHead,
   requirePlanHead,
@@ -95,6 +106,14 @@ export interface BatchResult {
 
 /** Series listed per plan request: bounded so a page stays far under Warp 10's fetch limits. */
 const PLAN_PAGE = 5_000;
+/** Series listed per metadata-only request (FIND): no point is read, so pages can be larger. */
+const FIND_PAGE = 50_000;
+/** Datasets of at least this many series are batched by label prefix (see src/warp10/partitions.ts). */
+export const PARTITION_MIN_SERIES = 10_000;
+/** A partition batch names at most this many series, whatever its points: requests stay bounded. */
+const PARTITION_MAX_SERIES = 100_000;
+/** Series the plan of a large dataset reads to size its batches by points. */
+const SAMPLE_SERIES = 1_000;
 const HEARTBEAT_EVERY = 200;
 
 function rangeOf(month: string, timezone: string): MonthRange {
@@ -211,17 +230,24 @@ async function planMonth(deps: Warp10ActivityDeps, input: PlanInput): Promise<Pl
     }
     // A frozen plan is never recomputed: batches already deleted would vanish from a new one.
     let plan = await readPlanHead(store, input);
-    let fresh: string[][] | undefined;
+    let fresh: PlanBatch[] | undefined;
     if (!plan) {
       const range = rangeOf(input.month, config.timezone);
-      const selectors = await listLive(deps, dataset.selector, range);
+      // A large dataset (custom templates aside: they name series) goes by partitions when it has a
+      // label to split on; the listing stops as soon as the dataset is known to be large.
+      const stopAt = dataset.templates ? undefined : PARTITION_MIN_SERIES;
+      const listed = await listLive(deps, dataset.selector, range, stopAt);
+      const large = listed ? undefined : await planPartitions(deps, dataset, range);
+      const selectors = large || listed ? (listed ?? []) : await listLive(deps, dataset.selector, range);
       // Nothing committed for an empty month: a mistyped selector fixed later must still find it
       // unarchived, and a month whose data arrives later is archived then.
-      if (selectors.length === 0 && !input.dryRun) return { status: 'empty', batchCount: 0, series: 0 };
-      const nested = isNested(selectors);
-      const batches: string[][] = [];
-      for (let i = 0; i < selectors.length; i += dataset.seriesPerBatch) {
-        batches.push(selectors.slice(i, i + dataset.seriesPerBatch));
+      if (!large && selectors!.length === 0 && !input.dryRun) {
+        return { status: 'empty', batchCount: 0, series: 0 };
+      }
+      const nested = large ? false : isNested(selectors!);
+      const batches: PlanBatch[] = large?.batches ?? [];
+      for (let i = 0; !large && i < selectors!.length; i += dataset.seriesPerBatch) {
+        batches.push(selectors!.slice(i, i + dataset.seriesPerBatch));
       }
       const head = {
         format: 'warp10-offloader/plan@1' as const,
@@ -232,6 +258,7 @@ async function planMonth(deps: Warp10ActivityDeps, input: PlanInput): Promise<Pl
         selector: { class: dataset.selector.class, labels: dataset.selector.labels },
         seriesPerBatch: dataset.seriesPerBatch,
         nested,
+        ...(large ? { partitions: large.partitions } : {}),
         createdAt: new Date().toISOString(),
       };
       if (input.dryRun) {
@@ -240,7 +267,7 @@ async function planMonth(deps: Warp10ActivityDeps, input: PlanInput): Promise<Pl
           ...head,
           batches,
           batchCount: batches.length,
-          series: selectors.length,
+          series: batches.reduce((n, b) => n + batchSize(b), 0),
           batchesPerPage: Math.max(1, batches.length),
         };
       } else plan = await writePlan(store, input, head, batches);
@@ -257,10 +284,13 @@ async function planMonth(deps: Warp10ActivityDeps, input: PlanInput): Promise<Pl
     // Dry run: count what each batch would archive and delete; nothing is written.
     const batches: NonNullable<PlanResult['batches']> = [];
     for (let b = 1; b <= plan.batchCount; b++) {
-      const sels = fresh ? fresh[b - 1]! : await readPlanBatch(store, plan, input, b);
-      const live = await liveRead(deps, sels, plan.range);
+      const pb = fresh ? fresh[b - 1]! : await readPlanBatch(store, plan, input, b);
+      const live = Array.isArray(pb)
+        ? await liveRead(deps, pb, plan.range)
+        : await partitionRead(deps, pb, plan.range);
       const points = [...live.values()].reduce((n, item) => n + item[1], 0);
-      batches.push({ batch: b, series: sels.length, points, object: batchObjectKey(input, b) });
+      const series = Array.isArray(pb) ? pb.length : live.size;
+      batches.push({ batch: b, series, points, object: batchObjectKey(input, b) });
       heartbeat({ counted: b });
     }
     return {
@@ -293,27 +323,31 @@ async function exportBatch(deps: Warp10ActivityDeps, input: BatchRef): Promise<B
       }
     }
     const plan = await requirePlanHead(store, input);
-    const selectors = await readPlanBatch(store, plan, input, batch);
+    const pb = await readPlanBatch(store, plan, input, batch);
+    // A partition batch is every series its one selector matches with data in the month.
+    const part = Array.isArray(pb) ? undefined : pb;
+    const selectors = part ? [] : (pb as string[]);
     const dataset = findDatasetTemplates(config, input);
     const started = Date.now();
     const seen = new Map<string, SeriesEntry>();
     const wanted = new Set(selectors);
     const body = await runner.stream(
-      dataset?.export ?? 'archive-read',
+      (!part && dataset?.export) || 'archive-read',
       {
         token: tokens.read,
         selectors,
-        fetch: fetchSelectors(selectors),
+        fetch: part ? [part.selector] : fetchSelectors(selectors),
         start: plan.range.startUs,
         end: lastUs(plan.range),
         wrap: true,
+        ...(part ? { all: true } : {}),
       },
       cancellationSignal(),
     );
     async function* lines(): AsyncGenerator<string> {
       for await (const raw of topListItems(body)) {
         const [selector, points, first, last, wrapped] = asReadItem(raw);
-        if (!wanted.has(selector) || seen.has(selector)) continue;
+        if ((!part && !wanted.has(selector)) || seen.has(selector)) continue;
         seen.set(selector, { selector, points, first, last });
         if (points > 0) {
           if (!wrapped)
@@ -329,7 +363,9 @@ async function exportBatch(deps: Warp10ActivityDeps, input: BatchRef): Promise<B
     const object = await store.put(batchObjectKey(input, batch), gzip, {
       contentType: 'application/gzip',
     });
-    const series = selectors.map((s) => seen.get(s) ?? { selector: s, points: 0, first: null, last: null });
+    const series = part
+      ? [...seen.values()].filter((s) => s.points > 0)
+      : selectors.map((s) => seen.get(s) ?? { selector: s, points: 0, first: null, last: null });
     const manifest: BatchManifest = {
       format: 'warp10-offloader/batch@1',
       group: input.group,
@@ -338,13 +374,14 @@ async function exportBatch(deps: Warp10ActivityDeps, input: BatchRef): Promise<B
       batch,
       range: plan.range,
       object,
+      ...(part ? { partition: { selector: part.selector } } : {}),
       series,
       points: series.reduce((n, s) => n + s.points, 0),
       status: 'exported',
       exportedAt: new Date().toISOString(),
       exportMs: Date.now() - started,
     };
-    await writeJson(store, batchManifestKey(input, batch), manifest);
+    await writeBatch(store, input, batch, manifest);
     return { batch, skipped: false, series: series.length, points: manifest.points, bytes: object.bytes };
   } catch (err) {
     throw toFailure(err, batch);
@@ -390,7 +427,7 @@ async function verifyBatch(deps: Warp10ActivityDeps, input: BatchRef): Promise<B
     }
     // The live data is compared with this manifest by the guarded delete, in the same request as the
     // DELETE: a second full read of the month here would only cost the cluster another pass.
-    await writeJson(store, batchManifestKey(input, batch), {
+    await writeBatch(store, input, batch, {
       ...m,
       status: 'verified',
       verifiedAt: new Date().toISOString(),
@@ -421,9 +458,23 @@ async function deleteBatch(deps: Warp10ActivityDeps, input: BatchRef): Promise<D
       };
     }
     const expected = expectedLive(m).map((s) => [s.selector, s.points, s.first, s.last]);
-    const groups = groupSelectors(expected.map((e) => e[0] as string)).map((g) => [g.selector, g.members]);
     let outcome = { deleted: 0, alreadyGone: 0, checked: 0, changed: [] as unknown[] };
-    if (expected.length > 0) {
+    if (m.partition) {
+      // One selector matching this batch's series only: checked and deleted in one request.
+      [outcome] = await runner.run<[typeof outcome]>(
+        'archive-delete-partition',
+        {
+          readToken: tokens.read,
+          writeToken: tokens.write,
+          selector: m.partition.selector,
+          expected,
+          start: m.range.startUs,
+          end: lastUs(m.range),
+        },
+        cancellationSignal(),
+      );
+    } else if (expected.length > 0) {
+      const groups = groupSelectors(expected.map((e) => e[0] as string)).map((g) => [g.selector, g.members]);
       [outcome] = await runner.run<[typeof outcome]>(
         findDatasetTemplates(config, input)?.delete ?? 'archive-delete',
         {
@@ -444,7 +495,7 @@ async function deleteBatch(deps: Warp10ActivityDeps, input: BatchRef): Promise<D
     });
     if (late.length > 0) return { ...result, skipped: false, deleted: 0, alreadyGone: 0, late };
     const { changed: _, ...counts } = outcome;
-    await writeJson(store, batchManifestKey(input, batch), {
+    await writeBatch(store, input, batch, {
       ...m,
       status: 'deleted',
       deletedAt: new Date().toISOString(),
@@ -484,7 +535,8 @@ async function archiveLateData(
     }
     if (!isFedRunner(runner)) throw new Error('archiving late data needs a runner that can feed lines');
     const known = new Set(m.series.map((s) => s.selector));
-    const wanted = input.series.filter((s) => known.has(s));
+    // A partition batch owns every series its selector matches, new ones included.
+    const wanted = m.partition ? input.series : input.series.filter((s) => known.has(s));
     const objects = [m.object, ...(m.supplements ?? []).map((x) => x.object)];
     async function* archivedLines() {
       for (const o of objects) yield* gzipLines(await store.get(o.key));
@@ -494,7 +546,7 @@ async function archiveLateData(
       {
         readToken: tokens.read,
         wanted: Object.fromEntries(wanted.map((s) => [s, true])),
-        fetch: fetchSelectors(wanted),
+        fetch: m.partition ? [m.partition.selector] : fetchSelectors(wanted),
         start: m.range.startUs,
         end: lastUs(m.range),
       },
@@ -519,7 +571,7 @@ async function archiveLateData(
       live: late.map((r) => r.live),
       exportedAt: new Date().toISOString(),
     };
-    await writeJson(store, batchManifestKey(input, batch), {
+    await writeBatch(store, input, batch, {
       ...m,
       supplements: [...(m.supplements ?? []), supplement],
     });
@@ -625,7 +677,7 @@ async function recheckMonth(deps: Warp10ActivityDeps, input: RecheckInput): Prom
 /** Series in batches 1..`count` of the plan. */
 async function seriesIn(store: ArchiveStore, ref: MonthRef, plan: PlanHead, count: number) {
   let n = 0;
-  for (let b = 1; b <= count; b++) n += (await readPlanBatch(store, plan, ref, b)).length;
+  for (let b = 1; b <= count; b++) n += batchSize(await readPlanBatch(store, plan, ref, b));
   return n;
 }
 
@@ -636,12 +688,26 @@ async function seriesIn(store: ArchiveStore, ref: MonthRef, plan: PlanHead, coun
  * earlier batch or the same one; when label counts differ, batches are deleted one after another.
  */
 async function listLive(
+  deps: Pick<Warp10ActivityDeps, 'runner' | 'tokens'>,
+  selector: Selector,
+  range: MonthRange,
+): Promise<string[]>;
+async function listLive(
+  deps: Pick<Warp10ActivityDeps, 'runner' | 'tokens'>,
+  selector: Selector,
+  range: MonthRange,
+  stopAt: number | undefined,
+): Promise<string[] | undefined>;
+/** With `stopAt`: undefined as soon as the dataset has that many series (listed by metadata). */
+async function listLive(
   { runner, tokens }: Pick<Warp10ActivityDeps, 'runner' | 'tokens'>,
   selector: Selector,
   range: MonthRange,
-): Promise<string[]> {
+  stopAt?: number,
+): Promise<string[] | undefined> {
   const listed = new Set<string>();
   for (let gskip = 0; ; gskip += PLAN_PAGE) {
+    if (stopAt !== undefined && gskip >= stopAt) return undefined;
     const [page] = await runner.run<[{ matched: number; selectors: string[] }]>(
       'archive-plan',
       {
@@ -662,6 +728,79 @@ async function listLive(
   return [...listed].sort((a, b) => labelCount(b) - labelCount(a));
 }
 
+/** Every series of the dataset by its metadata alone (no point read), in FIND_PAGE pages. */
+async function findAll(
+  { runner, tokens }: Pick<Warp10ActivityDeps, 'runner' | 'tokens'>,
+  selector: Selector,
+): Promise<string[]> {
+  const found: string[] = [];
+  for (let gskip = 0; ; gskip += FIND_PAGE) {
+    const [page] = await runner.run<[{ matched: number; selectors: string[] }]>(
+      'archive-find',
+      { token: tokens.read, class: selector.class, labels: selector.labels, gskip, gcount: FIND_PAGE },
+      cancellationSignal(),
+    );
+    for (const sel of page.selectors) found.push(sel);
+    heartbeat({ found: gskip + page.matched });
+    if (page.matched < FIND_PAGE) break;
+  }
+  return found;
+}
+
+/**
+ * The plan of a large dataset: its series by metadata, the label to split on, a sample read to size
+ * batches by points, then partitions of at most that many series, each named by one selector.
+ * Undefined when no label is present in every series, or the sample found no data (then the caller
+ * lists the month's series one by one, as for a small dataset).
+ */
+async function planPartitions(
+  deps: Warp10ActivityDeps,
+  dataset: ReturnType<typeof datasetOf>,
+  range: MonthRange,
+): Promise<{ batches: PartitionBatch[]; partitions: NonNullable<PlanHead['partitions']> } | undefined> {
+  const all = await findAll(deps, dataset.selector);
+  const labels: Map<string, string>[] = [];
+  for (const sel of all) {
+    const l = selectorLabels(sel);
+    if (!l) return undefined;
+    labels.push(l);
+  }
+  const label = choosePartitionLabel(labels, dataset.selector);
+  if (label === undefined) return undefined;
+  const [sample] = await deps.runner.run<[{ sampled: number; live: number; points: number }]>(
+    'archive-sample',
+    {
+      token: deps.tokens.read,
+      selector: selectorString(dataset.selector),
+      start: range.startUs,
+      end: lastUs(range),
+      gcount: SAMPLE_SERIES,
+    },
+    cancellationSignal(),
+  );
+  if (sample.live === 0) return undefined;
+  const pointsPerSeries = sample.points / sample.live;
+  const liveShare = sample.live / Math.max(1, sample.sampled);
+  const maxSeries = Math.min(
+    PARTITION_MAX_SERIES,
+    Math.max(1, Math.floor(dataset.pointsPerBatch / (pointsPerSeries * liveShare))),
+  );
+  const specs = buildPartitions(
+    labels.map((l) => l.get(label)!),
+    maxSeries,
+  );
+  return {
+    batches: specs.map((spec) => ({
+      selector: partitionSelector(dataset.selector, label, spec),
+      label,
+      prefixes: spec.prefixes,
+      exact: spec.exact,
+      series: spec.series,
+    })),
+    partitions: { label, pointsPerBatch: dataset.pointsPerBatch, pointsPerSeries, liveShare },
+  };
+}
+
 /**
  * The dataset's series missing from the plan that hold data in the month (late series, written since
  * the plan): listed by their metadata, then only they are read. The plan's series are never read here:
@@ -674,22 +813,26 @@ async function newLiveSeries(
   ref: MonthRef,
   plan: PlanHead,
 ): Promise<string[]> {
-  const { runner, tokens, store } = deps;
+  const { store } = deps;
   const planned = new Set<string>();
+  const parts: PartitionBatch[] = [];
   for (let b = 1; b <= plan.batchCount; b++) {
-    for (const s of await readPlanBatch(store, plan, ref, b)) planned.add(s);
+    const pb = await readPlanBatch(store, plan, ref, b);
+    if (Array.isArray(pb)) for (const s of pb) planned.add(s);
+    else parts.push(pb);
   }
+  // A series a partition's selector matches is that batch's: its guarded delete saw it.
+  const covered = (sel: string) => {
+    if (parts.length === 0) return false;
+    const labels = selectorLabels(sel);
+    return parts.some((p) => {
+      const v = labels?.get(p.label);
+      return v !== undefined && inPartition(v, p);
+    });
+  };
   const fresh = new Set<string>();
-  for (let gskip = 0; ; gskip += PLAN_PAGE) {
-    const [page] = await runner.run<[{ matched: number; selectors: string[] }]>(
-      'archive-find',
-      { token: tokens.read, class: selector.class, labels: selector.labels, gskip, gcount: PLAN_PAGE },
-      cancellationSignal(),
-    );
-    for (const sel of page.selectors) if (!planned.has(sel)) fresh.add(sel);
-    heartbeat({ found: gskip + page.matched });
-    if (page.matched < PLAN_PAGE) break;
-  }
+  for (const sel of await findAll(deps, selector)) if (!planned.has(sel) && !covered(sel)) fresh.add(sel);
+
   const live: string[] = [];
   const unplanned = [...fresh];
   for (let i = 0; i < unplanned.length; i += PLAN_PAGE) {
@@ -719,9 +862,11 @@ function assertSettled(config: OffloadConfig, month: string, ignore?: boolean) {
 
 function datasetOf(config: OffloadConfig, ref: DatasetMonth) {
   if (ref.selector) {
+    const discover = config.groups.find((g) => g.name === ref.group)?.discover;
     return {
       selector: ref.selector,
       seriesPerBatch: ref.seriesPerBatch ?? 500,
+      pointsPerBatch: discover?.pointsPerBatch ?? 500_000,
       batchConcurrency:
         ref.batchConcurrency ??
         config.groups.find((g) => g.name === ref.group)?.discover?.batchConcurrency ??
@@ -730,6 +875,11 @@ function datasetOf(config: OffloadConfig, ref: DatasetMonth) {
     };
   }
   return findDataset(config, ref.group, ref.dataset).dataset;
+}
+
+/** Batch manifests are gzip JSON: a series list of UUID-like labels is larger than its data otherwise. */
+function writeBatch(store: ArchiveStore, ref: MonthRef, batch: number, m: BatchManifest): Promise<void> {
+  return writeJson(store, batchManifestKey(ref, batch), m, { gzip: true });
 }
 
 async function readBatch(
@@ -754,6 +904,28 @@ async function liveRead(
       start: range.startUs,
       end: lastUs(range),
       wrap: false,
+    },
+    cancellationSignal(),
+  );
+  return new Map(items.map(asReadItem).map((i) => [i[0], i]));
+}
+
+/** Every series a partition batch's selector matches with data in the range, with its counts. */
+async function partitionRead(
+  { runner, tokens }: Pick<Warp10ActivityDeps, 'runner' | 'tokens'>,
+  part: PartitionBatch,
+  range: MonthRange,
+) {
+  const [items] = await runner.run<[unknown[]]>(
+    'archive-read',
+    {
+      token: tokens.read,
+      selectors: [],
+      fetch: [part.selector],
+      start: range.startUs,
+      end: lastUs(range),
+      wrap: false,
+      all: true,
     },
     cancellationSignal(),
   );

@@ -13,6 +13,24 @@ export const RangeSchema = z.object({
 });
 export type MonthRange = z.infer<typeof RangeSchema>;
 
+/**
+ * A batch of a large dataset named by one selector: the dataset's plus a regex on `label` matching the
+ * values starting with one of `prefixes` or equal to one of `exact` (see src/warp10/partitions.ts).
+ */
+export const PartitionBatchSchema = z.object({
+  selector: z.string(),
+  label: z.string(),
+  prefixes: z.array(z.string()),
+  exact: z.array(z.string()),
+  /** Series listed in it at plan time (with or without data in the month). */
+  series: z.number().int().nonnegative(),
+});
+export type PartitionBatch = z.infer<typeof PartitionBatchSchema>;
+
+/** A batch of the plan: the exact selectors of its series, or a partition of a large dataset. */
+export const PlanBatchSchema = z.union([z.array(z.string()), PartitionBatchSchema]);
+export type PlanBatch = z.infer<typeof PlanBatchSchema>;
+
 export const PlanSchema = z.object({
   format: z.literal('warp10-offloader/plan@1'),
   group: z.string(),
@@ -24,7 +42,17 @@ export const PlanSchema = z.object({
   /** Whether label counts differ (some series may extend others): then deletes keep the plan's order. */
   nested: z.boolean().optional(),
   /** The first page of batches (batch 1 onwards); the others are in plan-NNNNN.json. */
-  batches: z.array(z.array(z.string())),
+  batches: z.array(PlanBatchSchema),
+  /** Large datasets: the label their partition batches split on, and what the batches were sized by. */
+  partitions: z
+    .object({
+      label: z.string(),
+      pointsPerBatch: z.number().int().positive(),
+      /** From a sample of the dataset's first series: points per series, share of series with data. */
+      pointsPerSeries: z.number().nonnegative(),
+      liveShare: z.number().min(0).max(1),
+    })
+    .optional(),
   /** Absent in plans written before paging: then `batches` holds them all. */
   batchCount: z.number().int().nonnegative().optional(),
   series: z.number().int().nonnegative().optional(),
@@ -38,7 +66,7 @@ export const PlanPageSchema = z.object({
   format: z.literal('warp10-offloader/plan-page@1'),
   page: z.number().int().min(2),
   first: z.number().int().positive(),
-  batches: z.array(z.array(z.string())),
+  batches: z.array(PlanBatchSchema),
 });
 export type PlanPage = z.infer<typeof PlanPageSchema>;
 
@@ -77,6 +105,8 @@ export const BatchManifestSchema = z.object({
   batch: z.number().int().positive(),
   range: RangeSchema,
   object: StoredObjectSchema,
+  /** A partition batch: its one selector (its series are those it matched with data at export). */
+  partition: z.object({ selector: z.string() }).optional(),
   series: z.array(SeriesEntrySchema),
   /** Points of `object` (supplements count their own). */
   points: z.number().int().nonnegative(),

@@ -432,6 +432,9 @@ export const templatesSchema = strict({
 });
 
 const seriesPerBatchSchema = intBetween(1, 100_000).default(500);
+// Large datasets (10,000 series and more) are batched by label prefix, each batch sized to about this
+// many points from a sample: one selector a request, whatever the labels.
+const pointsPerBatchSchema = intBetween(1_000, 10_000_000).default(500_000);
 // Batches of one dataset in flight at once; the group's concurrency multiplies it.
 const batchConcurrencySchema = intBetween(1, 64).default(2);
 
@@ -442,6 +445,7 @@ export const datasetSchema = strict({
   ),
   selector: selectorSchema,
   seriesPerBatch: seriesPerBatchSchema,
+  pointsPerBatch: pointsPerBatchSchema,
   batchConcurrency: batchConcurrencySchema,
   templates: templatesSchema.optional(),
 });
@@ -450,6 +454,7 @@ export const discoverSchema = strict({
   selector: selectorSchema,
   byLabel: text('a label name'),
   seriesPerBatch: seriesPerBatchSchema,
+  pointsPerBatch: pointsPerBatchSchema,
   batchConcurrency: batchConcurrencySchema,
   templates: templatesSchema.optional(),
 });

@@ -1,4 +1,5 @@
 /** Helpers shared by the store backends: key validation, body normalisation, spooling, error mapping. */
+import { gunzipSync } from 'node:zlib';
 import { createHash, randomUUID } from 'node:crypto';
 import { open, unlink } from 'node:fs/promises';
 import { InvalidKeyError, NotFoundError, StorePermanentError, StoreTransientError } from './types.ts';
@@ -79,10 +80,16 @@ export async function hashStream(stream: AsyncIterable<Uint8Array>): Promise<str
   return hash.digest('hex');
 }
 
+/**
+ * The object's text. A gzip object (magic 1f 8b; large batch manifests are written so) is gunzipped:
+ * no JSON or text document starts with those bytes, so readers never need to know which it is.
+ */
 export async function collectText(stream: AsyncIterable<Uint8Array>): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(toBuffer(chunk));
-  return Buffer.concat(chunks).toString('utf8');
+  const bytes = Buffer.concat(chunks);
+  const gzip = bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+  return (gzip ? gunzipSync(bytes) : bytes).toString('utf8');
 }
 
 /** Thrown by writeBodyToFile when the body's iterator fails: callers rethrow `cause` unchanged. */

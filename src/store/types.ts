@@ -42,7 +42,7 @@ export interface ArchiveStore {
   put(key: string, body: PutBody, opts?: PutOptions): Promise<PutResult>;
   /** Throws NotFoundError when absent. Consume the iterable fully (or break) to release the handle. */
   get(key: string): Promise<AsyncIterable<Uint8Array>>;
-  /** UTF-8 text of the object; throws NotFoundError when absent. */
+  /** UTF-8 text of the object (gunzipped if it is gzip); throws NotFoundError when absent. */
   getText(key: string): Promise<string>;
   head(key: string): Promise<ObjectInfo | undefined>;
   /** Every key starting with `prefix` (plain string prefix, like S3), sorted by UTF-8 bytes. */
