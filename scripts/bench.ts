@@ -5,9 +5,11 @@
 //      script sending the same Warp 10 requests, on the stack's dev server and an in-memory one, and the
 //      group's history per run;
 //   2. the export reply parser alone against library parsers (bench/reader.ts; no Warp 10 needed);
-//   3. restore throughput against a plain /api/v0/update of the same points (bench/restore.ts).
+//   3. restore throughput against a plain /api/v0/update of the same points (bench/restore.ts);
+//   4. how a month's cost grows with its data: one class of 50,000 to 500,000 UUID-labelled series and
+//      the 2,000 x 1,488 shape, against the plain script on each (bench/scale.ts).
 // Needs a running Warp 10 (npm run stack:up, or WARP10_URL). Data goes to throwaway classes and months.
-// `npm run bench -- archive`, `-- overhead`, `-- reader` or `-- restore` runs one part only; the issue 9
+// `npm run bench -- archive`, `-- overhead`, `-- reader`, `-- restore` or `-- scale` runs one part only; the issue 9
 // table at the end holds the figures of the parts that ran.
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -18,6 +20,7 @@ import { benchOverhead, overheadRows } from './bench/overhead.ts';
 import { printTable, type BenchRow } from './bench/table.ts';
 import { benchReader } from './bench/reader.ts';
 import { benchRestore } from './bench/restore.ts';
+import { benchScale } from './bench/scale.ts';
 import { ROOT } from './stack/common.ts';
 
 applyStackEnv();
@@ -50,8 +53,8 @@ async function overheadPart() {
 }
 
 const only = process.argv[2];
-if (only !== undefined && !['archive', 'overhead', 'reader', 'restore'].includes(only)) {
-  throw new Error(`unknown part ${only}: archive, overhead, reader or restore`);
+if (only !== undefined && !['archive', 'overhead', 'reader', 'restore', 'scale'].includes(only)) {
+  throw new Error(`unknown part ${only}: archive, overhead, reader, restore or scale`);
 }
 const rows: BenchRow[] = [];
 if (only === undefined || only === 'archive') {
@@ -65,5 +68,6 @@ if (only === undefined || only === 'archive') {
 if (only === undefined || only === 'overhead') rows.push(...overheadRows(await overheadPart()));
 if (only === undefined || only === 'restore') await restorePart();
 if (only === undefined || only === 'reader') await benchReader();
+if (only === undefined || only === 'scale') await benchScale();
 // One table of issue 9's figures, each next to the baseline measured in this run.
 if (rows.length > 0) printTable(rows);

@@ -61,9 +61,8 @@ test('100,000 series with UUID-like labels in one class: batched by label prefix
   const plainClient = new Warp10Client({ url: w.url });
   const inner = httpRunner(plainClient);
   const ledger: Ledger = new Map();
-  let rt: Runtime | undefined;
   const write = async (lines: string[], month: [string, number][]) => {
-    await rt!.client.update(rt!.tokens.write, lines.join('\n'));
+    await rt.client.update(rt.tokens.write, lines.join('\n'));
     for (const [k, ts] of month) ledger.set(k, (ledger.get(k) ?? new Set()).add(ts));
   };
   /** One series the selector matches (TOSELECTOR form, token labels left out). */
@@ -133,7 +132,7 @@ test('100,000 series with UUID-like labels in one class: batched by label prefix
       return body;
     },
   };
-  rt = buildRuntime(config, { log: () => {}, runner });
+  const rt: Runtime = buildRuntime(config, { log: () => {}, runner });
 
   // The seed: 4 instances an app, 2 points each in the month, 1 after it for every 1,000th app.
   const seedStart = Date.now();

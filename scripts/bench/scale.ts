@@ -1,0 +1,237 @@
+// `npm run bench -- scale`: how the cost of a month grows with its data. One class per size, of the shape
+// large deployments have (UUID-like `app` labels, 4 instances an app, `inst` 8 hex digits, `zone`), 10
+// points a series in the month, at 50,000, 200,000 and 500,000 series, and today's archive benchmark
+// shape (2,000 series x 1,488 points). Per size, side by side in one run: the offloader (plan → commit
+// on a worker in this process, default configuration) against a plain script doing the same Warp 10
+// work on an identical class (FETCH + WRAP export through gzip, one full read, one DELETE), their ratio,
+// the offloader's Warp 10 requests and the selectors they name (each a scan of the class's metadata),
+// and seconds per million points. `BENCH_SCALE_SIZES=50000,200000` picks sizes.
+import { createWriteStream, rmSync } from 'node:fs';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, bundleWorkflowCode } from '@temporalio/worker';
+import { archiveWorkflowId } from '../../src/archive/layout.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import { monthRange } from '../../src/month.ts';
+import { Warp10Client } from '../../src/warp10/client.ts';
+import { httpRunner, type FeedingRunner, type Params } from '../../src/warp10/runner.ts';
+import { buildRuntime, type Runtime } from '../../src/worker/runtime.ts';
+import { createOffloadWorker } from '../../src/worker/worker.ts';
+import type { ArchiveResult } from '../../src/workflows/archive.ts';
+import { DATA, ROOT, ensureDir } from '../stack/common.ts';
+
+const MONTH = '2001-03';
+const here = (f: string) => path.join(ROOT, 'scripts', 'bench', f);
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+interface Shape {
+  name: string;
+  series: number;
+  points: number;
+  /** Input-format lines of the class, in chunks. */
+  lines: (cls: string) => Generator<string[]>;
+}
+
+function uuidShape(series: number): Shape {
+  const { startUs, endUs } = monthRange(MONTH, 'UTC');
+  const [S, E] = [Number(startUs), Number(endUs)];
+  const step = Math.floor((E - S) / 10);
+  return {
+    name: `${series.toLocaleString('en-US')} series x 10 points (UUID labels)`,
+    series,
+    points: series * 10,
+    *lines(cls) {
+      const out: string[] = [];
+      for (let a = 0; a < series / 4; a++) {
+        const app = randomUUID();
+        for (let i = 0; i < 4; i++) {
+          const inst = randomBytes(4).toString('hex');
+          for (let p = 0; p < 10; p++) {
+            const ts = S + p * step + (a % 1000);
+            const v = ((a * 7 + p) % 1000) / 10;
+            out.push(
+              p === 0 ? `${ts}// ${cls}{app=${app},inst=${inst},zone=par${i % 3}} ${v}` : `=${ts}// ${v}`,
+            );
+          }
+        }
+        if (out.length >= 200_000) yield out.splice(0);
+      }
+      if (out.length > 0) yield out;
+    },
+  };
+}
+
+function longShape(): Shape {
+  const { startUs } = monthRange(MONTH, 'UTC');
+  const S = Number(startUs);
+  const step = 30 * 60 * 1_000_000;
+  return {
+    name: '2,000 series x 1,488 points',
+    series: 2_000,
+    points: 2_000 * 1_488,
+    *lines(cls) {
+      const out: string[] = [];
+      for (let h = 0; h < 250; h++) {
+        for (let c = 0; c < 8; c++) {
+          for (let p = 0; p < 1_488; p++) {
+            const v = ((h * 13 + c * 7 + p) % 1000) / 10;
+            out.push(p === 0 ? `${S}// ${cls}{host=h${h},cpu=${c}} ${v}` : `=${S + p * step}// ${v}`);
+          }
+        }
+        if (out.length >= 200_000) yield out.splice(0);
+      }
+      if (out.length > 0) yield out;
+    },
+  };
+}
+
+export async function benchScale(): Promise<void> {
+  if (!process.env.WARP10_URL) throw new Error('no Warp 10: run npm run stack:up (or set WARP10_URL)');
+  const sizes = (process.env.BENCH_SCALE_SIZES ?? '50000,200000,500000').split(',').map(Number);
+  const shapes = [longShape(), ...sizes.map(uuidShape)];
+  const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
+  const native = await NativeConnection.connect({ address });
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection });
+  const workflowBundle = await bundleWorkflowCode({
+    workflowsPath: path.join(ROOT, 'src', 'workflows', 'index.ts'),
+    logger: new DefaultLogger('WARN'),
+  });
+  const { startUs, endUs } = monthRange(MONTH, 'UTC');
+  const [S, E] = [Number(startUs), Number(endUs)];
+  let n = 0;
+  const requests = new Map<string, { n: number; selectors: number }>();
+  const counted = (inner: FeedingRunner): FeedingRunner => {
+    const count = (script: string, params: Params) => {
+      const name = path.basename(script, '.mc2');
+      const named = Array.isArray(params.fetch)
+        ? params.fetch.length
+        : Array.isArray(params.groups)
+          ? params.groups.length
+          : 1;
+      const r = requests.get(name) ?? { n: 0, selectors: 0 };
+      requests.set(name, { n: r.n + 1, selectors: r.selectors + named });
+    };
+    return {
+      run: (s, p, sig) => (count(s, p), inner.run(s, p, sig)),
+      runFed: (s, p, f, sig) => (count(s, p), inner.runFed(s, p, f, sig)),
+      stream: (s, p, sig) => (count(s, p), inner.stream(s, p, sig)),
+    };
+  };
+  const runtimeFor = (cls: string, storePath: string, runner?: FeedingRunner): Runtime => {
+    const config = parseConfig(
+      {
+        warp10: {
+          url: process.env.WARP10_URL,
+          readToken: { env: 'WARP10_READ_TOKEN' },
+          writeToken: { env: 'WARP10_WRITE_TOKEN' },
+        },
+        temporal: { taskQueue: cls },
+        store: { type: 'local', path: storePath },
+        lateData: { lateness: '0 minutes' },
+        groups: [
+          { name: 'bench', datasets: [{ name: cls.replace(/[^a-z0-9]/g, ''), selector: { class: cls } }] },
+        ],
+      },
+      'bench',
+    );
+    return buildRuntime(config, { log: () => {}, ...(runner ? { runner } : {}) });
+  };
+  const timed = async <T>(fn: () => Promise<T>): Promise<[number, T]> => {
+    const t = performance.now();
+    const r = await fn();
+    return [performance.now() - t, r];
+  };
+  const seed = async (rt: Runtime, shape: Shape) => {
+    const cls = `scale${Date.now().toString(36)}${n++}`;
+    for (const chunk of shape.lines(cls)) await rt.client.update(rt.tokens.write, chunk.join('\n'));
+    return cls;
+  };
+
+  console.log(`scale benchmark: offloader (default configuration) vs plain script, month ${MONTH}`);
+  const rows: string[][] = [];
+  for (const shape of shapes) {
+    // The plain floor on a class of its own.
+    const prt = runtimeFor('plain', path.join(DATA, 'bench', 'unused'));
+    const pcls = await seed(prt, shape);
+    const params = { token: prt.tokens.read, class: pcls, start: S, end: E - 1 };
+    const file = path.join(ensureDir(path.join(DATA, 'bench')), `${pcls}.json.gz`);
+    const [exportMs] = await timed(async () => {
+      const body = await prt.runner.stream(here('plain-export.mc2'), params);
+      await pipeline(Readable.from(body), createGzip(), createWriteStream(file));
+    });
+    rmSync(file, { force: true });
+    const [readMs] = await timed(() => prt.runner.run(here('plain-read.mc2'), params));
+    const [deleteMs] = await timed(() =>
+      prt.runner.run(here('plain-delete.mc2'), { ...params, token: prt.tokens.write }),
+    );
+    await prt.close();
+    const floorMs = exportMs + readMs + deleteMs;
+
+    // The offloader on an identical class.
+    const storePath = path.join(DATA, 'bench', `scale-store-${Date.now().toString(36)}`);
+    const srt = runtimeFor('seed', storePath);
+    const cls = await seed(srt, shape);
+    await srt.close();
+    requests.clear();
+    const rt = runtimeFor(
+      cls,
+      storePath,
+      counted(httpRunner(new Warp10Client({ url: process.env.WARP10_URL }))),
+    );
+    const worker = await createOffloadWorker({
+      connection: native,
+      runtime: rt,
+      taskQueue: cls,
+      workflowBundle,
+    });
+    const dataset = cls.replace(/[^a-z0-9]/g, '');
+    const ref = { group: 'bench', dataset, month: MONTH };
+    const workflowId = `${archiveWorkflowId(ref)}-${cls}`;
+    const [totalMs, result] = await timed(
+      () =>
+        worker.runUntil(
+          client.workflow.execute('archive', { taskQueue: cls, workflowId, args: [ref] }),
+        ) as Promise<ArchiveResult>,
+    );
+    let events = 0;
+    for await (const info of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
+      const h = await client.workflow.getHandle(workflowId, info.runId).fetchHistory();
+      events = Math.max(events, h.events?.length ?? 0);
+    }
+    await rt.close();
+    rmSync(storePath, { recursive: true, force: true });
+    const reqs = [...requests.values()].reduce((a, r) => a + r.n, 0);
+    const scans = [...requests.values()].reduce((a, r) => a + r.selectors, 0);
+    const mpts = result.points / 1e6;
+    const row = [
+      shape.name,
+      `${result.batches}`,
+      secs(totalMs),
+      `${secs(floorMs)} (${secs(exportMs)} + ${secs(readMs)} + ${secs(deleteMs)})`,
+      `${(floorMs / totalMs).toFixed(2)}x`,
+      `${reqs}`,
+      `${scans}`,
+      `${(totalMs / 1000 / mpts).toFixed(1)}`,
+      `${(floorMs / 1000 / mpts).toFixed(1)}`,
+      `${events}`,
+    ];
+    rows.push(row);
+    console.log(`  ${row.join(' | ')}`);
+    console.log(
+      `    requests: ${[...requests].map(([k, v]) => `${k} ${v.n} (${v.selectors} selectors)`).join(', ')}`,
+    );
+  }
+  console.log('');
+  console.log(
+    '| shape | batches | offloader | plain floor (export + read + delete) | ratio (plain / offloader) | Warp 10 requests | selectors named (metadata scans) | offloader s / M points | plain s / M points | largest history (events) |',
+  );
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+  await connection.close();
+  await native.close();
+}
