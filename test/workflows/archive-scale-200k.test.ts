@@ -157,7 +157,8 @@ test('200,000 series over 200 classes (class regex): archived, every history und
   assert.equal(result.status, 'archived');
   assert.equal(result.series, SERIES);
   assert.equal(result.points, MONTH_POINTS);
-  assert.equal(result.batches, SERIES / PER_BATCH);
+  // A large dataset goes by label-prefix partitions (here on `s`), each at most 100,000 series.
+  assert.ok(result.batches >= 2 && result.batches <= SERIES / PER_BATCH, `${result.batches} batches`);
 
   // Every run of the chain, each history bounded.
   const runs: { runId: string; events: number; status: string }[] = [];
@@ -175,7 +176,7 @@ test('200,000 series over 200 classes (class regex): archived, every history und
   const manifest = MonthManifestSchema.parse(JSON.parse(await rt.store.getText(monthManifestKey(ref))));
   assert.equal(manifest.series, SERIES);
   assert.equal(manifest.points, MONTH_POINTS);
-  assert.equal(manifest.batches.length, SERIES / PER_BATCH);
+  assert.equal(manifest.batches.length, result.batches);
 
   // Nothing of the month is left live; every point outside it is.
   assert.deepEqual(await count(S, E - 1), { series: 0, points: 0 });
@@ -184,7 +185,7 @@ test('200,000 series over 200 classes (class regex): archived, every history und
 
   console.log(
     `[archive-scale-200k] ${SERIES} series in ${CLASSES} classes, ${MONTH_POINTS} points in the month ` +
-      `(+${OUTSIDE_AFTER + OUTSIDE_BEFORE} outside), ${result.batches} batches of ${PER_BATCH}: ` +
+      `(+${OUTSIDE_AFTER + OUTSIDE_BEFORE} outside), ${result.batches} batches: ` +
       `seed ${seconds(seedMs)}, archive ${seconds(archiveMs)}, ${runs.length} run(s), ` +
       `events per run ${runs.map((r) => r.events).join(', ')}; activities: ` +
       [...times]
