@@ -8,7 +8,8 @@ import { RestoreBusyError, followRestore, startRestore } from '../src/client/res
 import { ConfigError, loadConfig } from '../src/config/load.ts';
 import type { OffloadConfig } from '../src/config/schema.ts';
 import { SecretError } from '../src/config/secrets.ts';
-import { RestoreInputError, planRestore, type RestoreRequest } from '../src/restore/plan.ts';
+import { ArchiveInputError } from '../src/archive/read.ts';
+import { planRestore, type RestoreRequest } from '../src/restore/plan.ts';
 import { humanBytes } from '../src/slack/message.ts';
 import { applyStackEnv } from '../src/stack-env.ts';
 import { StorePermanentError } from '../src/store/types.ts';
@@ -69,7 +70,7 @@ async function main(argv: string[]): Promise<number> {
       `${req.group}/${req.dataset} ${req.month}: ${n(plan.series)} series, up to ${n(plan.points)} points in ${plan.batches.length} batch(es) to restore into ${req.target ?? 'the configured Warp 10'}`,
     );
   } catch (err) {
-    if (err instanceof RestoreInputError) {
+    if (err instanceof ArchiveInputError) {
       console.error(`${err.type}: ${err.message}`);
       if (args.json)
         console.log(JSON.stringify({ status: 'refused', error: { type: err.type, message: err.message } }));

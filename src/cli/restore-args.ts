@@ -2,13 +2,9 @@
 import { parseArgs } from 'node:util';
 import type { OffloadConfig } from '../config/schema.ts';
 import { MonthError, parseMonth } from '../month.ts';
-import {
-  RestoreInputError,
-  parseInstantUs,
-  parseSeriesSelector,
-  type RestoreRequest,
-} from '../restore/plan.ts';
-import { quoted } from '../restore/selector.ts';
+import { ArchiveInputError } from '../archive/read.ts';
+import { parseInstantUs, parseSeriesSelector, type RestoreRequest } from '../restore/plan.ts';
+import { quoted } from '../quoted.ts';
 import { UsageError } from './start-archive-args.ts';
 
 export { UsageError };
@@ -117,7 +113,7 @@ export function parseRestoreArgs(argv: string[], config: OffloadConfig): Restore
     if (values.from !== undefined) parseInstantUs(values.from, '--from');
     if (values.to !== undefined) parseInstantUs(values.to, '--to');
   } catch (err) {
-    if (err instanceof RestoreInputError) throw new UsageError(err.message);
+    if (err instanceof ArchiveInputError) throw new UsageError(err.message);
     throw err;
   }
   return {

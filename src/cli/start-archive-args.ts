@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import type { OffloadConfig } from '../config/schema.ts';
 import { MonthError, assertArchivableMonth, parseMonth, settledAt } from '../month.ts';
-import { quoted } from '../restore/selector.ts';
+import { quoted } from '../quoted.ts';
 
 export const USAGE = `usage: npm run start-archive -- --month YYYY-MM [--dataset NAME [--group NAME]] [--dry-run] [--wait] [--json] [--ignore-lateness]
 
