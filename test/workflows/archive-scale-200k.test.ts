@@ -1,8 +1,8 @@
 // 200,000 series on the real Temporal dev server and the real Warp 10, selected by a class regex over
 // 200 classes (how large datasets look in production: one class of 200,000 series costs Warp 10 a
-// metadata scan of the whole class per selector, see README "Few selectors per request"). The archive
-// finishes, every history of its continue-as-new chain stays bounded, the month is gone and the points
-// outside it stay. Prints the wall time of the seed and of the archive, and the events per run.
+// metadata scan of the whole class per selector, see docs/ARCHIVING.md "Few selectors per request").
+// The archive finishes, every history of its continue-as-new chain stays bounded, the month is gone and
+// the points outside it stay. Prints the wall time of the seed and of the archive, and the events per run.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
