@@ -10,7 +10,6 @@ import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@tempo
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { archiveWorkflowId, type MonthRef } from '../../src/archive/layout.ts';
 import { freePort } from '../../src/metrics/server.ts';
-import { monthRange } from '../../src/month.ts';
 import { isAlive, readPid } from '../../scripts/stack/common.ts';
 import { startStandalone, type StandaloneInstance } from '../../scripts/stack/warp10.ts';
 import { buildStore } from '../../src/worker/runtime.ts';
@@ -23,11 +22,10 @@ import { assertExactlyOnce, pointLedger, seedSeries, tickIn } from '../support/l
 import { toInputFormat } from '../support/seed.ts';
 import { temporalEnv, uniqueId, warp10OrSkip, type Warp10Stack } from '../support/stack.ts';
 import { exited, startWorkerProcess, waitForOutput, type WorkerProcess } from '../support/worker-process.ts';
+import { utcMonth } from '../support/month.ts';
 
 const MONTH = '2026-04';
-const { startUs, endUs } = monthRange(MONTH, 'UTC');
-const S = Number(startUs);
-const E = Number(endUs);
+const { S, E } = utcMonth(MONTH);
 const SERIES = 16;
 const POINTS = 30;
 

@@ -7,7 +7,6 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { restoreWorkflowId } from '../../src/archive/layout.ts';
-import { monthRange } from '../../src/month.ts';
 import { buildRuntime } from '../../src/worker/runtime.ts';
 import type { RestoreProgress, RestoreResult } from '../../src/workflows/restore.ts';
 import { archiveRuns } from '../support/archive-run.ts';
@@ -15,12 +14,11 @@ import { writeConfigFile } from '../support/config.ts';
 import { toInputFormat } from '../support/seed.ts';
 import { temporalEnv, uniqueId, warp10OrSkip, type Warp10Stack } from '../support/stack.ts';
 import { dumpClass } from '../support/points.ts';
+import { utcMonth } from '../support/month.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const MONTH = '2026-05';
-const { startUs, endUs } = monthRange(MONTH, 'UTC');
-const S = Number(startUs);
-const E = Number(endUs);
+const { S, E } = utcMonth(MONTH);
 
 /** Every point of a class: [ [ selector [ticks] [values] ] ... ] sorted by selector, ticks sorted. */
 async function dump(w: Warp10Stack, cls: string): Promise<[string, number[], unknown[]][]> {

@@ -29,11 +29,10 @@ import { assertExactlyOnce, liveKeys, pointLedger, seedSeries, tickIn } from '..
 import { TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, startS3Server } from '../support/s3-server.ts';
 import { toInputFormat, type SeedSeries } from '../support/seed.ts';
 import { temporalEnv, uniqueId, warp10OrSkip, workflowBundle, type Warp10Stack } from '../support/stack.ts';
+import { utcMonth } from '../support/month.ts';
 
 const MONTH = '2026-08';
-const { startUs, endUs } = monthRange(MONTH, 'UTC');
-const S = Number(startUs);
-const E = Number(endUs);
+const { S, E } = utcMonth(MONTH);
 const BROKEN = path.resolve(import.meta.dirname, '..', 'support', 'warpscript', 'broken-export.mc2');
 
 process.env.TEST_S3_KEY_ID = TEST_ACCESS_KEY_ID;

@@ -9,7 +9,6 @@ import { archiveWorkflowId, failureKey, monthManifestKey, type MonthRef } from '
 import { FailureFileSchema, MonthManifestSchema, type MonthManifest } from '../../src/archive/manifest.ts';
 import { readJson } from '../../src/activities/store-json.ts';
 import { createStoreActivities } from '../../src/activities/store.ts';
-import { monthRange } from '../../src/month.ts';
 import { Warp10UnavailableError, WarpScriptError } from '../../src/warp10/client.ts';
 import { httpRunner, type FeedingRunner, type Params } from '../../src/warp10/runner.ts';
 import { buildRuntime, type Runtime } from '../../src/worker/runtime.ts';
@@ -21,11 +20,10 @@ import { auditMonth } from '../../src/archive/audit.ts';
 import { testConfig } from '../support/config.ts';
 import { toInputFormat, type SeedSeries } from '../support/seed.ts';
 import { temporalEnv, uniqueId, warp10OrSkip, workflowBundle, type Warp10Stack } from '../support/stack.ts';
+import { utcMonth } from '../support/month.ts';
 
 const MONTH = '2026-10';
-const { startUs, endUs } = monthRange(MONTH, 'UTC');
-const S = Number(startUs);
-const E = Number(endUs);
+const { S, E } = utcMonth(MONTH);
 const H = 3_600_000_000;
 
 let env: TestWorkflowEnvironment;

@@ -4,18 +4,16 @@ import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { monthManifestKey, batchObjectKey } from '../../src/archive/layout.ts';
 import { buildRuntime, type Runtime } from '../../src/worker/runtime.ts';
-import { monthRange } from '../../src/month.ts';
 import { temporalEnv, uniqueId, warp10OrSkip, type Warp10Stack } from '../support/stack.ts';
 import { archiveRuns } from '../support/archive-run.ts';
 import { dumpClass, storedLines, unwrapLines } from '../support/points.ts';
 import { testConfig } from '../support/config.ts';
 import { toInputFormat, type SeedSeries } from '../support/seed.ts';
 import { TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, startS3Server } from '../support/s3-server.ts';
+import { utcMonth } from '../support/month.ts';
 
 const MONTH = '2026-10';
-const { startUs, endUs } = monthRange(MONTH, 'UTC');
-const S = Number(startUs);
-const E = Number(endUs);
+const { S, E } = utcMonth(MONTH);
 
 let env: TestWorkflowEnvironment;
 before(async () => {
