@@ -7,7 +7,7 @@
 # The config's metrics section must be present for the health check (/healthz on metrics.port, 9464 by
 # default here); OFFLOADER_METRICS_HOST=0.0.0.0 lets Prometheus scrape it from outside the container.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # 1. Production dependencies (tsx runs the TypeScript sources; no compiler, linters or test servers).
 FROM ${NODE_IMAGE} AS deps

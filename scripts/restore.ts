@@ -3,12 +3,12 @@
 // Exit codes: 0 done (or started), 1 the restore failed or a server is unreachable, 2 bad input (nothing
 // started, nothing written).
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
-import { RESTORE_USAGE, UsageError, parseRestoreArgs, type RestoreArgs } from '../src/cli/restore-args.ts';
+import { unlessBadInput } from '../src/cli/args.ts';
+import { RESTORE_USAGE, parseRestoreArgs } from '../src/cli/restore-args.ts';
 import { RestoreBusyError, followRestore, startRestore } from '../src/client/restore.ts';
-import { ConfigError, loadConfig } from '../src/config/load.ts';
-import type { OffloadConfig } from '../src/config/schema.ts';
-import { SecretError } from '../src/config/secrets.ts';
-import { RestoreInputError, planRestore, type RestoreRequest } from '../src/restore/plan.ts';
+import { loadConfig } from '../src/config/load.ts';
+import { ArchiveInputError } from '../src/archive/read.ts';
+import { planRestore, type RestoreRequest } from '../src/restore/plan.ts';
 import { humanBytes } from '../src/slack/message.ts';
 import { applyStackEnv } from '../src/stack-env.ts';
 import { StorePermanentError } from '../src/store/types.ts';
@@ -27,18 +27,12 @@ function progressLine(p: RestoreProgress): string {
 
 async function main(argv: string[]): Promise<number> {
   applyStackEnv();
-  let config: OffloadConfig;
-  let args: RestoreArgs;
-  try {
-    config = withEnvOverrides(loadConfig());
-    args = parseRestoreArgs(argv, config);
-  } catch (err) {
-    if (err instanceof UsageError || err instanceof ConfigError || err instanceof SecretError) {
-      console.error(err.message);
-      return 2;
-    }
-    throw err;
-  }
+  const input = unlessBadInput(() => {
+    const config = withEnvOverrides(loadConfig());
+    return { config, args: parseRestoreArgs(argv, config) };
+  });
+  if (!input) return 2;
+  const { config, args } = input;
   const req: RestoreRequest = {
     group: args.group,
     dataset: args.dataset,
@@ -52,16 +46,8 @@ async function main(argv: string[]): Promise<number> {
   };
 
   // The store alone says whether there is anything to restore: bad input starts nothing.
-  let store;
-  try {
-    store = buildStore(config);
-  } catch (err) {
-    if (err instanceof ConfigError || err instanceof SecretError) {
-      console.error(err.message);
-      return 2;
-    }
-    throw err;
-  }
+  const store = unlessBadInput(() => buildStore(config));
+  if (!store) return 2;
   try {
     const plan = await planRestore(store, req);
     say(
@@ -69,7 +55,7 @@ async function main(argv: string[]): Promise<number> {
       `${req.group}/${req.dataset} ${req.month}: ${n(plan.series)} series, up to ${n(plan.points)} points in ${plan.batches.length} batch(es) to restore into ${req.target ?? 'the configured Warp 10'}`,
     );
   } catch (err) {
-    if (err instanceof RestoreInputError) {
+    if (err instanceof ArchiveInputError) {
       console.error(`${err.type}: ${err.message}`);
       if (args.json)
         console.log(JSON.stringify({ status: 'refused', error: { type: err.type, message: err.message } }));

@@ -3,11 +3,11 @@
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { monthManifestKey } from '../src/archive/layout.ts';
 import { MonthManifestSchema } from '../src/archive/manifest.ts';
-import { UsageError, parseStartArchiveArgs, type StartArchiveArgs } from '../src/cli/start-archive-args.ts';
+import { unlessBadInput } from '../src/cli/args.ts';
+import { parseStartArchiveArgs, type StartArchiveArgs } from '../src/cli/start-archive-args.ts';
 import { follow, startArchive } from '../src/client/archive.ts';
-import { ConfigError, loadConfig } from '../src/config/load.ts';
+import { loadConfig } from '../src/config/load.ts';
 import type { OffloadConfig } from '../src/config/schema.ts';
-import { SecretError } from '../src/config/secrets.ts';
 import { humanBytes } from '../src/slack/message.ts';
 import { applyStackEnv } from '../src/stack-env.ts';
 import { NotFoundError, StorePermanentError } from '../src/store/types.ts';
@@ -50,18 +50,13 @@ async function alreadyArchived(config: OffloadConfig, args: StartArchiveArgs) {
 
 async function main(argv: string[]): Promise<number> {
   applyStackEnv();
-  let config: OffloadConfig;
-  let args: StartArchiveArgs;
-  try {
-    config = withEnvOverrides(loadConfig());
-    args = parseStartArchiveArgs(argv, config);
-  } catch (err) {
-    if (err instanceof UsageError || err instanceof ConfigError || err instanceof SecretError) {
-      console.error(err.message);
-      return 2;
-    }
-    throw err;
-  }
+  const input = unlessBadInput(() => {
+    const config = withEnvOverrides(loadConfig());
+    return { config, args: parseStartArchiveArgs(argv, config) };
+  });
+  if (!input) return 2;
+  let { config } = input;
+  const { args } = input;
 
   let done;
   try {

@@ -1,10 +1,9 @@
 // npm run verify-archive -- --month YYYY-MM [--dataset NAME] [--group NAME] [--json]
 // Audits archived months from the store alone (no Warp 10 needed).
 // Exit codes: 0 every audited month is whole, 1 a problem (each named with its object), 2 bad input.
-import { parseArgs } from 'node:util';
 import { archivedDatasets, auditMonth, type MonthAudit } from '../src/archive/audit.ts';
-import { ConfigError, loadConfig } from '../src/config/load.ts';
-import { SecretError } from '../src/config/secrets.ts';
+import { UsageError, parseFlags, unlessBadInput } from '../src/cli/args.ts';
+import { loadConfig } from '../src/config/load.ts';
 import { MonthError, parseMonth } from '../src/month.ts';
 import { humanBytes } from '../src/slack/message.ts';
 import { applyStackEnv } from '../src/stack-env.ts';
@@ -23,54 +22,41 @@ Configuration: OFFLOAD_CONFIG (default config/local.yaml).`;
 
 async function main(argv: string[]): Promise<number> {
   applyStackEnv();
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
+  const values = unlessBadInput(() =>
+    parseFlags(
+      argv,
+      {
         month: { type: 'string' },
         group: { type: 'string' },
         dataset: { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
-    }));
-  } catch (err) {
-    console.error(`${(err as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
+      USAGE,
+    ),
+  );
+  if (!values) return 2;
   if (values.help) {
     console.log(USAGE);
     return 0;
   }
-  if (!values.month) {
-    console.error(`--month is required.\n\n${USAGE}`);
-    return 2;
-  }
-  try {
-    parseMonth(values.month);
-  } catch (err) {
-    if (err instanceof MonthError) {
-      console.error(err.message);
-      return 2;
+  const month = unlessBadInput(() => {
+    if (!values.month) throw new UsageError(`--month is required.\n\n${USAGE}`);
+    try {
+      parseMonth(values.month);
+    } catch (err) {
+      if (err instanceof MonthError) throw new UsageError(err.message);
+      throw err;
     }
-    throw err;
-  }
-  const month = values.month;
-  let config;
-  let store;
-  try {
-    config = withEnvOverrides(loadConfig());
-    store = buildStore(config);
-  } catch (err) {
-    if (err instanceof ConfigError || err instanceof SecretError) {
-      console.error(err.message);
-      return 2;
-    }
-    throw err;
-  }
+    return values.month;
+  });
+  if (month === undefined) return 2;
+  const opened = unlessBadInput(() => {
+    const config = withEnvOverrides(loadConfig());
+    return { config, store: buildStore(config) };
+  });
+  if (!opened) return 2;
+  const { config, store } = opened;
   try {
     const groupNames = config.groups.map((g) => g.name);
     if (values.group !== undefined && !groupNames.includes(values.group)) {

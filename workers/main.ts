@@ -1,7 +1,7 @@
 // npm run worker — the offloader's Temporal worker. Stops gracefully on SIGTERM/SIGINT: in-flight
 // activities get a grace period, then Temporal hands unfinished work to another worker.
 // Logs: one JSON object per line (logging.format: pretty or LOG_FORMAT=pretty for people), the SDK's
-// own lines included. Metrics: Prometheus on metrics.host:metrics.port when configured (README).
+// own lines included. Metrics: Prometheus on metrics.host:metrics.port when configured (docs/METRICS.md).
 import { NativeConnection, Runtime, makeTelemetryFilterString, type Worker } from '@temporalio/worker';
 import { ConfigError, loadConfig } from '../src/config/load.ts';
 import { SecretError } from '../src/config/secrets.ts';

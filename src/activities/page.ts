@@ -12,8 +12,8 @@ import type { createStoreActivities } from './store.ts';
 import type { createWarp10Activities, DatasetMonth } from './warp10.ts';
 import { monthManifestKey } from '../archive/layout.ts';
 import { MonthManifestSchema } from '../archive/manifest.ts';
+import { skipReason } from '../archive/skip-reason.ts';
 import { datasetWorkflowId } from '../offload/ids.ts';
-import { skipReason } from '../workflows/summaries.ts';
 import type { ArchiveStore } from '../store/types.ts';
 import { readJson } from './store-json.ts';
 

@@ -10,22 +10,21 @@ import { gzipLines } from '../archive/lines.ts';
 import { WrapDecodeError, type Long64 } from '../archive/wrap-decode.ts';
 import { ConfigError } from '../config/load.ts';
 import { SecretError } from '../config/secrets.ts';
+import { ArchiveInputError, readBatchManifest, readMonthManifest } from '../archive/read.ts';
+import { parseSeriesName } from '../archive/series-name.ts';
 import {
-  RestoreInputError,
   batchObjects,
   planRestore,
   parseSeriesSelector,
-  readBatchManifest,
-  readMonthManifest,
   restoreWindow,
   selectedSeries,
   type RestorePlan,
   type RestoreRequest,
 } from '../restore/plan.ts';
 import { wrappedToInput } from '../restore/input-format.ts';
-import { parseSeriesName } from '../restore/selector.ts';
 import type { ArchiveStore } from '../store/types.ts';
-import type { RestoreTarget } from '../worker/runtime.ts';
+import type { FeedingRunner } from '../warp10/runner.ts';
+import type { Warp10Client } from '../warp10/client.ts';
 import { nonRetryable, toFailure } from './failures.ts';
 import { keepAlive } from './keep-alive.ts';
 
@@ -98,11 +97,22 @@ export function withoutTokenLabels(selector: string): string {
 }
 
 export function inputFailure(err: unknown, batch?: number): unknown {
-  if (err instanceof RestoreInputError) return nonRetryable(err.type, err.message, batch);
+  if (err instanceof ArchiveInputError) return nonRetryable(err.type, err.message, batch);
   if (err instanceof ConfigError || err instanceof SecretError) {
     return ApplicationFailure.create({ type: 'ConfigError', message: err.message, nonRetryable: true });
   }
   return err;
+}
+
+/** The Warp 10 a restore writes into, as the worker's runtime resolves it (`Runtime.restoreTarget`). */
+export interface RestoreTarget {
+  /** 'default' for the configured Warp 10. */
+  name: string;
+  url: string;
+  runner: FeedingRunner;
+  /** For /api/v0/update: a restore streams its points there. */
+  client: Warp10Client;
+  tokens: { read: string; write: string };
 }
 
 export function createRestoreActivities(deps: {
@@ -115,9 +125,9 @@ export function createRestoreActivities(deps: {
     const { batch } = input;
     const target = deps.restoreTarget(input.target);
     const month = await readMonthManifest(store, input);
-    if (!month) throw new RestoreInputError('NoSuchArchive', `no manifest for ${input.month}`);
+    if (!month) throw new ArchiveInputError('NoSuchArchive', `no manifest for ${input.month}`);
     const m = await readBatchManifest(store, input, batch);
-    if (!m) throw new RestoreInputError('ArchiveCorrupt', `batch ${batch} has no manifest`);
+    if (!m) throw new ArchiveInputError('ArchiveCorrupt', `batch ${batch} has no manifest`);
     // The batch's export, then its supplements (late data): every point of the batch exactly once.
     const objects = batchObjects(m);
     const key = objects.length > 1 ? `${m.object.key} (+${objects.length - 1} supplement(s))` : m.object.key;

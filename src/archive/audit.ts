@@ -4,8 +4,6 @@
 // Streaming: one line of one object is held at a time, plus one batch manifest.
 import { createHash } from 'node:crypto';
 import { NotFoundError, type ArchiveStore } from '../store/types.ts';
-import { RestoreInputError, readBatchManifest, readMonthManifest } from '../restore/plan.ts';
-import { parseSeriesName } from '../restore/selector.ts';
 import { gzipLines } from './lines.ts';
 import {
   batchManifestKey,
@@ -16,6 +14,8 @@ import {
   planKey,
   type MonthRef,
 } from './layout.ts';
+import { ArchiveInputError, readBatchManifest, readMonthManifest } from './read.ts';
+import { parseSeriesName } from './series-name.ts';
 import { WrapDecodeError, decodeWrapped } from './wrap-decode.ts';
 import type { SeriesEntry } from './manifest.ts';
 
@@ -55,7 +55,7 @@ export async function auditMonth(store: ArchiveStore, ref: MonthRef): Promise<Mo
   try {
     manifest = await readMonthManifest(store, ref);
   } catch (err) {
-    if (!(err instanceof RestoreInputError)) throw err;
+    if (!(err instanceof ArchiveInputError)) throw err;
     problem(monthManifestKey(ref), err.message);
     return audit;
   }
@@ -89,7 +89,7 @@ export async function auditMonth(store: ArchiveStore, ref: MonthRef): Promise<Mo
     try {
       bm = await readBatchManifest(store, ref, entry.batch);
     } catch (err) {
-      if (!(err instanceof RestoreInputError)) throw err;
+      if (!(err instanceof ArchiveInputError)) throw err;
       problem(manifestKey, err.message);
     }
     if (bm === undefined && !audit.problems.some((p) => p.object === manifestKey))

@@ -1,17 +1,10 @@
 // Flags of `npm run restore`, validated against the configuration before anything is started.
-import { parseArgs } from 'node:util';
 import type { OffloadConfig } from '../config/schema.ts';
 import { MonthError, parseMonth } from '../month.ts';
-import {
-  RestoreInputError,
-  parseInstantUs,
-  parseSeriesSelector,
-  type RestoreRequest,
-} from '../restore/plan.ts';
-import { quoted } from '../restore/selector.ts';
-import { UsageError } from './start-archive-args.ts';
-
-export { UsageError };
+import { ArchiveInputError } from '../archive/read.ts';
+import { parseInstantUs, parseSeriesSelector, type RestoreRequest } from '../restore/plan.ts';
+import { quoted } from '../quoted.ts';
+import { UsageError, parseFlags } from './args.ts';
 
 export const RESTORE_USAGE = `usage: npm run restore -- --month YYYY-MM --dataset NAME [--group NAME] [--series SELECTOR]
          [--from INSTANT --to INSTANT] [--target NAME] [--merge] [--concurrency N] [--dry-run] [--wait] [--json]
@@ -38,31 +31,25 @@ export interface RestoreArgs extends RestoreRequest {
 }
 
 export function parseRestoreArgs(argv: string[], config: OffloadConfig): RestoreArgs {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        month: { type: 'string' },
-        group: { type: 'string' },
-        dataset: { type: 'string' },
-        series: { type: 'string' },
-        from: { type: 'string' },
-        to: { type: 'string' },
-        target: { type: 'string' },
-        merge: { type: 'boolean', default: false },
-        concurrency: { type: 'string' },
-        'dry-run': { type: 'boolean', default: false },
-        wait: { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', default: false },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n\n${RESTORE_USAGE}`);
-  }
+  const values = parseFlags(
+    argv,
+    {
+      month: { type: 'string' },
+      group: { type: 'string' },
+      dataset: { type: 'string' },
+      series: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      target: { type: 'string' },
+      merge: { type: 'boolean', default: false },
+      concurrency: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      wait: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+    RESTORE_USAGE,
+  );
   if (values.help) throw new UsageError(RESTORE_USAGE);
   if (!values.month)
     throw new UsageError(`--month is required (for example --month 2026-03).\n\n${RESTORE_USAGE}`);
@@ -117,7 +104,7 @@ export function parseRestoreArgs(argv: string[], config: OffloadConfig): Restore
     if (values.from !== undefined) parseInstantUs(values.from, '--from');
     if (values.to !== undefined) parseInstantUs(values.to, '--to');
   } catch (err) {
-    if (err instanceof RestoreInputError) throw new UsageError(err.message);
+    if (err instanceof ArchiveInputError) throw new UsageError(err.message);
     throw err;
   }
   return {

@@ -1,8 +1,8 @@
 // Flags of `npm run start-archive`, validated before anything is started.
-import { parseArgs } from 'node:util';
 import type { OffloadConfig } from '../config/schema.ts';
 import { MonthError, assertArchivableMonth, parseMonth, settledAt } from '../month.ts';
-import { quoted } from '../restore/selector.ts';
+import { quoted } from '../quoted.ts';
+import { UsageError, parseFlags } from './args.ts';
 
 export const USAGE = `usage: npm run start-archive -- --month YYYY-MM [--dataset NAME [--group NAME]] [--dry-run] [--wait] [--json] [--ignore-lateness]
 
@@ -14,10 +14,6 @@ export const USAGE = `usage: npm run start-archive -- --month YYYY-MM [--dataset
   --json            print a machine-readable summary on stdout
   --ignore-lateness archive now even if the month ended less than lateData.lateness ago
 Configuration: OFFLOAD_CONFIG (default config/local.yaml).`;
-
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
 
 export interface StartArchiveArgs {
   month: string;
@@ -35,26 +31,20 @@ export function parseStartArchiveArgs(
   config: OffloadConfig,
   now = new Date(),
 ): StartArchiveArgs {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        month: { type: 'string' },
-        group: { type: 'string' },
-        dataset: { type: 'string' },
-        'dry-run': { type: 'boolean', default: false },
-        wait: { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        'ignore-lateness': { type: 'boolean', default: false },
-        help: { type: 'boolean', default: false },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n\n${USAGE}`);
-  }
+  const values = parseFlags(
+    argv,
+    {
+      month: { type: 'string' },
+      group: { type: 'string' },
+      dataset: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      wait: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      'ignore-lateness': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+    USAGE,
+  );
   if (values.help) throw new UsageError(USAGE);
   if (!values.month) throw new UsageError(`--month is required (for example --month 2026-10).\n\n${USAGE}`);
   try {

@@ -3,21 +3,12 @@
 // in the window. The CLI runs it before starting anything (bad input: exit 2, nothing written) and the
 // workflow's first activity runs it again, so a run started some other way is checked the same.
 import { batchManifestKey, monthManifestKey, monthPrefix, type MonthRef } from '../archive/layout.ts';
-import {
-  BatchManifestSchema,
-  MonthManifestSchema,
-  type BatchManifest,
-  type MonthManifest,
-} from '../archive/manifest.ts';
-import { NotFoundError, type ArchiveStore } from '../store/types.ts';
-import {
-  SelectorError,
-  matches,
-  parseSelector,
-  parseSeriesName,
-  quoted,
-  type SeriesSelector,
-} from './selector.ts';
+import type { BatchManifest, MonthManifest } from '../archive/manifest.ts';
+import { ArchiveInputError, readBatchManifest, readMonthManifest } from '../archive/read.ts';
+import { SelectorError, parseSeriesName } from '../archive/series-name.ts';
+import { quoted } from '../quoted.ts';
+import type { ArchiveStore } from '../store/types.ts';
+import { matches, parseSelector, type SeriesSelector } from './selector.ts';
 
 /** What a restore asks for. Plain data without secrets: it is the workflow's input. */
 export interface RestoreRequest extends MonthRef {
@@ -33,19 +24,6 @@ export interface RestoreRequest extends MonthRef {
   dryRun?: boolean;
   /** Batches checked or written at once (default 2). */
   concurrency?: number;
-}
-
-export type RestoreInputErrorType = 'NoSuchArchive' | 'IncompleteMonth' | 'InvalidInput' | 'ArchiveCorrupt';
-
-/** Input a restore cannot proceed with; `type` is the failure type the workflow reports. */
-export class RestoreInputError extends Error {
-  override name = 'RestoreInputError';
-  constructor(
-    readonly type: RestoreInputErrorType,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 export interface RestoreWindow {
@@ -72,7 +50,7 @@ const INSTANT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6
 export function parseInstantUs(text: string, what = 'an instant'): number {
   const m = INSTANT.exec(text);
   if (!m) {
-    throw new RestoreInputError(
+    throw new ArchiveInputError(
       'InvalidInput',
       `invalid ${what} ${quoted(text)}: expected an ISO-8601 instant with its zone, such as 2026-03-10T00:00:00Z or 2026-03-10T01:00:00+01:00`,
     );
@@ -88,7 +66,7 @@ export function parseInstantUs(text: string, what = 'an instant'): number {
     Number(mi) > 59 ||
     Number(s ?? 0) > 59
   ) {
-    throw new RestoreInputError(
+    throw new ArchiveInputError(
       'InvalidInput',
       `invalid ${what} ${quoted(text)}: no such date or time; give a real instant such as 2026-03-10T00:00:00Z`,
     );
@@ -110,13 +88,13 @@ export function restoreWindow(
   const start = req.from === undefined ? month.startUs : parseInstantUs(req.from, '--from');
   const end = req.to === undefined ? month.endUs : parseInstantUs(req.to, '--to');
   if (start >= end) {
-    throw new RestoreInputError(
+    throw new ArchiveInputError(
       'InvalidInput',
       `--from must be before --to (the window is [from, to)): swap them or widen the window`,
     );
   }
   if (start < month.startUs || end > month.endUs) {
-    throw new RestoreInputError(
+    throw new ArchiveInputError(
       'InvalidInput',
       `the window [${req.from ?? 'month start'}, ${req.to ?? 'month end'}) is not inside ${req.month} ([${new Date(month.startUs / 1000).toISOString()}, ${new Date(month.endUs / 1000).toISOString()})): choose --from and --to inside the month`,
     );
@@ -128,45 +106,9 @@ export function parseSeriesSelector(text: string): SeriesSelector {
   try {
     return parseSelector(text);
   } catch (err) {
-    if (err instanceof SelectorError) throw new RestoreInputError('InvalidInput', `--series: ${err.message}`);
+    if (err instanceof SelectorError) throw new ArchiveInputError('InvalidInput', `--series: ${err.message}`);
     throw err;
   }
-}
-
-async function readDoc<T>(
-  store: ArchiveStore,
-  key: string,
-  parse: (x: unknown) => { success: true; data: T } | { success: false; error: { message: string } },
-): Promise<T | undefined> {
-  let text: string;
-  try {
-    text = await store.getText(key);
-  } catch (err) {
-    if (err instanceof NotFoundError) return undefined;
-    throw err;
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new RestoreInputError('ArchiveCorrupt', `${key} in ${store.description} is not JSON`);
-  }
-  const r = parse(json);
-  if (!r.success) {
-    throw new RestoreInputError(
-      'ArchiveCorrupt',
-      `${key} in ${store.description} is not a valid archive document: ${r.error.message.slice(0, 300)}`,
-    );
-  }
-  return r.data;
-}
-
-export function readMonthManifest(store: ArchiveStore, ref: MonthRef) {
-  return readDoc(store, monthManifestKey(ref), (x) => MonthManifestSchema.safeParse(x));
-}
-
-export function readBatchManifest(store: ArchiveStore, ref: MonthRef, batch: number) {
-  return readDoc(store, batchManifestKey(ref, batch), (x) => BatchManifestSchema.safeParse(x));
 }
 
 /** The series of a batch a restore writes: matching the selector, with points in the window. */
@@ -228,12 +170,12 @@ export async function planRestore(store: ArchiveStore, req: RestoreRequest): Pro
   if (!manifest) {
     const any = await store.list(monthPrefix(req));
     if (any.length === 0) {
-      throw new RestoreInputError(
+      throw new ArchiveInputError(
         'NoSuchArchive',
         `no archive of ${where} in ${store.description}; check --month, --group and --dataset (npm run verify-archive -- --month ${req.month} lists the archived datasets of a month)`,
       );
     }
-    throw new RestoreInputError(
+    throw new ArchiveInputError(
       'IncompleteMonth',
       `the archive of ${where} is not complete (no manifest.json: its archive run has not finished); finish it with npm run start-archive -- --month ${req.month} --group ${req.group} --dataset ${req.dataset} --wait`,
     );
@@ -245,7 +187,7 @@ export async function planRestore(store: ArchiveStore, req: RestoreRequest): Pro
   for (const b of manifest.batches) {
     const m = await readBatchManifest(store, req, b.batch);
     if (!m) {
-      throw new RestoreInputError(
+      throw new ArchiveInputError(
         'ArchiveCorrupt',
         `batch manifest ${batchManifestKey(req, b.batch)} listed in ${monthManifestKey(req)} is missing`,
       );
@@ -267,7 +209,7 @@ export async function planRestore(store: ArchiveStore, req: RestoreRequest): Pro
     ]
       .filter(Boolean)
       .join(' in the ');
-    throw new RestoreInputError(
+    throw new ArchiveInputError(
       'InvalidInput',
       `nothing to restore: the archive of ${where} (${manifest.series} series) holds no point for ${what || 'any series'}; check --series (label=value is exact, label~regex must match the whole value) and --from/--to`,
     );

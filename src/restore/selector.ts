@@ -1,18 +1,8 @@
 // Warp 10 series selectors on the client side: parse `--series 'class{label=value,label~regex}'` and
 // match it against the archived series' selectors (as TOSELECTOR wrote them in the batch manifests).
 // Pure: the CLI, the activities and tests use it; what it selects is passed to Warp 10 as an exact set.
-
-export class SelectorError extends Error {
-  override name = 'SelectorError';
-}
-
-/** A user's text quoted in a message, shortened: a 10,000-character label value must not bury the message. */
-export function quoted(s: string, max = 80): string {
-  return (
-    JSON.stringify(s.length > max ? `${s.slice(0, max - 3)}...` : s) +
-    (s.length > max ? ` (${s.length} characters)` : '')
-  );
-}
+import { SelectorError, decodeSelectorPart, type SeriesName } from '../archive/series-name.ts';
+import { quoted } from '../quoted.ts';
 
 type Matcher = { exact: string } | { regex: RegExp; source: string };
 
@@ -22,22 +12,8 @@ export interface SeriesSelector {
   labels: [string, Matcher][];
 }
 
-/** A series as TOSELECTOR names it: `class{k=v,...}`, names and values URL-encoded. */
-export interface SeriesName {
-  cls: string;
-  labels: Record<string, string>;
-}
-
-function decode(s: string, what: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    throw new SelectorError(`invalid percent-encoding in ${what} ${quoted(s)}: write % as %25`);
-  }
-}
-
 function matcher(op: '=' | '~', raw: string, what: string): Matcher {
-  const value = decode(raw, what);
+  const value = decodeSelectorPart(raw, what);
   if (op === '=') return { exact: value };
   try {
     // Warp 10 matches Java regexes against the whole value; anchoring gives JS the same meaning here.
@@ -72,25 +48,10 @@ export function parseSelector(text: string): SeriesSelector {
         `invalid label selector ${quoted(part)} in ${quoted(text)}: expected label=value or label~regex`,
       );
     }
-    const name = decode(lm[1], 'a label name');
+    const name = decodeSelectorPart(lm[1], 'a label name');
     labels.push([name, matcher(lm[2] as '=' | '~', lm[3], `label ${name}`)]);
   }
   return { text, cls, labels };
-}
-
-/** Parses a selector written by TOSELECTOR (exact class and labels). */
-export function parseSeriesName(selector: string): SeriesName {
-  const m = /^([^{}]*)\{([^{}]*)\}$/.exec(selector);
-  if (!m || m[1] === undefined || m[2] === undefined) {
-    throw new SelectorError(`not a series selector: ${JSON.stringify(selector)}`);
-  }
-  const labels: Record<string, string> = {};
-  for (const part of m[2] === '' ? [] : m[2].split(',')) {
-    const i = part.indexOf('=');
-    if (i <= 0) throw new SelectorError(`not a series selector: ${JSON.stringify(selector)}`);
-    labels[decode(part.slice(0, i), 'a label name')] = decode(part.slice(i + 1), 'a label value');
-  }
-  return { cls: decode(m[1], 'the class'), labels };
 }
 
 function test(m: Matcher, value: string): boolean {

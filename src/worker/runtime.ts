@@ -7,13 +7,13 @@ import { createStore } from '../store/index.ts';
 import type { ArchiveStore } from '../store/types.ts';
 import { createNotifier, type LogFn, type Notifier } from '../slack/notifier.ts';
 import { Warp10Client } from '../warp10/client.ts';
-import { httpRunner, type FeedingRunner, type WarpScriptRunner } from '../warp10/runner.ts';
+import { httpRunner, type WarpScriptRunner } from '../warp10/runner.ts';
 import { createSlackActivities } from '../activities/slack.ts';
 import { createSmokeActivities } from '../activities/smoke.ts';
 import { createStoreActivities } from '../activities/store.ts';
 import { createWarp10Activities } from '../activities/warp10.ts';
 import { createOffloadActivities } from '../activities/offload.ts';
-import { createRestoreActivities } from '../activities/restore.ts';
+import { createRestoreActivities, type RestoreTarget } from '../activities/restore.ts';
 import { createPageActivities } from '../activities/page.ts';
 import { instrumentRunner, type OffloaderMetrics } from '../metrics/metrics.ts';
 
@@ -35,16 +35,6 @@ export interface Runtime {
   /** The offloader's Prometheus metrics, when the worker exports them. */
   metrics?: OffloaderMetrics;
   close(): Promise<void>;
-}
-
-export interface RestoreTarget {
-  /** 'default' for the configured Warp 10. */
-  name: string;
-  url: string;
-  runner: FeedingRunner;
-  /** For /api/v0/update: a restore streams its points there. */
-  client: Warp10Client;
-  tokens: { read: string; write: string };
 }
 
 /**

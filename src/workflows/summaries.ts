@@ -121,10 +121,5 @@ export function seriesInBatch(
   return batch < batches ? firstBatchSeries : totalSeries - firstBatchSeries * (batches - 1);
 }
 
-/** Why a dataset-month was skipped, as the archive workflow and a page both report it. */
-export function skipReason(ref: DatasetMonthRef, status: 'archived' | 'empty'): string {
-  const { group, dataset, month } = ref;
-  return status === 'archived'
-    ? `${month} of ${group}/${dataset} is already archived, and no point was written into it since`
-    : `no series of ${group}/${dataset} holds a point in ${month}: nothing to archive, nothing written`;
-}
+// Why a dataset-month was skipped lives below the activities, which report it too (a page).
+export { skipReason } from '../archive/skip-reason.ts';

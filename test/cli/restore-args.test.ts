@@ -1,7 +1,8 @@
 // The flags of npm run restore: what is accepted, and the message for what is not.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { UsageError, parseRestoreArgs } from '../../src/cli/restore-args.ts';
+import { UsageError } from '../../src/cli/args.ts';
+import { parseRestoreArgs } from '../../src/cli/restore-args.ts';
 import { parseInstantUs, restoreWindow } from '../../src/restore/plan.ts';
 import { testConfig } from '../support/config.ts';
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { UsageError, parseStartArchiveArgs } from '../../src/cli/start-archive-args.ts';
+import { UsageError } from '../../src/cli/args.ts';
+import { parseStartArchiveArgs } from '../../src/cli/start-archive-args.ts';
 import { testConfig } from '../support/config.ts';
 
 const base = testConfig({

@@ -1,6 +1,6 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -100,6 +100,28 @@ describe('shipped config files', () => {
     assert.equal(c.slack?.successSummary?.channel, '#ops-archive-ok');
     const clients = c.groups.find((g) => g.name === 'clients');
     assert.equal(clients?.discover?.byLabel, 'owner');
+  });
+
+  // The configurations the documentation shows: README.md's smallest one, docs/CONFIGURATION.md's whole one.
+  const docYaml = (file: string, after: string) => {
+    const text = readFileSync(file, 'utf8');
+    const block = /```yaml\n([\s\S]*?)```/.exec(text.slice(text.indexOf(after)))?.[1];
+    assert.ok(block, `${file}: a yaml block after "${after}"`);
+    return write(`${file.replace(/\W/g, '-')}.yaml`, block);
+  };
+
+  test("README's smallest configuration is valid; every other field takes its default", () => {
+    const c = loadConfig(docYaml('README.md', 'The smallest configuration'));
+    assert.equal(c.timezone, 'UTC');
+    assert.equal(c.temporal.taskQueue, 'warp10-offloader');
+    assert.deepEqual(c.lateData, { lateness: '6 hours', recheckMonths: 2 });
+    assert.deepEqual(c.groups[0]?.datasets[0]?.selector, { class: 'os.cpu', labels: { dc: 'par1' } });
+  });
+
+  test("docs/CONFIGURATION.md's example is valid", () => {
+    const c = loadConfig(docYaml('docs/CONFIGURATION.md', '# Configuration'));
+    assert.equal(c.timezone, 'Europe/Paris');
+    assert.equal(c.store.type, 's3');
   });
 });
 

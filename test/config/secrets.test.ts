@@ -4,9 +4,10 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseConfig } from '../../src/config/load.ts';
 import { SecretError, checkSecrets, resolveSecret, secretRefs } from '../../src/config/secrets.ts';
+import { readableCopy } from '../support/readable-copy.ts';
 
 let dir: string;
 before(() => {
@@ -105,21 +106,23 @@ describe('resolveSecret', () => {
       assert.ok(!err.message.includes('locked-secret'));
       return;
     }
-    // Root reads any file: resolve it in a child process that runs as nobody.
+    // Root reads any file: resolve it in a child process that runs as nobody, on a compiled copy of the
+    // module in the test's own directory (nobody may not reach the checkout, nor tsx in node_modules).
     chmodSync(dir, 0o755);
-    const module = new URL('../../src/config/secrets.ts', import.meta.url).href;
+    const module = readableCopy(
+      fileURLToPath(new URL('../../src/config/secrets.ts', import.meta.url)),
+      join(dir, 'copy'),
+    );
     const res = spawnSync(
       process.execPath,
       [
-        '--import',
-        'tsx',
         '--input-type=module',
         '-e',
-        `const { resolveSecret } = await import(${JSON.stringify(module)});
+        `const { resolveSecret } = await import(${JSON.stringify(pathToFileURL(module).href)});
          try { resolveSecret({ file: ${JSON.stringify(file)} }, 'warp10.writeToken'); console.log('READ'); }
          catch (err) { console.log(err.name + ': ' + err.message); }`,
       ],
-      { uid: 65534, gid: 65534, encoding: 'utf8', cwd: fileURLToPath(new URL('../..', import.meta.url)) },
+      { uid: 65534, gid: 65534, encoding: 'utf8', cwd: dir },
     );
     assert.equal(res.status, 0, res.stderr);
     assert.match(res.stdout, /^SecretError: .*cannot be read \(permission denied\)/);

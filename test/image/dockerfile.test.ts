@@ -32,6 +32,17 @@ describe('worker image (Dockerfile)', () => {
     assert.match(lines.at(-1) ?? '', /^CMD \["node", "--import", "tsx", "workers\/main.ts"\]$/);
   });
 
+  test('runs a Node.js LTS still supported (22 or 24; Node 20 reached its end of life)', () => {
+    const image = /^ARG NODE_IMAGE=(\S+)$/m.exec(dockerfile)?.[1];
+    assert.match(image ?? '', /^node:(22|24)-bookworm-slim$/);
+    assert.ok(
+      lines
+        .filter((l) => /^FROM /i.test(l))
+        .every((l) => /^FROM (\$\{NODE_IMAGE\}|deps)( AS \w+)?$/i.test(l)),
+      'every stage runs on that image',
+    );
+  });
+
   test('every COPY from the build context exists, and .dockerignore keeps secrets and data out', () => {
     for (const l of lines.filter((x) => /^COPY /.test(x) && !/--from=/.test(x))) {
       const parts = l.split(/\s+/).slice(1);

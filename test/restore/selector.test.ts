@@ -1,19 +1,12 @@
 // Series selectors on the client side: what --series selects among the archived series.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { SelectorError, matches, parseSelector, parseSeriesName } from '../../src/restore/selector.ts';
+import { SelectorError, parseSeriesName } from '../../src/archive/series-name.ts';
+import { matches, parseSelector } from '../../src/restore/selector.ts';
 
 const series = (s: string) => parseSeriesName(s);
 
 describe('series selectors', () => {
-  test('TOSELECTOR names decode to class and labels', () => {
-    assert.deepEqual(series('a.b%20c{.app=x,host=b%2C%20c%7Bd%7D}'), {
-      cls: 'a.b c',
-      labels: { '.app': 'x', host: 'b, c{d}' },
-    });
-    assert.deepEqual(series('c{}'), { cls: 'c', labels: {} });
-  });
-
   test('exact and regex classes and labels; a missing label never matches', () => {
     const s = series('client.http.requests{.app=x,owner=acme,host=h1}');
     assert.ok(matches(parseSelector('client.http.requests{owner=acme}'), s));

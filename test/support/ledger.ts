@@ -2,16 +2,11 @@
 // back through stock UNWRAP) or still live in Warp 10 — exactly one of them once a month is archived —
 // and no point is archived twice.
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { monthPrefix, type MonthRef } from '../../src/archive/layout.ts';
 import type { ArchiveStore } from '../../src/store/types.ts';
-import { Warp10Client } from '../../src/warp10/client.ts';
-import { httpRunner } from '../../src/warp10/runner.ts';
+import { dumpClass, storedLines, unwrapLines } from './points.ts';
 import type { SeedSeries } from './seed.ts';
 import type { Warp10Stack } from './stack.ts';
-
-const DUMP = path.resolve(import.meta.dirname, 'warpscript', 'dump.mc2');
-const UNWRAP = path.resolve(import.meta.dirname, 'warpscript', 'unwrap.mc2');
 
 /** `n` series `cls{host=hNNN}` of `points` points each, `stepUs` apart from `start`, values 0, 1, … */
 export function seedSeries(
@@ -44,37 +39,38 @@ export async function archivedKeys(
   prefix: string,
   unwrapIn: Warp10Stack,
 ): Promise<string[]> {
-  const lines: string[] = [];
-  for (const o of await store.list(prefix)) {
-    if (!o.key.endsWith('.wrap.gz')) continue;
-    const chunks: Buffer[] = [];
-    for await (const c of await store.get(o.key)) chunks.push(Buffer.from(c));
-    lines.push(
-      ...gunzipSync(Buffer.concat(chunks))
-        .toString('utf8')
-        .split('\n')
-        .filter((l) => l !== ''),
-    );
-  }
+  const keys = (await store.list(prefix)).map((o) => o.key).filter((k) => k.endsWith('.wrap.gz'));
+  const lines = await storedLines(store, keys);
   if (lines.length === 0) return [];
-  const c = new Warp10Client({ url: unwrapIn.url });
-  try {
-    const [rows] = await httpRunner(c).run<[[string, number[]][]]>(UNWRAP, { wrapped: lines });
-    return rows.flatMap(([sel, ticks]) => ticks.map((t) => `${ours(sel)}@${t}`));
-  } finally {
-    await c.close();
-  }
+  return (await unwrapLines(unwrapIn, lines)).flatMap(([sel, ticks]) =>
+    ticks.map((t) => `${ours(sel)}@${t}`),
+  );
 }
 
 /** Every point of class `cls` still in Warp 10 `w`. */
 export async function liveKeys(w: Warp10Stack, cls: string): Promise<string[]> {
-  const c = new Warp10Client({ url: w.url });
-  try {
-    const [rows] = await httpRunner(c).run<[[string, number[]][]]>(DUMP, { token: w.readToken, class: cls });
-    return rows.flatMap(([sel, ticks]) => ticks.map((t) => `${ours(sel)}@${t}`));
-  } finally {
-    await c.close();
-  }
+  return (await dumpClass(w, cls)).flatMap(([sel, ticks]) => ticks.map((t) => `${ours(sel)}@${t}`));
+}
+
+/**
+ * The ledger of one dataset-month: the points written (`seed`), and a look at where they are now — in
+ * the month's archive under `store` (read back in `unwrapIn`, default `w`) or still live in `w`.
+ */
+export function pointLedger(p: {
+  seed: SeedSeries[];
+  store: ArchiveStore;
+  ref: MonthRef;
+  cls: string;
+  w: Warp10Stack;
+  unwrapIn?: Warp10Stack | undefined;
+}) {
+  return {
+    written: writtenKeys(p.seed),
+    ledger: async () => ({
+      archived: await archivedKeys(p.store, monthPrefix(p.ref), p.unwrapIn ?? p.w),
+      live: await liveKeys(p.w, p.cls),
+    }),
+  };
 }
 
 /** `cls{a=1,.app=x}` → `cls{a=1}`: Warp 10 adds its own `.app` label; the points are ours without it. */

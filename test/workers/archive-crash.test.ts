@@ -8,9 +8,8 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { archiveWorkflowId, monthPrefix, type MonthRef } from '../../src/archive/layout.ts';
+import { archiveWorkflowId, type MonthRef } from '../../src/archive/layout.ts';
 import { freePort } from '../../src/metrics/server.ts';
-import { monthRange } from '../../src/month.ts';
 import { isAlive, readPid } from '../../scripts/stack/common.ts';
 import { startStandalone, type StandaloneInstance } from '../../scripts/stack/warp10.ts';
 import { buildStore } from '../../src/worker/runtime.ts';
@@ -19,22 +18,14 @@ import type { ArchiveResult } from '../../src/workflows/archive.ts';
 import { batchStatuses, sleep, startDedicatedTemporal, until, type BatchStatuses } from '../support/crash.ts';
 import { tempDir, writeConfigFile } from '../support/config.ts';
 import { FaultProxy } from '../support/fault-proxy.ts';
-import {
-  archivedKeys,
-  assertExactlyOnce,
-  liveKeys,
-  seedSeries,
-  tickIn,
-  writtenKeys,
-} from '../support/ledger.ts';
+import { assertExactlyOnce, pointLedger, seedSeries, tickIn } from '../support/ledger.ts';
 import { toInputFormat } from '../support/seed.ts';
 import { temporalEnv, uniqueId, warp10OrSkip, type Warp10Stack } from '../support/stack.ts';
 import { exited, startWorkerProcess, waitForOutput, type WorkerProcess } from '../support/worker-process.ts';
+import { utcMonth } from '../support/month.ts';
 
 const MONTH = '2026-04';
-const { startUs, endUs } = monthRange(MONTH, 'UTC');
-const S = Number(startUs);
-const E = Number(endUs);
+const { S, E } = utcMonth(MONTH);
 const SERIES = 16;
 const POINTS = 30;
 
@@ -89,7 +80,7 @@ async function setup(
     proxy,
     ref,
     workflowId: `${archiveWorkflowId(ref)}-${taskQueue}`,
-    written: writtenKeys(seed),
+    ...pointLedger({ seed, store, ref, cls, w, unwrapIn: opts.unwrapIn }),
     status: () => batchStatuses(storeDir, ref),
     async worker() {
       // WARP10_URL in the environment wins over the file: point it at the proxy too.
@@ -100,12 +91,6 @@ async function setup(
       workers.push(x);
       await waitForOutput(x, /worker on task queue/);
       return x;
-    },
-    async ledger() {
-      return {
-        archived: await archivedKeys(store, monthPrefix(ref), opts.unwrapIn ?? w),
-        live: await liveKeys(w, cls),
-      };
     },
   };
 }

@@ -7,36 +7,24 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { restoreWorkflowId } from '../../src/archive/layout.ts';
-import { monthRange } from '../../src/month.ts';
 import { buildRuntime } from '../../src/worker/runtime.ts';
 import type { RestoreProgress, RestoreResult } from '../../src/workflows/restore.ts';
 import { archiveRuns } from '../support/archive-run.ts';
 import { writeConfigFile } from '../support/config.ts';
-import { Warp10Client } from '../../src/warp10/client.ts';
-import { httpRunner } from '../../src/warp10/runner.ts';
 import { toInputFormat } from '../support/seed.ts';
 import { temporalEnv, uniqueId, warp10OrSkip, type Warp10Stack } from '../support/stack.ts';
+import { dumpClass } from '../support/points.ts';
+import { utcMonth } from '../support/month.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const MONTH = '2026-05';
-const { startUs, endUs } = monthRange(MONTH, 'UTC');
-const S = Number(startUs);
-const E = Number(endUs);
-
-const DUMP = path.resolve(import.meta.dirname, '..', 'support', 'warpscript', 'dump.mc2');
+const { S, E } = utcMonth(MONTH);
 
 /** Every point of a class: [ [ selector [ticks] [values] ] ... ] sorted by selector, ticks sorted. */
 async function dump(w: Warp10Stack, cls: string): Promise<[string, number[], unknown[]][]> {
-  const c = new Warp10Client({ url: w.url });
-  try {
-    const [rows] = await httpRunner(c).run<[[string, number[], unknown[]][]]>(DUMP, {
-      token: w.readToken,
-      class: cls,
-    });
-    return rows.filter(([, ticks]) => ticks.length > 0).sort(([a], [b]) => (a < b ? -1 : 1));
-  } finally {
-    await c.close();
-  }
+  return (await dumpClass(w, cls))
+    .filter(([, ticks]) => ticks.length > 0)
+    .sort(([a], [b]) => (a < b ? -1 : 1));
 }
 
 let env: TestWorkflowEnvironment;

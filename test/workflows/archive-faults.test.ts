@@ -13,7 +13,6 @@ import {
   batchObjectKey,
   failureKey,
   failureWorkflowId,
-  monthPrefix,
   type MonthRef,
 } from '../../src/archive/layout.ts';
 import { monthRange } from '../../src/month.ts';
@@ -26,22 +25,14 @@ import type { ArchiveResult } from '../../src/workflows/archive.ts';
 import { testConfig, tempDir } from '../support/config.ts';
 import { startFakeSlack } from '../support/fake-slack.ts';
 import { FaultProxy } from '../support/fault-proxy.ts';
-import {
-  archivedKeys,
-  assertExactlyOnce,
-  liveKeys,
-  seedSeries,
-  tickIn,
-  writtenKeys,
-} from '../support/ledger.ts';
+import { assertExactlyOnce, liveKeys, pointLedger, seedSeries, tickIn } from '../support/ledger.ts';
 import { TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, startS3Server } from '../support/s3-server.ts';
 import { toInputFormat, type SeedSeries } from '../support/seed.ts';
 import { temporalEnv, uniqueId, warp10OrSkip, workflowBundle, type Warp10Stack } from '../support/stack.ts';
+import { utcMonth } from '../support/month.ts';
 
 const MONTH = '2026-08';
-const { startUs, endUs } = monthRange(MONTH, 'UTC');
-const S = Number(startUs);
-const E = Number(endUs);
+const { S, E } = utcMonth(MONTH);
 const BROKEN = path.resolve(import.meta.dirname, '..', 'support', 'warpscript', 'broken-export.mc2');
 
 process.env.TEST_S3_KEY_ID = TEST_ACCESS_KEY_ID;
@@ -161,10 +152,6 @@ async function runArchive(t: { after: (fn: () => Promise<void>) => void }, w: Wa
     await opts.then?.(ctx);
     return settled;
   });
-  const ledger = async () => ({
-    archived: await archivedKeys(rt.store, monthPrefix(ref), w),
-    live: await liveKeys(w, cls),
-  });
   const { startUs: s, endUs: e } = monthRange(month, config.timezone);
   return {
     ...outcome,
@@ -172,8 +159,7 @@ async function runArchive(t: { after: (fn: () => Promise<void>) => void }, w: Wa
     ref,
     workflowId,
     rt,
-    written: writtenKeys(seed),
-    ledger,
+    ...pointLedger({ seed, store: rt.store, ref, cls, w }),
     inMonth: tickIn(Number(s), Number(e)),
   };
 }

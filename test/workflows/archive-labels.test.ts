@@ -4,18 +4,15 @@
 // without the plan putting series with more labels first, the delete refused (AMBIGUOUS_SELECTOR) on
 // every run. Real Temporal, real Warp 10 (skips without it), real store.
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { monthRange } from '../../src/month.ts';
 import { buildRuntime } from '../../src/worker/runtime.ts';
-import { Warp10Client } from '../../src/warp10/client.ts';
-import { httpRunner } from '../../src/warp10/runner.ts';
 import { archiveRuns } from '../support/archive-run.ts';
 import { testConfig } from '../support/config.ts';
 import { temporalEnv, uniqueId, warp10OrSkip } from '../support/stack.ts';
+import { dumpClass } from '../support/points.ts';
 
-const DUMP = path.resolve(import.meta.dirname, '..', 'support', 'warpscript', 'dump.mc2');
 const MONTH = '2026-10';
 const S = Number(monthRange(MONTH, 'UTC').startUs);
 
@@ -50,14 +47,8 @@ test('series extending other series (more labels) are all archived, in any order
     assert.ok(result);
     assert.equal(result.status, 'archived');
     assert.deepEqual([result.batches, result.series, result.points], [8, 36, 36]);
-    const c = new Warp10Client({ url: w.url });
-    const [rows] = await httpRunner(c).run<[[string, number[], unknown[]][]]>(DUMP, {
-      token: w.readToken,
-      class: cls,
-    });
-    await c.close();
     assert.deepEqual(
-      rows.flatMap(([, ticks]) => ticks),
+      (await dumpClass(w, cls)).flatMap(([, ticks]) => ticks),
       [S - 1],
       'only the point before the month is left',
     );

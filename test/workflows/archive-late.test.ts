@@ -2,34 +2,28 @@
 // while it is being archived, or after it was committed, end up archived (as supplements or batches of
 // their own) and deleted; nothing is lost and nothing is archived twice.
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test, type TestContext } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowFailedError } from '@temporalio/client';
 import { archiveWorkflowId, failureKey, monthManifestKey, type MonthRef } from '../../src/archive/layout.ts';
 import { FailureFileSchema, MonthManifestSchema, type MonthManifest } from '../../src/archive/manifest.ts';
 import { readJson } from '../../src/activities/store-json.ts';
 import { createStoreActivities } from '../../src/activities/store.ts';
-import { monthRange } from '../../src/month.ts';
-import { Warp10Client, Warp10UnavailableError, WarpScriptError } from '../../src/warp10/client.ts';
+import { Warp10UnavailableError, WarpScriptError } from '../../src/warp10/client.ts';
 import { httpRunner, type FeedingRunner, type Params } from '../../src/warp10/runner.ts';
 import { buildRuntime, type Runtime } from '../../src/worker/runtime.ts';
 import { createOffloadWorker } from '../../src/worker/worker.ts';
 import { archiveRuns } from '../support/archive-run.ts';
 import { restoreRuns } from '../support/restore-run.ts';
+import { dumpClass, storedLines, unwrapLines } from '../support/points.ts';
 import { auditMonth } from '../../src/archive/audit.ts';
 import { testConfig } from '../support/config.ts';
 import { toInputFormat, type SeedSeries } from '../support/seed.ts';
 import { temporalEnv, uniqueId, warp10OrSkip, workflowBundle, type Warp10Stack } from '../support/stack.ts';
+import { utcMonth } from '../support/month.ts';
 
-const DUMP = path.resolve(import.meta.dirname, '..', 'support', 'warpscript', 'dump.mc2');
-const UNWRAP = path.resolve(import.meta.dirname, '..', 'support', 'warpscript', 'unwrap.mc2');
 const MONTH = '2026-10';
-const { startUs, endUs } = monthRange(MONTH, 'UTC');
-const S = Number(startUs);
-const E = Number(endUs);
+const { S, E } = utcMonth(MONTH);
 const H = 3_600_000_000;
 
 let env: TestWorkflowEnvironment;
@@ -86,10 +80,7 @@ function byKey(rows: [string, number[]][]): Map<string, number[]> {
 }
 
 async function live(w: Warp10Stack, cls: string): Promise<Map<string, number[]>> {
-  const c = new Warp10Client({ url: w.url });
-  const [rows] = await httpRunner(c).run<[[string, number[]][]]>(DUMP, { token: w.readToken, class: cls });
-  await c.close();
-  return byKey(rows.map(([s, t]) => [s, t]));
+  return byKey((await dumpClass(w, cls)).map(([sel, ticks]) => [sel, ticks]));
 }
 
 /** Every point in the month's archive: every batch object and supplement the month manifest lists. */
@@ -97,18 +88,8 @@ async function archived(rt: Runtime, w: Warp10Stack, ref: MonthRef) {
   const m = await readJson(rt.store, monthManifestKey(ref), MonthManifestSchema);
   assert.ok(m, 'the month is committed');
   const keys = m.batches.flatMap((b) => [b.key, ...(b.supplements ?? []).map((x) => x.key)]);
-  const lines: string[] = [];
-  for (const key of keys) {
-    const gunzip = createGunzip();
-    Readable.from(await rt.store.get(key)).pipe(gunzip);
-    let text = '';
-    for await (const chunk of gunzip) text += chunk.toString();
-    lines.push(...text.split('\n').filter((l) => l !== ''));
-  }
-  const c = new Warp10Client({ url: w.url });
-  const [rows] = await httpRunner(c).run<[[string, number[]][]]>(UNWRAP, { wrapped: lines });
-  await c.close();
-  return { manifest: m, points: byKey(rows.map(([s, t]) => [s, t])) };
+  const rows = await unwrapLines(w, await storedLines(rt.store, keys));
+  return { manifest: m, points: byKey(rows.map(([sel, ticks]) => [sel, ticks])) };
 }
 
 /**
@@ -177,7 +158,19 @@ function hookedRunner(
 const supplements = (m: MonthManifest) =>
   m.batches.flatMap((b) => (b.supplements ?? []).map((x) => [b.batch, x.points]));
 
-function setup(t: Parameters<typeof warp10OrSkip>[0], lateData?: unknown) {
+/** What a hook may do besides failing an attempt: write late points (not through the hooked runner). */
+interface Late {
+  cls: string;
+  write: (series: SeedSeries[]) => Promise<void>;
+}
+
+type Hook = (script: string, count: number, params: Params, late: Late) => Promise<LostReply | void>;
+
+/**
+ * A fresh class seeded with `seed`, a runtime whose Warp 10 runner calls `hook` before each script (or
+ * the plain runner without one), the points written so far, and the convergence check of the month.
+ */
+async function setup(t: TestContext, opts: { lateData?: unknown; hook?: Hook } = {}) {
   const w = warp10OrSkip(t);
   if (!w) return undefined;
   const cls = uniqueId('test.late').replace(/-/g, '.');
@@ -188,11 +181,24 @@ function setup(t: Parameters<typeof warp10OrSkip>[0], lateData?: unknown) {
         datasets: [{ name: 'late', selector: { class: cls }, seriesPerBatch: 2, batchConcurrency: 1 }],
       },
     ],
-    ...(lateData ? { lateData } : {}),
+    ...(opts.lateData ? { lateData: opts.lateData } : {}),
   });
   const ref: MonthRef = { group: 'infra', dataset: 'late', month: MONTH };
   const base = buildRuntime(config);
-  return { w, cls, config, ref, base, real: httpRunner(base.client) };
+  const written: Written = new Map();
+  const late: Late = { cls, write: (series) => write(base, written, series) };
+  const { hook } = opts;
+  const real = httpRunner(base.client);
+  const rt = buildRuntime(config, {
+    log: () => {},
+    runner: hook ? hookedRunner(real, (script, n, params) => hook(script, n, params, late)) : real,
+  });
+  t.after(async () => {
+    await rt.close();
+    await base.close();
+  });
+  await write(rt, written, seed(cls));
+  return { w, cls, ref, rt, written, converged: () => assertConverged(rt, w, cls, ref, written) };
 }
 
 /** Four series in two batches, with points on both sides of the month. */
@@ -206,52 +212,43 @@ function seed(cls: string): SeedSeries[] {
 
 describe('late data (real Temporal, real Warp 10)', () => {
   test('late data: points written into a series during its export — archived as a supplement, the run completes, 0 lost, 0 duplicates', async (t) => {
-    const s = setup(t);
-    if (!s) return;
-    const written: Written = new Map();
-    const rt = buildRuntime(s.config, {
-      log: () => {},
-      runner: hookedRunner(s.real, async (script, n, params) => {
+    const s = await setup(t, {
+      hook: async (script, n, params, late) => {
         // Right before batch 2's export: batch 1 is exported, its series get late points, and so does
         // a series of batch 2 (read afterwards, so simply exported) and a brand-new series.
         if (script === 'archive-read' && n === 1) {
           const second = hostsIn(params);
           const first = ['a', 'b', 'c', 'd'].filter((h) => !second.includes(h));
-          await write(s.base, written, [
-            { cls: s.cls, labels: { host: first[0]! }, points: pts(S + 30 * 60_000_000, E - 2) },
-            { cls: s.cls, labels: { host: second[0]! }, points: pts(S + 3 * H) },
-            { cls: s.cls, labels: { host: 'new' }, points: pts(S + 5 * H) },
+          await late.write([
+            { cls: late.cls, labels: { host: first[0]! }, points: pts(S + 30 * 60_000_000, E - 2) },
+            { cls: late.cls, labels: { host: second[0]! }, points: pts(S + 3 * H) },
+            { cls: late.cls, labels: { host: 'new' }, points: pts(S + 5 * H) },
           ]);
         }
-      }),
+      },
     });
-    await write(rt, written, seed(s.cls));
-    const [r] = await archiveRuns(env, rt, s.ref);
+    if (!s) return;
+    const [r] = await archiveRuns(env, s.rt, s.ref);
     assert.equal(r?.status, 'archived');
-    const m = await assertConverged(rt, s.w, s.cls, s.ref, written);
+    const m = await s.converged();
     assert.equal(m.batches.length, 3, 'two planned batches and one for the new series');
     assert.deepEqual(supplements(m), [[1, 2]], 'batch 1 has one supplement, of 2 points');
-    await rt.close();
-    await s.base.close();
   });
 
   test('late data: a point written between verify and delete — archived as a supplement, deleted, audited whole and restored, 0 lost', async (t) => {
-    const s = setup(t);
-    if (!s) return;
-    const written: Written = new Map();
-    const rt = buildRuntime(s.config, {
-      log: () => {},
-      runner: hookedRunner(s.real, async (script, n, params) => {
+    const s = await setup(t, {
+      hook: async (script, n, params, late) => {
         if (script === 'archive-delete' && n === 0) {
           const host = hostsIn(params)[0]!;
-          await write(s.base, written, [{ cls: s.cls, labels: { host }, points: pts(S + 7) }]);
+          await late.write([{ cls: late.cls, labels: { host }, points: pts(S + 7) }]);
         }
-      }),
+      },
     });
-    await write(rt, written, seed(s.cls));
+    if (!s) return;
+    const { rt, written } = s;
     const [r] = await archiveRuns(env, rt, s.ref);
     assert.equal(r?.status, 'archived');
-    const m = await assertConverged(rt, s.w, s.cls, s.ref, written);
+    const m = await s.converged();
     assert.equal(m.batches.length, 2);
     assert.deepEqual(supplements(m), [[1, 1]]);
 
@@ -270,43 +267,32 @@ describe('late data (real Temporal, real Warp 10)', () => {
         `${key}: every point back, once`,
       );
     }
-    await rt.close();
-    await s.base.close();
   });
 
   test('late data: a point written after a delete attempt whose reply was lost — archived, deleted, 0 lost', async (t) => {
-    const s = setup(t);
-    if (!s) return;
-    const written: Written = new Map();
-    const rt = buildRuntime(s.config, {
-      log: () => {},
-      runner: hookedRunner(s.real, async (script, n, params) => {
+    const s = await setup(t, {
+      hook: async (script, n, params, late) => {
         if (script === 'archive-delete' && n === 0) {
           const host = hostsIn(params)[0]!;
           // This first attempt deletes batch 1 but its reply is lost; then a late point lands in one of
           // its series, so the retry finds that series holding a single, unarchived point.
           return {
-            afterRequest: () =>
-              write(s.base, written, [{ cls: s.cls, labels: { host }, points: pts(S + 9) }]),
+            afterRequest: () => late.write([{ cls: late.cls, labels: { host }, points: pts(S + 9) }]),
           };
         }
-      }),
+      },
     });
-    await write(rt, written, seed(s.cls));
-    const [r] = await archiveRuns(env, rt, s.ref);
+    if (!s) return;
+    const [r] = await archiveRuns(env, s.rt, s.ref);
     assert.equal(r?.status, 'archived');
-    const m = await assertConverged(rt, s.w, s.cls, s.ref, written);
+    const m = await s.converged();
     assert.deepEqual(supplements(m), [[1, 1]]);
-    await rt.close();
-    await s.base.close();
   });
 
   test('late data: points written after the month was committed — the next run archives them, revision 2, 0 lost', async (t) => {
-    const s = setup(t);
+    const s = await setup(t);
     if (!s) return;
-    const written: Written = new Map();
-    const rt = buildRuntime(s.config, { log: () => {}, runner: s.real });
-    await write(rt, written, seed(s.cls));
+    const { rt, written } = s;
     const [first] = await archiveRuns(env, rt, s.ref);
     assert.equal(first?.status, 'archived');
     await write(rt, written, [
@@ -317,20 +303,16 @@ describe('late data (real Temporal, real Warp 10)', () => {
     assert.equal(second?.status, 'archived');
     assert.equal(second?.points, 3, 'the rerun reports the late points it archived');
     assert.equal(third?.status, 'skipped', 'nothing new: the third run has nothing to do');
-    const m = await assertConverged(rt, s.w, s.cls, s.ref, written);
+    const m = await s.converged();
     assert.equal(m.revision, 2);
     assert.equal(m.batches.length, 3, 'the late series got a batch of their own');
-    await rt.close();
-    await s.base.close();
   });
 
   test('late data: a month inside its lateness is refused, nothing written; --ignore-lateness archives it', async (t) => {
     // 2026-10 ended on 2026-11-01: a lateness of 400 days is still running.
-    const s = setup(t, { lateness: '400 days' });
+    const s = await setup(t, { lateData: { lateness: '400 days' } });
     if (!s) return;
-    const written: Written = new Map();
-    const rt = buildRuntime(s.config, { log: () => {}, runner: s.real });
-    await write(rt, written, seed(s.cls));
+    const { rt } = s;
     const taskQueue = uniqueId('late-early');
     const workflowId = `${archiveWorkflowId(s.ref)}-${taskQueue}`;
     const worker = await createOffloadWorker({
@@ -359,25 +341,20 @@ describe('late data (real Temporal, real Warp 10)', () => {
     );
     const [r] = await archiveRuns(env, rt, { ...s.ref, ignoreLateness: true } as MonthRef);
     assert.equal(r?.status, 'archived');
-    await assertConverged(rt, s.w, s.cls, s.ref, written);
-    await rt.close();
-    await s.base.close();
+    await s.converged();
   });
 
   test('late data: failure.json of a month that later completes is marked resolved', async (t) => {
-    const s = setup(t);
-    if (!s) return;
-    const written: Written = new Map();
     let fail = true;
-    const rt = buildRuntime(s.config, {
-      log: () => {},
-      runner: hookedRunner(s.real, async (script) => {
+    const s = await setup(t, {
+      hook: async (script) => {
         if (script === 'archive-delete' && fail) {
           throw new WarpScriptError('archive-delete.mc2', 1, 'refused (test)', 500);
         }
-      }),
+      },
     });
-    await write(rt, written, seed(s.cls));
+    if (!s) return;
+    const { rt } = s;
     await assert.rejects(archiveRuns(env, rt, s.ref));
     // What the failure workflow does for that run (its compensation writes failure.json).
     await createStoreActivities({ store: rt.store }).compensateFailure({
@@ -398,8 +375,6 @@ describe('late data (real Temporal, real Warp 10)', () => {
     const resolved = await readJson(rt.store, key, FailureFileSchema);
     assert.ok(resolved?.resolvedAt, 'resolvedAt is set');
     assert.match(resolved?.resolvedBy?.workflowId ?? '', /^archive\//);
-    await assertConverged(rt, s.w, s.cls, s.ref, written);
-    await rt.close();
-    await s.base.close();
+    await s.converged();
   });
 });

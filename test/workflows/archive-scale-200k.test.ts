@@ -1,8 +1,8 @@
 // 200,000 series on the real Temporal dev server and the real Warp 10, selected by a class regex over
 // 200 classes (how large datasets look in production: one class of 200,000 series costs Warp 10 a
-// metadata scan of the whole class per selector, see README "Few selectors per request"). The archive
-// finishes, every history of its continue-as-new chain stays bounded, the month is gone and the points
-// outside it stay. Prints the wall time of the seed and of the archive, and the events per run.
+// metadata scan of the whole class per selector, see docs/ARCHIVING.md "Few selectors per request").
+// The archive finishes, every history of its continue-as-new chain stays bounded, the month is gone and
+// the points outside it stay. Prints the wall time of the seed and of the archive, and the events per run.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -10,18 +10,16 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { archiveWorkflowId, monthManifestKey } from '../../src/archive/layout.ts';
 import { MonthManifestSchema } from '../../src/archive/manifest.ts';
-import { monthRange } from '../../src/month.ts';
 import { buildRuntime } from '../../src/worker/runtime.ts';
 import { createOffloadWorker } from '../../src/worker/worker.ts';
 import { archiveProgress, type ArchiveResult } from '../../src/workflows/archive.ts';
 import { testConfig } from '../support/config.ts';
 import { temporalEnv, uniqueId, warp10OrSkip, workflowBundle } from '../support/stack.ts';
+import { utcMonth } from '../support/month.ts';
 
 const COUNT_RANGE = path.resolve(import.meta.dirname, '..', 'support', 'warpscript', 'count-range.mc2');
 const MONTH = '2026-07';
-const { startUs, endUs } = monthRange(MONTH, 'UTC');
-const S = Number(startUs);
-const E = Number(endUs);
+const { S, E } = utcMonth(MONTH);
 const DAY = 86_400_000_000;
 const CLASSES = 200;
 const PER_CLASS = 1_000;

@@ -1,27 +1,19 @@
 // The archive workflow end to end: real Temporal dev server, real Warp 10, real archive store.
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import { createGunzip } from 'node:zlib';
-import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { monthManifestKey, batchObjectKey } from '../../src/archive/layout.ts';
 import { buildRuntime, type Runtime } from '../../src/worker/runtime.ts';
-import { Warp10Client } from '../../src/warp10/client.ts';
-import { httpRunner } from '../../src/warp10/runner.ts';
-import { monthRange } from '../../src/month.ts';
 import { temporalEnv, uniqueId, warp10OrSkip, type Warp10Stack } from '../support/stack.ts';
 import { archiveRuns } from '../support/archive-run.ts';
+import { dumpClass, storedLines, unwrapLines } from '../support/points.ts';
 import { testConfig } from '../support/config.ts';
 import { toInputFormat, type SeedSeries } from '../support/seed.ts';
 import { TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, startS3Server } from '../support/s3-server.ts';
+import { utcMonth } from '../support/month.ts';
 
-const DUMP = path.resolve(import.meta.dirname, '..', 'support', 'warpscript', 'dump.mc2');
-const UNWRAP = path.resolve(import.meta.dirname, '..', 'support', 'warpscript', 'unwrap.mc2');
 const MONTH = '2026-10';
-const { startUs, endUs } = monthRange(MONTH, 'UTC');
-const S = Number(startUs);
-const E = Number(endUs);
+const { S, E } = utcMonth(MONTH);
 
 let env: TestWorkflowEnvironment;
 before(async () => {
@@ -33,31 +25,17 @@ after(async () => {
 
 /** Every point of a class in Warp 10, by selector: [ts, value][] oldest first. */
 async function livePoints(w: Warp10Stack, cls: string): Promise<Map<string, [number, unknown][]>> {
-  const c = new Warp10Client({ url: w.url });
-  const [rows] = await httpRunner(c).run<[[string, number[], unknown[]][]]>(DUMP, {
-    token: w.readToken,
-    class: cls,
-  });
-  await c.close();
   return new Map(
-    rows.map(([sel, ticks, values]) => [sel, ticks.map((t, i) => [t, values[i]] as [number, unknown])]),
+    (await dumpClass(w, cls)).map(([sel, ticks, values]) => [
+      sel,
+      ticks.map((t, i) => [t, values[i]] as [number, unknown]),
+    ]),
   );
 }
 
 /** Reads a batch object back through stock WarpScript UNWRAP in Warp 10. */
 async function unwrapArchive(rt: Runtime, w: Warp10Stack, key: string) {
-  const gunzip = createGunzip();
-  Readable.from(await rt.store.get(key)).pipe(gunzip);
-  let text = '';
-  for await (const chunk of gunzip) text += chunk.toString();
-  const lines = text.split('\n').filter((l) => l !== '');
-  const c = new Warp10Client({ url: w.url });
-  const [rows] = await httpRunner(c).run<[[string, number[], unknown[], number[], number[], number[]][]]>(
-    UNWRAP,
-    { wrapped: lines },
-  );
-  await c.close();
-  return rows;
+  return unwrapLines(w, await storedLines(rt.store, [key]));
 }
 
 function seedData(cls: string): SeedSeries[] {

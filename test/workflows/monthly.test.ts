@@ -3,7 +3,6 @@
 // groups (configured ones, and ones discovered by label); `describe` shows the run. Skipped without
 // Warp 10 (CI): the same orchestration runs there in monthly.unit-mock.test.ts and schedule.unit-mock.test.ts.
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { monthManifestKey } from '../../src/archive/layout.ts';
@@ -11,16 +10,13 @@ import { runScheduleCli } from '../../src/cli/schedule.ts';
 import { startMonthly } from '../../src/client/monthly.ts';
 import { addMonths, monthOf, monthRange, previousMonth } from '../../src/month.ts';
 import { discoveredDatasetName } from '../../src/offload/discovery.ts';
-import { Warp10Client } from '../../src/warp10/client.ts';
-import { httpRunner } from '../../src/warp10/runner.ts';
 import { buildRuntime } from '../../src/worker/runtime.ts';
 import { createOffloadWorker } from '../../src/worker/worker.ts';
 import type { MonthlyResult } from '../../src/workflows/monthly.ts';
 import { testConfig } from '../support/config.ts';
 import { toInputFormat, type SeedSeries } from '../support/seed.ts';
 import { temporalEnv, uniqueId, warp10OrSkip, workflowBundle, type Warp10Stack } from '../support/stack.ts';
-
-const DUMP = path.resolve(import.meta.dirname, '..', 'support', 'warpscript', 'dump.mc2');
+import { dumpClass } from '../support/points.ts';
 
 let env: TestWorkflowEnvironment;
 before(async () => {
@@ -32,16 +28,7 @@ after(async () => {
 
 /** Every point of a class in Warp 10: [selector, ticks]. */
 async function liveTicks(w: Warp10Stack, cls: string): Promise<[string, number[]][]> {
-  const c = new Warp10Client({ url: w.url });
-  try {
-    const [rows] = await httpRunner(c).run<[[string, number[], unknown[]][]]>(DUMP, {
-      token: w.readToken,
-      class: cls,
-    });
-    return rows.map(([sel, ticks]) => [sel, ticks]);
-  } finally {
-    await c.close();
-  }
+  return (await dumpClass(w, cls)).map(([sel, ticks]) => [sel, ticks]);
 }
 
 describe('monthly run (real Temporal, real Warp 10)', () => {

@@ -10,7 +10,6 @@ import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { batchManifestKey, batchObjectKey, type MonthRef } from '../../src/archive/layout.ts';
-import { monthRange } from '../../src/month.ts';
 import type { LocalStore } from '../../src/store/local.ts';
 import { buildRuntime } from '../../src/worker/runtime.ts';
 import type { RestoreResult } from '../../src/workflows/restore.ts';
@@ -20,11 +19,10 @@ import { tempDir, testConfig } from '../support/config.ts';
 import { NASTY_POINTS, NASTY_SERIES, enc, seedNasty } from '../support/nasty-month.ts';
 import { dumpFull, restoreRuns } from '../support/restore-run.ts';
 import { temporalEnv, uniqueId, warp10OrSkip, type Warp10Stack } from '../support/stack.ts';
+import { utcMonth } from '../support/month.ts';
 
 const MONTH = '2026-03';
-const { startUs, endUs } = monthRange(MONTH, 'UTC');
-const S = Number(startUs);
-const E = Number(endUs);
+const { S, E } = utcMonth(MONTH);
 const H = 3_600_000_000;
 
 let env: TestWorkflowEnvironment;
