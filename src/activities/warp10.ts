@@ -80,6 +80,8 @@ export interface PlanResult {
   batches?: { batch: number; series: number; points: number; object: string }[];
   /** The first batch to work on: after the committed ones when a committed month got late series. */
   firstBatch?: number;
+  /** Disjoint batches (partitions): the workflow deletes each batch while it exports the next ones. */
+  pipeline?: boolean;
 }
 
 export type RecheckInput = DatasetMonth & {
@@ -115,6 +117,7 @@ const PARTITION_MAX_SERIES = 100_000;
 /** Series the plan of a large dataset reads to size its batches by points. */
 const SAMPLE_SERIES = 1_000;
 const HEARTBEAT_EVERY = 200;
+const WRITE_CHUNK = 256 * 1024;
 
 function rangeOf(month: string, timezone: string): MonthRange {
   const r = monthRange(month, timezone);
@@ -279,7 +282,7 @@ async function planMonth(deps: Warp10ActivityDeps, input: PlanInput): Promise<Pl
       // Plans written before this flag may nest: their deletes keep the plan's order.
       deleteConcurrency: plan.nested === false ? dataset.batchConcurrency : 1,
     };
-    if (!input.dryRun) return { status: 'planned', ...planned };
+    if (!input.dryRun) return { status: 'planned', ...planned, pipeline: plan.partitions !== undefined };
 
     // Dry run: count what each batch would archive and delete; nothing is written.
     const batches: NonNullable<PlanResult['batches']> = [];
@@ -344,7 +347,11 @@ async function exportBatch(deps: Warp10ActivityDeps, input: BatchRef): Promise<B
       },
       cancellationSignal(),
     );
+    // Lines go to gzip in chunks of ~256 KiB: one write per series (tens of thousands of small
+    // ones) cost the worker more CPU than parsing the reply.
     async function* lines(): AsyncGenerator<string> {
+      let chunk: string[] = [];
+      let size = 0;
       for await (const raw of topListItems(body)) {
         const [selector, points, first, last, wrapped] = asReadItem(raw);
         if ((!part && !wanted.has(selector)) || seen.has(selector)) continue;
@@ -352,10 +359,16 @@ async function exportBatch(deps: Warp10ActivityDeps, input: BatchRef): Promise<B
         if (points > 0) {
           if (!wrapped)
             throw nonRetryable('WarpScriptError', `series ${selector} came back without data`, batch);
-          yield `${wrapped}\n`;
+          chunk.push(`${wrapped}\n`);
+          size += wrapped.length + 1;
+          if (size >= WRITE_CHUNK) {
+            yield chunk.join('');
+            [chunk, size] = [[], 0];
+          }
         }
         if (seen.size % HEARTBEAT_EVERY === 0) heartbeat({ batch, series: seen.size });
       }
+      if (chunk.length > 0) yield chunk.join('');
     }
     const gzip = createGzip();
     // pipeline() destroys the gzip stream with the source's error, so a failing read fails the put.
