@@ -80,8 +80,6 @@ export interface PlanResult {
   batches?: { batch: number; series: number; points: number; object: string }[];
   /** The first batch to work on: after the committed ones when a committed month got late series. */
   firstBatch?: number;
-  /** Disjoint batches (partitions): the workflow deletes each batch while it exports the next ones. */
-  pipeline?: boolean;
 }
 
 export type RecheckInput = DatasetMonth & {
@@ -282,7 +280,7 @@ async function planMonth(deps: Warp10ActivityDeps, input: PlanInput): Promise<Pl
       // Plans written before this flag may nest: their deletes keep the plan's order.
       deleteConcurrency: plan.nested === false ? dataset.batchConcurrency : 1,
     };
-    if (!input.dryRun) return { status: 'planned', ...planned, pipeline: plan.partitions !== undefined };
+    if (!input.dryRun) return { status: 'planned', ...planned };
 
     // Dry run: count what each batch would archive and delete; nothing is written.
     const batches: NonNullable<PlanResult['batches']> = [];

@@ -8,7 +8,6 @@ import {
   ApplicationFailure,
   ContinueAsNew,
   ParentClosePolicy,
-  condition,
   continueAsNew,
   defineQuery,
   isCancellation,
@@ -45,11 +44,6 @@ export interface ArchiveInput extends DatasetMonth {
     rechecks?: number;
     /** The first batch of the phases being run (batches added by a recheck start later than 1). */
     firstOfRound?: number;
-    /**
-     * Disjoint batches (a large dataset's partitions): each batch goes export → verify → delete on
-     * its own, deletes of the first batches overlapping exports of the next ones.
-     */
-    pipeline?: boolean;
   };
   /** Archive even inside the configured lateness after the month's end. */
   ignoreLateness?: boolean;
@@ -256,27 +250,12 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
         progress,
         rechecks: 0,
         firstOfRound: first,
-        pipeline: plan.pipeline === true,
       };
     }
 
     let budget = BATCH_STEPS_PER_RUN;
     for (;;) {
-      if (resume.pipeline) {
-        enter('export');
-        const first = resume.next;
-        const stop = await pipelined(first, progress.batches, resume, Math.floor(budget / 3), steps, () =>
-          enter('delete'),
-        ).catch((err: unknown) => {
-          failedBatch ??= (err as { batch?: number }).batch;
-          throw (err as { err?: unknown }).err ?? err;
-        });
-        budget -= 3 * (stop - first);
-        if (stop <= progress.batches) {
-          await continueAsNew<typeof archive>({ ...input, resume: { ...resume, next: stop, progress } });
-        }
-      }
-      for (const phase of resume.pipeline ? [] : PHASES.slice(PHASES.indexOf(resume.phase))) {
+      for (const phase of PHASES.slice(PHASES.indexOf(resume.phase))) {
         if (progress.phase !== phase) enter(phase);
         const first = phase === resume.phase ? resume.next : (resume.firstOfRound ?? 1);
         const concurrency = phase === 'delete' ? resume.deleteConcurrency : resume.batchConcurrency;
@@ -317,8 +296,6 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
         next: firstNew,
         firstOfRound: firstNew,
         deleteConcurrency: late.deleteConcurrency ?? resume.deleteConcurrency,
-        // Batches of late series are series by series, maybe nested: phase by phase, in plan order.
-        pipeline: false,
       };
     }
 
@@ -383,52 +360,6 @@ async function forBatches(
   await Promise.all(Array.from({ length: Math.max(1, concurrency) }, lane));
   if (failure) throw failure.err;
   return next;
-}
-
-/**
- * The pipeline of disjoint batches: `batchConcurrency` lanes export and verify batches first..last in
- * order, and each verified batch is deleted as soon as fewer than `deleteConcurrency` deletes run, while
- * the lanes go on. Starts at most `budget` batches; returns the first not started, once every batch
- * started is deleted. On a failure nothing new starts, what runs settles, and `{ err, batch }` is thrown.
- */
-async function pipelined(
-  first: number,
-  last: number,
-  resume: { batchConcurrency: number; deleteConcurrency: number },
-  budget: number,
-  steps: Record<BatchPhase, (batch: number) => Promise<void>>,
-  exportsDone: () => void,
-): Promise<number> {
-  // In an object: TypeScript does not see the callbacks' assignments to a local.
-  const state: { failure?: { err: unknown; batch: number }; deleting: number } = { deleting: 0 };
-  const failed = () => state.failure;
-  const deletes: Promise<void>[] = [];
-  const stop = await forBatches(first, last, resume.batchConcurrency, Math.max(1, budget), async (b) => {
-    if (state.failure) throw state.failure.err;
-    await steps.export(b);
-    await steps.verify(b);
-    const limit = Math.max(1, resume.deleteConcurrency);
-    await condition(() => state.deleting < limit || failed() !== undefined);
-    const f = failed();
-    if (f) throw f.err;
-    state.deleting++;
-    deletes.push(
-      steps
-        .delete(b)
-        .catch((err: unknown) => {
-          state.failure ??= { err, batch: b };
-        })
-        .finally(() => state.deleting--),
-    );
-  }).catch(async (err: unknown) => {
-    await Promise.all(deletes);
-    throw { err: state.failure?.err ?? err, batch: state.failure?.batch };
-  });
-  exportsDone();
-  await Promise.all(deletes);
-  const f = failed();
-  if (f) throw f;
-  return stop;
 }
 
 const refusedAtOnce = (err: unknown) =>
