@@ -46,7 +46,7 @@ type Ledger = Map<string, Set<number>>;
 const key = (cls: string, labels: Record<string, string>) =>
   `${cls}{${['app', 'inst', 'zone'].map((k) => `${k}=${labels[k]}`).join(',')}}`;
 
-test('100,000 series with UUID-like labels in one class: batched by label prefix, one selector a request; late points during export, between verify and delete, and an uncovered new series converge; every point archived once', async (t) => {
+test('late data: one class of 100,000 UUID-labelled series batched by label prefix; points during export and between verify and delete, a new series inside a partition and one outside all — every point archived once, nothing of the month live, one selector a request', async (t) => {
   const w = warp10OrSkip(t);
   if (!w) return;
   const cls = uniqueId('test.uuid').replace(/-/g, '.');
