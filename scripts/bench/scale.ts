@@ -203,6 +203,13 @@ export async function benchScale(): Promise<void> {
       const h = await client.workflow.getHandle(workflowId, info.runId).fetchHistory();
       events = Math.max(events, h.events?.length ?? 0);
     }
+    // Plans and manifests against the data objects they describe.
+    let meta = 0;
+    let data = 0;
+    for (const o of await rt.store.list('')) {
+      if (o.key.endsWith('.wrap.gz')) data += o.bytes;
+      else meta += o.bytes;
+    }
     await rt.close();
     rmSync(storePath, { recursive: true, force: true });
     const reqs = [...requests.values()].reduce((a, r) => a + r.n, 0);
@@ -219,6 +226,7 @@ export async function benchScale(): Promise<void> {
       `${(totalMs / 1000 / mpts).toFixed(1)}`,
       `${(floorMs / 1000 / mpts).toFixed(1)}`,
       `${events}`,
+      `${(meta / data).toFixed(3)}x (${(meta / 1024).toFixed(0)} KiB / ${(data / 1024).toFixed(0)} KiB)`,
     ];
     rows.push(row);
     console.log(`  ${row.join(' | ')}`);
@@ -228,9 +236,9 @@ export async function benchScale(): Promise<void> {
   }
   console.log('');
   console.log(
-    '| shape | batches | offloader | plain floor (export + read + delete) | ratio (plain / offloader) | Warp 10 requests | selectors named (metadata scans) | offloader s / M points | plain s / M points | largest history (events) |',
+    '| shape | batches | offloader | plain floor (export + read + delete) | ratio (plain / offloader) | Warp 10 requests | selectors named (metadata scans) | offloader s / M points | plain s / M points | largest history (events) | plans + manifests / data |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.join(' | ')} |`);
   await connection.close();
   await native.close();
