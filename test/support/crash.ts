@@ -3,6 +3,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { monthPrefix, type MonthRef } from '../../src/archive/layout.ts';
 import { freePort } from '../../src/metrics/server.ts';
 import { SEARCH_ATTRIBUTES } from '../../src/search-attributes.ts';
@@ -45,7 +46,9 @@ export async function batchStatuses(storeDir: string, ref: MonthRef): Promise<Ba
     manifest: names.includes('manifest.json'),
   };
   for (const n of names.filter((x) => /^batch-\d+\.json$/.test(x))) {
-    const status = await readFile(path.join(dir, n), 'utf8')
+    // Batch manifests are gzip JSON (plain JSON when written before that).
+    const status = await readFile(path.join(dir, n))
+      .then((b) => (b[0] === 0x1f && b[1] === 0x8b ? gunzipSync(b) : b).toString('utf8'))
       .then((s) => (JSON.parse(s) as { status: string }).status)
       .catch(() => undefined); // being renamed into place
     if (!status) continue;

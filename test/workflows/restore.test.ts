@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { batchManifestKey, batchObjectKey, type MonthRef } from '../../src/archive/layout.ts';
 import type { LocalStore } from '../../src/store/local.ts';
@@ -254,7 +254,9 @@ describe('restore workflow (real Temporal, real Warp 10)', () => {
       const bad = gzipSync('not a wrapped series\n');
       writeFileSync(file, bad);
       const mfile = path.join(root, ...batchManifestKey(ref, 2).split('/'));
-      const m = JSON.parse(readFileSync(mfile, 'utf8')) as { object: { sha256: string; bytes: number } };
+      const m = JSON.parse(gunzipSync(readFileSync(mfile)).toString('utf8')) as {
+        object: { sha256: string; bytes: number };
+      };
       m.object.sha256 = createHash('sha256').update(bad).digest('hex');
       m.object.bytes = bad.length;
       writeFileSync(mfile, JSON.stringify(m));
