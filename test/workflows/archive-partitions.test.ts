@@ -210,8 +210,12 @@ test('late data: one class of 100,000 UUID-labelled series batched by label pref
   const delReq = requests.get('archive-delete-partition')!;
   assert.equal(exportReq.selectors, exportReq.n, 'one selector per export request');
   assert.equal(delReq.selectors, delReq.n, 'one selector per guarded delete');
-  // One guarded delete per partition, one more for each of the two batches that got late data.
-  assert.equal(delReq.n, partitions.length + 2);
+  // One guarded delete per partition, one more for each batch that got late data: one or two batches
+  // (the export-time point and the delete-time ones may fall in the same batch).
+  assert.ok(
+    delReq.n === partitions.length + 1 || delReq.n === partitions.length + 2,
+    `${delReq.n} guarded deletes for ${partitions.length} partitions`,
+  );
   const scans = [...requests.values()].reduce((n, r) => n + r.selectors, 0);
   assert.ok(
     scans < 60,
