@@ -11,7 +11,10 @@ export const BATCHES_PER_PAGE = 100;
 
 export type PlanHead = Plan & { batchCount: number; series: number; batchesPerPage: number };
 
-/** Writes the pages first and plan.json last: its presence means the whole plan is there. */
+/**
+ * Writes the pages first and plan.json last: its presence means the whole plan is there. Gzip JSON, as
+ * batch manifests: a list of selectors is otherwise a sizeable share of a month's data.
+ */
 export async function writePlan(
   store: ArchiveStore,
   ref: MonthRef,
@@ -20,12 +23,17 @@ export async function writePlan(
 ): Promise<PlanHead> {
   for (let first = BATCHES_PER_PAGE; first < batches.length; first += BATCHES_PER_PAGE) {
     const page = first / BATCHES_PER_PAGE + 1;
-    await writeJson(store, planPageKey(ref, page), {
-      format: 'warp10-offloader/plan-page@1',
-      page,
-      first: first + 1,
-      batches: batches.slice(first, first + BATCHES_PER_PAGE),
-    });
+    await writeJson(
+      store,
+      planPageKey(ref, page),
+      {
+        format: 'warp10-offloader/plan-page@1',
+        page,
+        first: first + 1,
+        batches: batches.slice(first, first + BATCHES_PER_PAGE),
+      },
+      { gzip: true },
+    );
   }
   const plan: PlanHead = {
     ...head,
@@ -34,7 +42,7 @@ export async function writePlan(
     series: batches.reduce((n, b) => n + batchSize(b), 0),
     batchesPerPage: BATCHES_PER_PAGE,
   };
-  await writeJson(store, planKey(ref), plan);
+  await writeJson(store, planKey(ref), plan, { gzip: true });
   return plan;
 }
 
