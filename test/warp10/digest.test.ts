@@ -1,0 +1,113 @@
+// The partition guard's summary digest: computed in TypeScript from the archive's summaries and in
+// WarpScript from the live series (archive-delete-partition.mc2), against the REAL Warp 10.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { summaryDigest, type SeriesSummary } from '../../src/warp10/digest.ts';
+import { Warp10Client } from '../../src/warp10/client.ts';
+import { httpRunner } from '../../src/warp10/runner.ts';
+import { uniqueId, warp10OrSkip } from '../support/stack.ts';
+
+// Label values a selector must carry through TOSELECTOR unchanged: spaces, separators, percent signs,
+// braces, accents, a character outside the BMP.
+const NASTY = ['plain', 'with space', 'a,b=c', '100%', '{x}', 'été', 'emoji-\u{1F600}', 'tab\tx'];
+
+type Outcome = { deleted: number; alreadyGone: number; checked: number; changed: unknown[]; digest: boolean };
+
+async function setup(w: NonNullable<ReturnType<typeof warp10OrSkip>>) {
+  const client = new Warp10Client({ url: w.url });
+  const runner = httpRunner(client);
+  const cls = uniqueId('digest');
+  const lines = NASTY.flatMap((v, i) =>
+    [1, 2, 3].map((p) => `${p * 1000 + i}// ${cls}{k=${encodeURIComponent(v)},n=${i}} ${p}`),
+  );
+  await client.update(w.writeToken, lines.join('\n'));
+  const [items] = await runner.run<[[string, number, number, number, unknown][]]>('archive-read', {
+    token: w.readToken,
+    selectors: [],
+    fetch: [`${cls}{}`],
+    start: 0,
+    end: 10_000,
+    wrap: false,
+    all: true,
+  });
+  const summaries: SeriesSummary[] = items.map(([selector, points, first, last]) => ({
+    selector,
+    points,
+    first,
+    last,
+  }));
+  const guard = (params: Record<string, unknown>) =>
+    runner.run<[Outcome]>('archive-delete-partition', {
+      readToken: w.readToken,
+      writeToken: w.writeToken,
+      selector: `${cls}{}`,
+      start: 0,
+      end: 10_000,
+      ...params,
+    } as never);
+  const live = async () =>
+    (
+      await runner.run<[[string, number][]]>('archive-read', {
+        token: w.readToken,
+        selectors: [],
+        fetch: [`${cls}{}`],
+        start: 0,
+        end: 10_000,
+        wrap: false,
+        all: true,
+      })
+    )[0].reduce((n, s) => n + s[1], 0);
+  return { client, cls, summaries, guard, live };
+}
+
+describe('summary digest (real Warp 10)', () => {
+  test('the digest WarpScript computes of the live series equals the one computed from their summaries, odd label values included: the guard deletes on it', async (t) => {
+    const w = warp10OrSkip(t);
+    if (!w) return;
+    const { client, summaries, guard, live } = await setup(w);
+    assert.equal(summaries.length, NASTY.length);
+    const [out] = await guard({ digest: summaryDigest(summaries), live: summaries.length });
+    assert.deepEqual(out, {
+      deleted: NASTY.length,
+      alreadyGone: 0,
+      checked: NASTY.length,
+      changed: [],
+      digest: true,
+    });
+    assert.equal(await live(), 0);
+    await client.close();
+  });
+
+  test('a digest that differs deletes nothing and says so; with the expected list the full comparison names the changed series', async (t) => {
+    const w = warp10OrSkip(t);
+    if (!w) return;
+    const { client, cls, summaries, guard, live } = await setup(w);
+    const digest = summaryDigest(summaries);
+    // A late point in one series after the summaries were taken.
+    await client.update(w.writeToken, `5000// ${cls}{k=plain,n=0} 9`);
+    const [fast] = await guard({ digest, live: summaries.length });
+    assert.equal(fast.digest, false);
+    assert.equal(fast.deleted, 0);
+    assert.equal(await live(), NASTY.length * 3 + 1);
+    const expected = summaries.map((s) => [s.selector, s.points, s.first, s.last]);
+    const [full] = await guard({ digest, live: summaries.length, expected });
+    assert.equal(full.deleted, 0);
+    assert.deepEqual(
+      full.changed.map((c) => (c as unknown[])[1]),
+      [4],
+    );
+    assert.equal(await live(), NASTY.length * 3 + 1);
+    await client.close();
+  });
+
+  test('one field off in one summary (a first tick) changes the digest', () => {
+    const base: SeriesSummary[] = [
+      { selector: 'c{a=1}', points: 3, first: 1, last: 9 },
+      { selector: 'c{a=2}', points: 3, first: 1, last: 9 },
+    ];
+    const d = summaryDigest(base);
+    assert.equal(summaryDigest([...base].reverse()), d, 'order does not matter');
+    assert.notEqual(summaryDigest([base[0]!, { ...base[1]!, first: 2 }]), d);
+    assert.equal(summaryDigest([...base, { selector: 'c{a=3}', points: 0, first: null, last: null }]), d);
+  });
+});
