@@ -15,10 +15,11 @@ import { BatchManifestSchema, MonthManifestSchema, PlanSchema } from '../../src/
 import { parseWrapper, walkEncoded } from '../../src/archive/wrap-decode.ts';
 import { monthRange } from '../../src/month.ts';
 import { Warp10Client } from '../../src/warp10/client.ts';
-import { httpRunner, type FeedingRunner, type Params } from '../../src/warp10/runner.ts';
+import { httpRunner, type FeedingRunner } from '../../src/warp10/runner.ts';
 import { buildRuntime, type Runtime } from '../../src/worker/runtime.ts';
 import { createOffloadWorker } from '../../src/worker/worker.ts';
 import type { ArchiveResult } from '../../src/workflows/archive.ts';
+import { countingRunner, describeRequests, type RequestCounts } from '../../scripts/bench/requests.ts';
 import { testConfig } from '../support/config.ts';
 import { temporalEnv, uniqueId, warp10OrSkip, workflowBundle } from '../support/stack.ts';
 
@@ -83,23 +84,13 @@ test('late data: one class of 100,000 UUID-labelled series batched by label pref
     );
 
   // Requests by script, and selectors named (each costs Warp 10 a scan of the class's metadata).
-  const requests = new Map<string, { n: number; selectors: number }>();
-  const count = (script: string, params: Params) => {
-    const name = path.basename(script, '.mc2');
-    const named = Array.isArray(params.fetch)
-      ? params.fetch.length
-      : Array.isArray(params.groups)
-        ? params.groups.length
-        : 1;
-    const r = requests.get(name) ?? { n: 0, selectors: 0 };
-    requests.set(name, { n: r.n + 1, selectors: r.selectors + named });
-  };
+  const requests: RequestCounts = new Map();
+  const counted = countingRunner(inner, requests);
   let exports = 0;
   let deletes = 0;
   const late: string[] = [];
   const runner: FeedingRunner = {
     run: async (script, params, signal) => {
-      count(script, params);
       if (script === 'archive-delete-partition' && ++deletes === 1) {
         // Between this batch's verify and its delete: a point into one of its series, and a new
         // series inside its partition (same labels, an instance name no series has).
@@ -114,15 +105,11 @@ test('late data: one class of 100,000 UUID-labelled series batched by label pref
         await write([`${S + 7 * DAY}// ${key(cls, stray)} 44`], [[key(cls, stray), S + 7 * DAY]]);
         late.push(key(cls, a), key(cls, fresh), key(cls, stray));
       }
-      return inner.run(script, params, signal);
+      return counted.run(script, params, signal);
     },
-    runFed: async (script, params, feed, signal) => {
-      count(script, params);
-      return inner.runFed(script, params, feed, signal);
-    },
+    runFed: async (script, params, feed, signal) => counted.runFed(script, params, feed, signal),
     stream: async (script, params, signal) => {
-      count(script, params);
-      const body = await inner.stream(script, params, signal);
+      const body = await counted.stream(script, params, signal);
       if (++exports === 2) {
         // While this batch is exported (Warp 10 has read it): a point into one of its series.
         const a = labelsOf(await oneOf((params.fetch as string[])[0]!, 7));
@@ -264,7 +251,7 @@ test('late data: one class of 100,000 UUID-labelled series batched by label pref
     `[archive-partitions] ${APPS * 4} series, ${monthPoints()} points: seed ${(seedMs / 1000).toFixed(1)} s, ` +
       `archive ${(archiveMs / 1000).toFixed(1)} s in ${batches} batches (${partitions.length} partitions on ` +
       `'${plan.partitions.label}'), ${supplements} supplements, events per run ${runs.join(', ')}; requests: ` +
-      [...requests].map(([k, v]) => `${k} ${v.n} (${v.selectors} selectors)`).join(', '),
+      describeRequests(requests),
   );
   await rt.close();
 });
