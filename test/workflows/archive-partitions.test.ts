@@ -9,10 +9,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { gzipLines } from '../../src/archive/lines.ts';
 import { archiveWorkflowId, batchManifestKey, monthManifestKey, planKey } from '../../src/archive/layout.ts';
 import { BatchManifestSchema, MonthManifestSchema, PlanSchema } from '../../src/archive/manifest.ts';
-import { parseWrapper, walkEncoded } from '../../src/archive/wrap-decode.ts';
 import { monthRange } from '../../src/month.ts';
 import { Warp10Client } from '../../src/warp10/client.ts';
 import { httpRunner, type FeedingRunner } from '../../src/warp10/runner.ts';
@@ -21,6 +19,7 @@ import { createOffloadWorker } from '../../src/worker/worker.ts';
 import type { ArchiveResult } from '../../src/workflows/archive.ts';
 import { countingRunner, describeRequests, type RequestCounts } from '../../scripts/bench/requests.ts';
 import { testConfig } from '../support/config.ts';
+import { assertSameTicks, decodedTicks, type TickLedger } from '../support/ledger.ts';
 import { temporalEnv, uniqueId, warp10OrSkip, workflowBundle } from '../support/stack.ts';
 
 const COUNT_RANGE = path.resolve(import.meta.dirname, '..', 'support', 'warpscript', 'count-range.mc2');
@@ -41,9 +40,6 @@ after(async () => {
   await env?.teardown();
 });
 
-/** Written points of the month by series (`cls{app=..,inst=..,zone=..}`), as ticks. */
-type Ledger = Map<string, Set<number>>;
-
 const key = (cls: string, labels: Record<string, string>) =>
   `${cls}{${['app', 'inst', 'zone'].map((k) => `${k}=${labels[k]}`).join(',')}}`;
 
@@ -61,7 +57,8 @@ test('late data: one class of 100,000 UUID-labelled series batched by label pref
   });
   const plainClient = new Warp10Client({ url: w.url });
   const inner = httpRunner(plainClient);
-  const ledger: Ledger = new Map();
+  // Written points of the month by series (`cls{app=..,inst=..,zone=..}`), as ticks.
+  const ledger: TickLedger = new Map();
   const write = async (lines: string[], month: [string, number][]) => {
     await rt.client.update(rt.tokens.write, lines.join('\n'));
     for (const [k, ts] of month) ledger.set(k, (ledger.get(k) ?? new Set()).add(ts));
@@ -210,31 +207,17 @@ test('late data: one class of 100,000 UUID-labelled series batched by label pref
   );
 
   // Every point of the month archived exactly once: the batches' objects, decoded without Warp 10.
-  const archived: Ledger = new Map();
+  const objects: string[] = [];
   let supplements = 0;
   for (const b of manifest.batches) {
     const m = BatchManifestSchema.parse(JSON.parse(await rt.store.getText(batchManifestKey(ref, b.batch))));
     assert.equal(m.status, 'deleted');
     supplements += m.supplements?.length ?? 0;
-    for (const o of [m.object, ...(m.supplements ?? []).map((x) => x.object)]) {
-      for await (const line of gzipLines(await rt.store.get(o.key))) {
-        const wr = parseWrapper(line);
-        const k = key(wr.cls, wr.labels);
-        const ticks = archived.get(k) ?? new Set<number>();
-        walkEncoded(wr.encoded, wr.base, (p) => {
-          const ts = Number(p.ts);
-          assert.ok(!ticks.has(ts), `${k} @${ts} archived twice`);
-          ticks.add(ts);
-        });
-        archived.set(k, ticks);
-      }
-    }
+    objects.push(m.object.key, ...(m.supplements ?? []).map((x) => x.object.key));
   }
+  const archived = await decodedTicks(rt.store, objects, key);
   assert.ok(supplements >= 2, `${supplements} supplements (export-time and delete-time late data)`);
-  assert.equal(archived.size, ledger.size, 'every series of the month is archived');
-  for (const [k, ticks] of ledger) {
-    assert.deepEqual([...(archived.get(k) ?? [])].sort(), [...ticks].sort(), `${k}`);
-  }
+  assertSameTicks(archived, ledger);
 
   // Nothing of the month is live; the points after it are.
   assert.deepEqual(await countRange(S, E - 1), { series: 0, points: 0 });
