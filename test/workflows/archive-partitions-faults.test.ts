@@ -6,8 +6,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { archiveWorkflowId, batchManifestKey, monthManifestKey, planKey } from '../../src/archive/layout.ts';
-import { BatchManifestSchema, MonthManifestSchema, PlanSchema } from '../../src/archive/manifest.ts';
+import { archiveWorkflowId, monthManifestKey, planKey } from '../../src/archive/layout.ts';
+import { MonthManifestSchema, PlanSchema } from '../../src/archive/manifest.ts';
 import { monthRange } from '../../src/month.ts';
 import { Warp10Client, Warp10UnavailableError } from '../../src/warp10/client.ts';
 import { httpRunner, type FeedingRunner, type Params } from '../../src/warp10/runner.ts';
@@ -15,7 +15,7 @@ import { buildRuntime } from '../../src/worker/runtime.ts';
 import { createOffloadWorker } from '../../src/worker/worker.ts';
 import type { ArchiveResult } from '../../src/workflows/archive.ts';
 import { testConfig } from '../support/config.ts';
-import { assertSameTicks, decodedTicks, type TickLedger } from '../support/ledger.ts';
+import { assertSameTicks, decodedTicks, deletedBatches, type TickLedger } from '../support/ledger.ts';
 import { temporalEnv, uniqueId, warp10OrSkip, workflowBundle } from '../support/stack.ts';
 
 const COUNT_RANGE = path.resolve(import.meta.dirname, '..', 'support', 'warpscript', 'count-range.mc2');
@@ -108,17 +108,11 @@ async function archiveWith(t: TestContext, fault: Fault) {
   assert.ok(plan.partitions && plan.batches.length >= 2, 'partitioned, several batches');
 
   const manifest = MonthManifestSchema.parse(JSON.parse(await rt.store.getText(monthManifestKey(ref))));
-  const objects: string[] = [];
-  let alreadyGone = 0;
-  for (const b of manifest.batches) {
-    const m = BatchManifestSchema.parse(JSON.parse(await rt.store.getText(batchManifestKey(ref, b.batch))));
-    assert.equal(m.status, 'deleted');
-    alreadyGone += m.deleted?.alreadyGone ?? 0;
-    objects.push(m.object.key);
-  }
+  const deleted = await deletedBatches(rt.store, ref, manifest.batches);
+  const alreadyGone = deleted.reduce((n, m) => n + (m.deleted?.alreadyGone ?? 0), 0);
   const archived = await decodedTicks(
     rt.store,
-    objects,
+    deleted,
     (c, l) => `${c}{app=${l.app},inst=${l.inst},zone=${l.zone}}`,
   );
   if (fault === 'delete reply lost') assert.ok(alreadyGone > 0, 'the retried delete saw its batch gone');

@@ -9,8 +9,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { archiveWorkflowId, batchManifestKey, monthManifestKey, planKey } from '../../src/archive/layout.ts';
-import { BatchManifestSchema, MonthManifestSchema, PlanSchema } from '../../src/archive/manifest.ts';
+import { archiveWorkflowId, monthManifestKey, planKey } from '../../src/archive/layout.ts';
+import { MonthManifestSchema, PlanSchema } from '../../src/archive/manifest.ts';
 import { monthRange } from '../../src/month.ts';
 import { Warp10Client } from '../../src/warp10/client.ts';
 import { httpRunner, type FeedingRunner } from '../../src/warp10/runner.ts';
@@ -19,7 +19,7 @@ import { createOffloadWorker } from '../../src/worker/worker.ts';
 import type { ArchiveResult } from '../../src/workflows/archive.ts';
 import { countingRunner, describeRequests, type RequestCounts } from '../../scripts/bench/requests.ts';
 import { testConfig } from '../support/config.ts';
-import { assertSameTicks, decodedTicks, type TickLedger } from '../support/ledger.ts';
+import { assertSameTicks, decodedTicks, deletedBatches, type TickLedger } from '../support/ledger.ts';
 import { temporalEnv, uniqueId, warp10OrSkip, workflowBundle } from '../support/stack.ts';
 
 const COUNT_RANGE = path.resolve(import.meta.dirname, '..', 'support', 'warpscript', 'count-range.mc2');
@@ -207,15 +207,9 @@ test('late data: one class of 100,000 UUID-labelled series batched by label pref
   );
 
   // Every point of the month archived exactly once: the batches' objects, decoded without Warp 10.
-  const objects: string[] = [];
-  let supplements = 0;
-  for (const b of manifest.batches) {
-    const m = BatchManifestSchema.parse(JSON.parse(await rt.store.getText(batchManifestKey(ref, b.batch))));
-    assert.equal(m.status, 'deleted');
-    supplements += m.supplements?.length ?? 0;
-    objects.push(m.object.key, ...(m.supplements ?? []).map((x) => x.object.key));
-  }
-  const archived = await decodedTicks(rt.store, objects, key);
+  const deleted = await deletedBatches(rt.store, ref, manifest.batches);
+  const supplements = deleted.reduce((n, m) => n + (m.supplements?.length ?? 0), 0);
+  const archived = await decodedTicks(rt.store, deleted, key);
   assert.ok(supplements >= 2, `${supplements} supplements (export-time and delete-time late data)`);
   assertSameTicks(archived, ledger);
 
