@@ -18,11 +18,12 @@ import { archiveWorkflowId } from '../../src/archive/layout.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { monthRange } from '../../src/month.ts';
 import { Warp10Client } from '../../src/warp10/client.ts';
-import { httpRunner, type FeedingRunner, type Params } from '../../src/warp10/runner.ts';
+import { httpRunner, type FeedingRunner } from '../../src/warp10/runner.ts';
 import { buildRuntime, type Runtime } from '../../src/worker/runtime.ts';
 import { createOffloadWorker } from '../../src/worker/worker.ts';
 import type { ArchiveResult } from '../../src/workflows/archive.ts';
 import { DATA, ROOT, ensureDir } from '../stack/common.ts';
+import { countingRunner, describeRequests, type RequestCounts } from './requests.ts';
 
 const MONTH = '2001-03';
 const here = (f: string) => path.join(ROOT, 'scripts', 'bench', f);
@@ -104,24 +105,7 @@ export async function benchScale(): Promise<void> {
   const { startUs, endUs } = monthRange(MONTH, 'UTC');
   const [S, E] = [Number(startUs), Number(endUs)];
   let n = 0;
-  const requests = new Map<string, { n: number; selectors: number }>();
-  const counted = (inner: FeedingRunner): FeedingRunner => {
-    const count = (script: string, params: Params) => {
-      const name = path.basename(script, '.mc2');
-      const named = Array.isArray(params.fetch)
-        ? params.fetch.length
-        : Array.isArray(params.groups)
-          ? params.groups.length
-          : 1;
-      const r = requests.get(name) ?? { n: 0, selectors: 0 };
-      requests.set(name, { n: r.n + 1, selectors: r.selectors + named });
-    };
-    return {
-      run: (s, p, sig) => (count(s, p), inner.run(s, p, sig)),
-      runFed: (s, p, f, sig) => (count(s, p), inner.runFed(s, p, f, sig)),
-      stream: (s, p, sig) => (count(s, p), inner.stream(s, p, sig)),
-    };
-  };
+  const requests: RequestCounts = new Map();
   const runtimeFor = (cls: string, storePath: string, runner?: FeedingRunner): Runtime => {
     const config = parseConfig(
       {
@@ -181,7 +165,7 @@ export async function benchScale(): Promise<void> {
     const rt = runtimeFor(
       cls,
       storePath,
-      counted(httpRunner(new Warp10Client({ url: process.env.WARP10_URL }))),
+      countingRunner(httpRunner(new Warp10Client({ url: process.env.WARP10_URL })), requests),
     );
     const worker = await createOffloadWorker({
       connection: native,
@@ -230,9 +214,7 @@ export async function benchScale(): Promise<void> {
     ];
     rows.push(row);
     console.log(`  ${row.join(' | ')}`);
-    console.log(
-      `    requests: ${[...requests].map(([k, v]) => `${k} ${v.n} (${v.selectors} selectors)`).join(', ')}`,
-    );
+    console.log(`    requests: ${describeRequests(requests)}`);
   }
   console.log('');
   console.log(

@@ -22,6 +22,7 @@ import type { Warp10Activities, DatasetMonth } from '../activities/warp10.ts';
 import type { StoreActivities } from '../activities/store.ts';
 import { NON_RETRYABLE, type FailureDetails } from '../archive/failure-types.ts';
 import { archiveWorkflowId, failureWorkflowId } from '../archive/layout.ts';
+import { skipReason } from '../archive/skip-reason.ts';
 import { OffloadDataset, OffloadGroup, OffloadMonth, OffloadPhase } from '../search-attributes.ts';
 import type { ArchiveFailureInput } from './failure.ts';
 import { WARP10_OUTAGE_RETRY } from './retry-policies.ts';
@@ -225,13 +226,13 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
         Object.assign(progress, { points: plan.points ?? 0, bytes: plan.bytes ?? 0 });
         enter('done');
         return result('skipped', {
-          reason: ui.skipReason(input, 'archived'),
+          reason: skipReason(input, 'archived'),
         });
       }
       if (plan.status === 'empty') {
         enter('done');
         return result('skipped', {
-          reason: ui.skipReason(input, 'empty'),
+          reason: skipReason(input, 'empty'),
         });
       }
       if (plan.status === 'dry-run') {

@@ -120,6 +120,3 @@ export function seriesInBatch(
   if (firstBatchSeries === undefined) return undefined;
   return batch < batches ? firstBatchSeries : totalSeries - firstBatchSeries * (batches - 1);
 }
-
-// Why a dataset-month was skipped lives below the activities, which report it too (a page).
-export { skipReason } from '../archive/skip-reason.ts';

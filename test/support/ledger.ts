@@ -1,8 +1,11 @@
 // "0 points lost", checked point by point: every point written is in the archive (batch objects read
 // back through stock UNWRAP) or still live in Warp 10 — exactly one of them once a month is archived —
-// and no point is archived twice.
+// and no point is archived twice. For months of many series, ticks by series decoded without Warp 10.
 import assert from 'node:assert/strict';
-import { monthPrefix, type MonthRef } from '../../src/archive/layout.ts';
+import { gzipLines } from '../../src/archive/lines.ts';
+import { batchManifestKey, monthPrefix, type MonthRef } from '../../src/archive/layout.ts';
+import { BatchManifestSchema, type BatchManifest } from '../../src/archive/manifest.ts';
+import { parseWrapper, walkEncoded } from '../../src/archive/wrap-decode.ts';
 import type { ArchiveStore } from '../../src/store/types.ts';
 import { dumpClass, storedLines, unwrapLines } from './points.ts';
 import type { SeedSeries } from './seed.ts';
@@ -122,3 +125,57 @@ export const tickIn = (start: number, end: number) => (key: string) => {
   const t = Number(key.slice(key.lastIndexOf('@') + 1));
   return t >= start && t < end;
 };
+
+/** Points by series key, as ticks: written into a month, or held by its archive. */
+export type TickLedger = Map<string, Set<number>>;
+
+/** The manifests of an archived month's batches (`batches`: its month manifest's), each one deleted. */
+export async function deletedBatches(
+  store: ArchiveStore,
+  ref: MonthRef,
+  batches: { batch: number }[],
+): Promise<BatchManifest[]> {
+  const manifests: BatchManifest[] = [];
+  for (const b of batches) {
+    const m = BatchManifestSchema.parse(JSON.parse(await store.getText(batchManifestKey(ref, b.batch))));
+    assert.equal(m.status, 'deleted');
+    manifests.push(m);
+  }
+  return manifests;
+}
+
+/**
+ * Every point of the batches' objects (each batch's own and its supplements: gzip, one WRAPped series a
+ * line), decoded without Warp 10 (wrap-decode.ts: no UNWRAP request for 100,000 series), by series
+ * `keyOf(class, labels)`. Fails on a point archived twice.
+ */
+export async function decodedTicks(
+  store: ArchiveStore,
+  batches: BatchManifest[],
+  keyOf: (cls: string, labels: Record<string, string>) => string,
+): Promise<TickLedger> {
+  const archived: TickLedger = new Map();
+  const objects = batches.flatMap((m) => [m.object, ...(m.supplements ?? []).map((x) => x.object)]);
+  for (const o of objects) {
+    for await (const line of gzipLines(await store.get(o.key))) {
+      const wr = parseWrapper(line);
+      const k = keyOf(wr.cls, wr.labels);
+      const ticks = archived.get(k) ?? new Set<number>();
+      walkEncoded(wr.encoded, wr.base, (p) => {
+        const ts = Number(p.ts);
+        assert.ok(!ticks.has(ts), `${k} @${ts} archived twice`);
+        ticks.add(ts);
+      });
+      archived.set(k, ticks);
+    }
+  }
+  return archived;
+}
+
+/** The archive holds every written series, and each with exactly its written ticks. */
+export function assertSameTicks(archived: TickLedger, written: TickLedger): void {
+  assert.equal(archived.size, written.size, 'every series of the month is archived');
+  for (const [k, ticks] of written) {
+    assert.deepEqual([...(archived.get(k) ?? [])].sort(), [...ticks].sort(), `${k}`);
+  }
+}

@@ -6,10 +6,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { gzipLines } from '../../src/archive/lines.ts';
-import { archiveWorkflowId, batchManifestKey, monthManifestKey, planKey } from '../../src/archive/layout.ts';
-import { BatchManifestSchema, MonthManifestSchema, PlanSchema } from '../../src/archive/manifest.ts';
-import { parseWrapper, walkEncoded } from '../../src/archive/wrap-decode.ts';
+import { archiveWorkflowId, monthManifestKey, planKey } from '../../src/archive/layout.ts';
+import { MonthManifestSchema, PlanSchema } from '../../src/archive/manifest.ts';
 import { monthRange } from '../../src/month.ts';
 import { Warp10Client, Warp10UnavailableError } from '../../src/warp10/client.ts';
 import { httpRunner, type FeedingRunner, type Params } from '../../src/warp10/runner.ts';
@@ -17,6 +15,7 @@ import { buildRuntime } from '../../src/worker/runtime.ts';
 import { createOffloadWorker } from '../../src/worker/worker.ts';
 import type { ArchiveResult } from '../../src/workflows/archive.ts';
 import { testConfig } from '../support/config.ts';
+import { assertSameTicks, decodedTicks, deletedBatches, type TickLedger } from '../support/ledger.ts';
 import { temporalEnv, uniqueId, warp10OrSkip, workflowBundle } from '../support/stack.ts';
 
 const COUNT_RANGE = path.resolve(import.meta.dirname, '..', 'support', 'warpscript', 'count-range.mc2');
@@ -71,7 +70,7 @@ async function archiveWith(t: TestContext, fault: Fault) {
     },
   };
   const rt = buildRuntime(config, { log: () => {}, runner });
-  const ledger = new Map<string, Set<number>>();
+  const ledger: TickLedger = new Map();
   let lines: string[] = [];
   for (let a = 0; a < APPS; a++) {
     const app = randomUUID();
@@ -109,26 +108,15 @@ async function archiveWith(t: TestContext, fault: Fault) {
   assert.ok(plan.partitions && plan.batches.length >= 2, 'partitioned, several batches');
 
   const manifest = MonthManifestSchema.parse(JSON.parse(await rt.store.getText(monthManifestKey(ref))));
-  const archived = new Map<string, Set<number>>();
-  let alreadyGone = 0;
-  for (const b of manifest.batches) {
-    const m = BatchManifestSchema.parse(JSON.parse(await rt.store.getText(batchManifestKey(ref, b.batch))));
-    assert.equal(m.status, 'deleted');
-    alreadyGone += m.deleted?.alreadyGone ?? 0;
-    for await (const line of gzipLines(await rt.store.get(m.object.key))) {
-      const wr = parseWrapper(line);
-      const k = `${wr.cls}{app=${wr.labels.app},inst=${wr.labels.inst},zone=${wr.labels.zone}}`;
-      const ticks = archived.get(k) ?? new Set<number>();
-      walkEncoded(wr.encoded, wr.base, (p) => {
-        assert.ok(!ticks.has(Number(p.ts)), `${k} archived twice`);
-        ticks.add(Number(p.ts));
-      });
-      archived.set(k, ticks);
-    }
-  }
+  const deleted = await deletedBatches(rt.store, ref, manifest.batches);
+  const alreadyGone = deleted.reduce((n, m) => n + (m.deleted?.alreadyGone ?? 0), 0);
+  const archived = await decodedTicks(
+    rt.store,
+    deleted,
+    (c, l) => `${c}{app=${l.app},inst=${l.inst},zone=${l.zone}}`,
+  );
   if (fault === 'delete reply lost') assert.ok(alreadyGone > 0, 'the retried delete saw its batch gone');
-  assert.equal(archived.size, ledger.size);
-  for (const [k, ticks] of ledger) assert.deepEqual([...archived.get(k)!].sort(), [...ticks].sort(), k);
+  assertSameTicks(archived, ledger);
   const [[series, points]] = await inner.run<[[number, number]]>(COUNT_RANGE, {
     token: w.readToken,
     class: cls,

@@ -9,17 +9,17 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { gzipLines } from '../../src/archive/lines.ts';
-import { archiveWorkflowId, batchManifestKey, monthManifestKey, planKey } from '../../src/archive/layout.ts';
-import { BatchManifestSchema, MonthManifestSchema, PlanSchema } from '../../src/archive/manifest.ts';
-import { parseWrapper, walkEncoded } from '../../src/archive/wrap-decode.ts';
+import { archiveWorkflowId, monthManifestKey, planKey } from '../../src/archive/layout.ts';
+import { MonthManifestSchema, PlanSchema } from '../../src/archive/manifest.ts';
 import { monthRange } from '../../src/month.ts';
 import { Warp10Client } from '../../src/warp10/client.ts';
-import { httpRunner, type FeedingRunner, type Params } from '../../src/warp10/runner.ts';
+import { httpRunner, type FeedingRunner } from '../../src/warp10/runner.ts';
 import { buildRuntime, type Runtime } from '../../src/worker/runtime.ts';
 import { createOffloadWorker } from '../../src/worker/worker.ts';
 import type { ArchiveResult } from '../../src/workflows/archive.ts';
+import { countingRunner, describeRequests, type RequestCounts } from '../../scripts/bench/requests.ts';
 import { testConfig } from '../support/config.ts';
+import { assertSameTicks, decodedTicks, deletedBatches, type TickLedger } from '../support/ledger.ts';
 import { temporalEnv, uniqueId, warp10OrSkip, workflowBundle } from '../support/stack.ts';
 
 const COUNT_RANGE = path.resolve(import.meta.dirname, '..', 'support', 'warpscript', 'count-range.mc2');
@@ -40,9 +40,6 @@ after(async () => {
   await env?.teardown();
 });
 
-/** Written points of the month by series (`cls{app=..,inst=..,zone=..}`), as ticks. */
-type Ledger = Map<string, Set<number>>;
-
 const key = (cls: string, labels: Record<string, string>) =>
   `${cls}{${['app', 'inst', 'zone'].map((k) => `${k}=${labels[k]}`).join(',')}}`;
 
@@ -60,7 +57,8 @@ test('late data: one class of 100,000 UUID-labelled series batched by label pref
   });
   const plainClient = new Warp10Client({ url: w.url });
   const inner = httpRunner(plainClient);
-  const ledger: Ledger = new Map();
+  // Written points of the month by series (`cls{app=..,inst=..,zone=..}`), as ticks.
+  const ledger: TickLedger = new Map();
   const write = async (lines: string[], month: [string, number][]) => {
     await rt.client.update(rt.tokens.write, lines.join('\n'));
     for (const [k, ts] of month) ledger.set(k, (ledger.get(k) ?? new Set()).add(ts));
@@ -83,23 +81,13 @@ test('late data: one class of 100,000 UUID-labelled series batched by label pref
     );
 
   // Requests by script, and selectors named (each costs Warp 10 a scan of the class's metadata).
-  const requests = new Map<string, { n: number; selectors: number }>();
-  const count = (script: string, params: Params) => {
-    const name = path.basename(script, '.mc2');
-    const named = Array.isArray(params.fetch)
-      ? params.fetch.length
-      : Array.isArray(params.groups)
-        ? params.groups.length
-        : 1;
-    const r = requests.get(name) ?? { n: 0, selectors: 0 };
-    requests.set(name, { n: r.n + 1, selectors: r.selectors + named });
-  };
+  const requests: RequestCounts = new Map();
+  const counted = countingRunner(inner, requests);
   let exports = 0;
   let deletes = 0;
   const late: string[] = [];
   const runner: FeedingRunner = {
     run: async (script, params, signal) => {
-      count(script, params);
       if (script === 'archive-delete-partition' && ++deletes === 1) {
         // Between this batch's verify and its delete: a point into one of its series, and a new
         // series inside its partition (same labels, an instance name no series has).
@@ -114,15 +102,11 @@ test('late data: one class of 100,000 UUID-labelled series batched by label pref
         await write([`${S + 7 * DAY}// ${key(cls, stray)} 44`], [[key(cls, stray), S + 7 * DAY]]);
         late.push(key(cls, a), key(cls, fresh), key(cls, stray));
       }
-      return inner.run(script, params, signal);
+      return counted.run(script, params, signal);
     },
-    runFed: async (script, params, feed, signal) => {
-      count(script, params);
-      return inner.runFed(script, params, feed, signal);
-    },
+    runFed: async (script, params, feed, signal) => counted.runFed(script, params, feed, signal),
     stream: async (script, params, signal) => {
-      count(script, params);
-      const body = await inner.stream(script, params, signal);
+      const body = await counted.stream(script, params, signal);
       if (++exports === 2) {
         // While this batch is exported (Warp 10 has read it): a point into one of its series.
         const a = labelsOf(await oneOf((params.fetch as string[])[0]!, 7));
@@ -223,31 +207,11 @@ test('late data: one class of 100,000 UUID-labelled series batched by label pref
   );
 
   // Every point of the month archived exactly once: the batches' objects, decoded without Warp 10.
-  const archived: Ledger = new Map();
-  let supplements = 0;
-  for (const b of manifest.batches) {
-    const m = BatchManifestSchema.parse(JSON.parse(await rt.store.getText(batchManifestKey(ref, b.batch))));
-    assert.equal(m.status, 'deleted');
-    supplements += m.supplements?.length ?? 0;
-    for (const o of [m.object, ...(m.supplements ?? []).map((x) => x.object)]) {
-      for await (const line of gzipLines(await rt.store.get(o.key))) {
-        const wr = parseWrapper(line);
-        const k = key(wr.cls, wr.labels);
-        const ticks = archived.get(k) ?? new Set<number>();
-        walkEncoded(wr.encoded, wr.base, (p) => {
-          const ts = Number(p.ts);
-          assert.ok(!ticks.has(ts), `${k} @${ts} archived twice`);
-          ticks.add(ts);
-        });
-        archived.set(k, ticks);
-      }
-    }
-  }
+  const deleted = await deletedBatches(rt.store, ref, manifest.batches);
+  const supplements = deleted.reduce((n, m) => n + (m.supplements?.length ?? 0), 0);
+  const archived = await decodedTicks(rt.store, deleted, key);
   assert.ok(supplements >= 2, `${supplements} supplements (export-time and delete-time late data)`);
-  assert.equal(archived.size, ledger.size, 'every series of the month is archived');
-  for (const [k, ticks] of ledger) {
-    assert.deepEqual([...(archived.get(k) ?? [])].sort(), [...ticks].sort(), `${k}`);
-  }
+  assertSameTicks(archived, ledger);
 
   // Nothing of the month is live; the points after it are.
   assert.deepEqual(await countRange(S, E - 1), { series: 0, points: 0 });
@@ -264,7 +228,7 @@ test('late data: one class of 100,000 UUID-labelled series batched by label pref
     `[archive-partitions] ${APPS * 4} series, ${monthPoints()} points: seed ${(seedMs / 1000).toFixed(1)} s, ` +
       `archive ${(archiveMs / 1000).toFixed(1)} s in ${batches} batches (${partitions.length} partitions on ` +
       `'${plan.partitions.label}'), ${supplements} supplements, events per run ${runs.join(', ')}; requests: ` +
-      [...requests].map(([k, v]) => `${k} ${v.n} (${v.selectors} selectors)`).join(', '),
+      describeRequests(requests),
   );
   await rt.close();
 });

@@ -1,0 +1,117 @@
+// Export: a batch's series streamed from Warp 10, WRAPped and gzipped, into the store, with its manifest.
+import { Readable, pipeline } from 'node:stream';
+import { createGzip } from 'node:zlib';
+import { cancellationSignal, heartbeat } from '@temporalio/activity';
+import { batchObjectKey } from '../../archive/layout.ts';
+import type { BatchManifest, SeriesEntry } from '../../archive/manifest.ts';
+import { topListItems } from '../../warp10/json-stream.ts';
+import { nonRetryable, toFailure } from '../failures.ts';
+import { readPlanBatch, requirePlanHead } from '../plan-store.ts';
+import {
+  asReadItem,
+  fetchSelectors,
+  findDatasetTemplates,
+  lastUs,
+  readBatch,
+  writeBatch,
+  type BatchRef,
+  type BatchResult,
+  type Warp10ActivityDeps,
+} from './shared.ts';
+
+const HEARTBEAT_EVERY = 200;
+const WRITE_CHUNK = 256 * 1024;
+
+/** Streams the batch's series (WRAPped, one a line, gzip) from Warp 10 into the store. */
+export async function exportBatch(deps: Warp10ActivityDeps, input: BatchRef): Promise<BatchResult> {
+  const { config, store, runner, tokens } = deps;
+  const { batch } = input;
+  try {
+    const existing = await readBatch(store, input, batch);
+    if (existing) {
+      const head = await store.head(existing.object.key);
+      if (head && head.bytes === existing.object.bytes) {
+        return {
+          batch,
+          skipped: true,
+          series: existing.series.length,
+          points: existing.points,
+          bytes: existing.object.bytes,
+        };
+      }
+    }
+    const plan = await requirePlanHead(store, input);
+    const pb = await readPlanBatch(store, plan, input, batch);
+    // A partition batch is every series its one selector matches with data in the month.
+    const part = Array.isArray(pb) ? undefined : pb;
+    const selectors = part ? [] : (pb as string[]);
+    const dataset = findDatasetTemplates(config, input);
+    const started = Date.now();
+    const seen = new Map<string, SeriesEntry>();
+    const wanted = new Set(selectors);
+    const body = await runner.stream(
+      (!part && dataset?.export) || 'archive-read',
+      {
+        token: tokens.read,
+        selectors,
+        fetch: part ? [part.selector] : fetchSelectors(selectors),
+        start: plan.range.startUs,
+        end: lastUs(plan.range),
+        wrap: true,
+        ...(part ? { all: true } : {}),
+      },
+      cancellationSignal(),
+    );
+    // Lines go to gzip in chunks of ~256 KiB: one write per series (tens of thousands of small
+    // ones) cost the worker more CPU than parsing the reply.
+    async function* lines(): AsyncGenerator<string> {
+      let chunk: string[] = [];
+      let size = 0;
+      for await (const raw of topListItems(body)) {
+        const [selector, points, first, last, wrapped] = asReadItem(raw);
+        if ((!part && !wanted.has(selector)) || seen.has(selector)) continue;
+        seen.set(selector, { selector, points, first, last });
+        if (points > 0) {
+          if (!wrapped)
+            throw nonRetryable('WarpScriptError', `series ${selector} came back without data`, batch);
+          chunk.push(`${wrapped}\n`);
+          size += wrapped.length + 1;
+          if (size >= WRITE_CHUNK) {
+            yield chunk.join('');
+            [chunk, size] = [[], 0];
+          }
+        }
+        if (seen.size % HEARTBEAT_EVERY === 0) heartbeat({ batch, series: seen.size });
+      }
+      if (chunk.length > 0) yield chunk.join('');
+    }
+    const gzip = createGzip();
+    // pipeline() destroys the gzip stream with the source's error, so a failing read fails the put.
+    pipeline(Readable.from(lines()), gzip, () => {});
+    const object = await store.put(batchObjectKey(input, batch), gzip, {
+      contentType: 'application/gzip',
+    });
+    const series = part
+      ? [...seen.values()].filter((s) => s.points > 0)
+      : selectors.map((s) => seen.get(s) ?? { selector: s, points: 0, first: null, last: null });
+    const manifest: BatchManifest = {
+      format: 'warp10-offloader/batch@1',
+      group: input.group,
+      dataset: input.dataset,
+      month: input.month,
+      batch,
+      range: plan.range,
+      object,
+      ...(part ? { partition: { selector: part.selector } } : {}),
+      series,
+      points: series.reduce((n, s) => n + s.points, 0),
+      status: 'exported',
+      exportedAt: new Date().toISOString(),
+      exportMs: Date.now() - started,
+    };
+    await writeBatch(store, input, batch, manifest);
+    return { batch, skipped: false, series: series.length, points: manifest.points, bytes: object.bytes };
+  } catch (err) {
+    throw toFailure(err, batch);
+  }
+}

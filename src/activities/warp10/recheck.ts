@@ -1,0 +1,111 @@
+// Recheck: series written into the month since its plan get batches of their own, before the commit
+// and in reruns of a committed month.
+import type { MonthRef } from '../../archive/layout.ts';
+import type { PartitionBatch } from '../../archive/manifest.ts';
+import type { Selector } from '../../config/schema.ts';
+import type { ArchiveStore } from '../../store/types.ts';
+import { inPartition, selectorLabels } from '../../warp10/partitions.ts';
+import { toFailure } from '../failures.ts';
+import { appendBatches, batchSize, readPlanBatch, requirePlanHead, type PlanHead } from '../plan-store.ts';
+import { PLAN_PAGE, findAll, isNested, labelCount, listLive, liveRead } from './live.ts';
+import { datasetOf, type DatasetMonth, type Warp10ActivityDeps } from './shared.ts';
+
+export type RecheckInput = DatasetMonth & {
+  knownBatches: number;
+  /** Inside a run, right after its deletes: look only for series missing from the plan. */
+  newSeriesOnly?: boolean;
+};
+
+export interface RecheckResult {
+  /** The plan's batch count now: more than before when late series were found. */
+  batchCount: number;
+  /** Series in the added batches. */
+  series: number;
+  deleteConcurrency?: number;
+}
+
+/**
+ * Looks for series holding points in the month that no batch still has to delete — new series, or
+ * series whose batch is already deleted — and adds batches for them to the plan. Idempotent: batches
+ * added by an attempt whose reply was lost (the plan has more than `knownBatches`) are returned as is.
+ */
+export async function recheckMonth(deps: Warp10ActivityDeps, input: RecheckInput): Promise<RecheckResult> {
+  const { config, store } = deps;
+  try {
+    const plan = await requirePlanHead(store, input);
+    if (plan.batchCount > input.knownBatches) {
+      return {
+        batchCount: plan.batchCount,
+        series: plan.series - (await seriesIn(store, input, plan, input.knownBatches)),
+        deleteConcurrency: 1,
+      };
+    }
+    const dataset = datasetOf(config, input);
+    const selectors = input.newSeriesOnly
+      ? await newLiveSeries(deps, dataset.selector, input, plan)
+      : await listLive(deps, dataset.selector, plan.range);
+    if (selectors.length === 0) return { batchCount: plan.batchCount, series: 0 };
+    const added: string[][] = [];
+    for (let i = 0; i < selectors.length; i += plan.seriesPerBatch) {
+      added.push(selectors.slice(i, i + plan.seriesPerBatch));
+    }
+    const nested = isNested(selectors);
+    const next = await appendBatches(store, input, plan, added, nested);
+    return {
+      batchCount: next.batchCount,
+      series: selectors.length,
+      deleteConcurrency: nested ? 1 : dataset.batchConcurrency,
+    };
+  } catch (err) {
+    throw toFailure(err);
+  }
+}
+
+/** Series in batches 1..`count` of the plan. */
+async function seriesIn(store: ArchiveStore, ref: MonthRef, plan: PlanHead, count: number) {
+  let n = 0;
+  for (let b = 1; b <= count; b++) n += batchSize(await readPlanBatch(store, plan, ref, b));
+  return n;
+}
+
+/**
+ * The dataset's series missing from the plan that hold data in the month (late series, written since
+ * the plan): listed by their metadata, then only they are read. The plan's series are never read here:
+ * right after their delete, reading them walks every deleted point's tombstone (minutes for a few
+ * million points). Late points in them are the guarded delete's business, or a later rerun's.
+ */
+async function newLiveSeries(
+  deps: Warp10ActivityDeps,
+  selector: Selector,
+  ref: MonthRef,
+  plan: PlanHead,
+): Promise<string[]> {
+  const { store } = deps;
+  const planned = new Set<string>();
+  const parts: PartitionBatch[] = [];
+  for (let b = 1; b <= plan.batchCount; b++) {
+    const pb = await readPlanBatch(store, plan, ref, b);
+    if (Array.isArray(pb)) for (const s of pb) planned.add(s);
+    else parts.push(pb);
+  }
+  // A series a partition's selector matches is that batch's: its guarded delete saw it.
+  const covered = (sel: string) => {
+    if (parts.length === 0) return false;
+    const labels = selectorLabels(sel);
+    return parts.some((p) => {
+      const v = labels?.get(p.label);
+      return v !== undefined && inPartition(v, p);
+    });
+  };
+  const fresh = new Set<string>();
+  for (const sel of await findAll(deps, selector)) if (!planned.has(sel) && !covered(sel)) fresh.add(sel);
+
+  const live: string[] = [];
+  const unplanned = [...fresh];
+  for (let i = 0; i < unplanned.length; i += PLAN_PAGE) {
+    const chunk = unplanned.slice(i, i + PLAN_PAGE);
+    const counts = await liveRead(deps, chunk, plan.range);
+    for (const sel of chunk) if ((counts.get(sel)?.[1] ?? 0) > 0) live.push(sel);
+  }
+  return live.sort((a, b) => labelCount(b) - labelCount(a));
+}

@@ -1,0 +1,116 @@
+// What every phase of the Warp 10 activities shares: their dependencies, which dataset-month and batch,
+// the month's range, the items a read reply holds, and the batch manifests kept in the store.
+import { batchManifestKey, type MonthRef } from '../../archive/layout.ts';
+import { BatchManifestSchema, type BatchManifest, type MonthRange } from '../../archive/manifest.ts';
+import type { OffloadConfig, Selector } from '../../config/schema.ts';
+import { findDataset } from '../../config/load.ts';
+import { monthRange } from '../../month.ts';
+import type { ArchiveStore } from '../../store/types.ts';
+import { groupSelectors } from '../../warp10/selectors.ts';
+import type { WarpScriptRunner } from '../../warp10/runner.ts';
+import { nonRetryable } from '../failures.ts';
+import { readJson, writeJson } from '../store-json.ts';
+
+export interface Warp10ActivityDeps {
+  config: OffloadConfig;
+  store: ArchiveStore;
+  runner: WarpScriptRunner;
+  tokens: { read: string; write: string };
+}
+
+/** Which dataset-month; `selector` is set for datasets found by discovery (not in the config file). */
+export interface DatasetMonth extends MonthRef {
+  selector?: Selector;
+  seriesPerBatch?: number;
+  batchConcurrency?: number;
+}
+
+export interface BatchResult {
+  batch: number;
+  skipped: boolean;
+  series: number;
+  points: number;
+  bytes: number;
+}
+
+/** Which batch of a dataset-month. */
+export type BatchRef = MonthRef & { batch: number };
+
+export function rangeOf(month: string, timezone: string): MonthRange {
+  const r = monthRange(month, timezone);
+  return {
+    timezone,
+    startIso: r.startIso,
+    endIso: r.endIso,
+    startUs: Number(r.startUs),
+    endUs: Number(r.endUs),
+  };
+}
+
+/** Warp 10 reads and deletes [start, end] inclusive on both ends: the month [S, E) is S..E-1. */
+export const lastUs = (r: MonthRange) => r.endUs - 1;
+
+/** A series as a script reports it: selector, points, first and last tick in the range. */
+type Counts = [string, number, number | null, number | null];
+type ReadItem = [...Counts, string | null];
+
+export const isCounts = (x: unknown): x is Counts =>
+  Array.isArray(x) &&
+  typeof x[0] === 'string' &&
+  typeof x[1] === 'number' &&
+  (x[2] === null || typeof x[2] === 'number') &&
+  (x[3] === null || typeof x[3] === 'number');
+
+export const unexpected = (what: string, x: unknown) =>
+  nonRetryable('WarpScriptError', `unexpected item in a ${what} reply: ${JSON.stringify(x).slice(0, 200)}`);
+
+export function asReadItem(x: unknown): ReadItem {
+  const wrapped: unknown = Array.isArray(x) ? x[4] : undefined;
+  if (!isCounts(x) || !(wrapped === null || typeof wrapped === 'string')) throw unexpected('read', x);
+  return [x[0], x[1], x[2], x[3], wrapped];
+}
+
+export function datasetOf(config: OffloadConfig, ref: DatasetMonth) {
+  if (ref.selector) {
+    const discover = config.groups.find((g) => g.name === ref.group)?.discover;
+    return {
+      selector: ref.selector,
+      seriesPerBatch: ref.seriesPerBatch ?? 500,
+      pointsPerBatch: discover?.pointsPerBatch ?? 500_000,
+      batchConcurrency:
+        ref.batchConcurrency ??
+        config.groups.find((g) => g.name === ref.group)?.discover?.batchConcurrency ??
+        2,
+      templates: undefined,
+    };
+  }
+  return findDataset(config, ref.group, ref.dataset).dataset;
+}
+
+/** Batch manifests are gzip JSON: a series list of UUID-like labels is larger than its data otherwise. */
+export function writeBatch(
+  store: ArchiveStore,
+  ref: MonthRef,
+  batch: number,
+  m: BatchManifest,
+): Promise<void> {
+  return writeJson(store, batchManifestKey(ref, batch), m, { gzip: true });
+}
+
+export async function readBatch(
+  store: ArchiveStore,
+  ref: MonthRef,
+  batch: number,
+): Promise<BatchManifest | undefined> {
+  return readJson(store, batchManifestKey(ref, batch), BatchManifestSchema);
+}
+
+/** A few selectors covering the batch: Warp 10 scans the class's metadata once per selector. */
+export const fetchSelectors = (selectors: string[]) => groupSelectors(selectors).map((g) => g.selector);
+
+/** A configured dataset's templates; a discovered dataset uses its group's `discover.templates`. */
+export function findDatasetTemplates(config: OffloadConfig, ref: MonthRef) {
+  const group = config.groups.find((g) => g.name === ref.group);
+  const configured = group?.datasets.find((d) => d.name === ref.dataset);
+  return configured ? configured.templates : group?.discover?.templates;
+}
