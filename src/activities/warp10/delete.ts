@@ -1,6 +1,7 @@
 // Delete: the guarded delete of a verified batch; late data found there goes back to the workflow.
 import { cancellationSignal } from '@temporalio/activity';
 import type { BatchManifest, SeriesEntry } from '../../archive/manifest.ts';
+import { summaryDigest } from '../../warp10/digest.ts';
 import { groupSelectors } from '../../warp10/selectors.ts';
 import { nonRetryable, toFailure } from '../failures.ts';
 import {
@@ -37,22 +38,30 @@ export async function deleteBatch(deps: Warp10ActivityDeps, input: BatchRef): Pr
         late: [],
       };
     }
-    const expected = expectedLive(m).map((s) => [s.selector, s.points, s.first, s.last]);
-    let outcome = { deleted: 0, alreadyGone: 0, checked: 0, changed: [] as unknown[] };
+    const live = expectedLive(m);
+    const expected = live.map((s) => [s.selector, s.points, s.first, s.last]);
+    let outcome = { deleted: 0, alreadyGone: 0, checked: 0, changed: [] as unknown[], digest: true };
     if (m.partition) {
-      // One selector matching this batch's series only: checked and deleted in one request.
-      [outcome] = await runner.run<[typeof outcome]>(
-        'archive-delete-partition',
-        {
-          readToken: tokens.read,
-          writeToken: tokens.write,
-          selector: m.partition.selector,
-          expected,
-          start: m.range.startUs,
-          end: lastUs(m.range),
-        },
-        cancellationSignal(),
-      );
+      // One selector matching this batch's series only: checked and deleted in one request. First by
+      // the digest of the series' summaries alone (a small request, a cheap comparison); only when it
+      // differs (late data, an earlier attempt's partial delete) again with every series' summary, which
+      // names what changed.
+      const { selector } = m.partition;
+      const guard = (compare: Record<string, unknown>) =>
+        runner.run<[typeof outcome]>(
+          'archive-delete-partition',
+          {
+            readToken: tokens.read,
+            writeToken: tokens.write,
+            selector,
+            start: m.range.startUs,
+            end: lastUs(m.range),
+            ...compare,
+          },
+          cancellationSignal(),
+        );
+      [outcome] = await guard({ digest: summaryDigest(live), live: live.length });
+      if (!outcome.digest) [outcome] = await guard({ expected });
     } else if (expected.length > 0) {
       const groups = groupSelectors(expected.map((e) => e[0] as string)).map((g) => [g.selector, g.members]);
       [outcome] = await runner.run<[typeof outcome]>(
@@ -74,7 +83,7 @@ export async function deleteBatch(deps: Warp10ActivityDeps, input: BatchRef): Pr
       return c[0];
     });
     if (late.length > 0) return { ...result, skipped: false, deleted: 0, alreadyGone: 0, late };
-    const { changed: _, ...counts } = outcome;
+    const { changed: _, digest: _d, ...counts } = outcome;
     await writeBatch(store, input, batch, {
       ...m,
       status: 'deleted',
