@@ -131,6 +131,15 @@ export function partitionRegex(spec: PartitionSpec): string {
   return `(?s)^(?:${alts.join('|')})$`;
 }
 
+/** One regex matching every value any of the partitions covers (what the recheck leaves out). */
+export function coveringRegex(specs: readonly PartitionSpec[]): string {
+  const alts = specs.flatMap((s) => [
+    ...s.prefixes.map((p) => `${escapeRegex(p)}.*`),
+    ...s.exact.map(escapeRegex),
+  ]);
+  return `(?s)^(?:${alts.join('|')})$`;
+}
+
 /** Whether a label value falls in the partition (what Warp 10 evaluates with the regex). */
 export function inPartition(value: string, spec: PartitionSpec): boolean {
   return spec.exact.includes(value) || spec.prefixes.some((p) => value.startsWith(p));

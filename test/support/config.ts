@@ -55,6 +55,8 @@ export function writeConfigFile(opts: {
   dataset: string;
   cls: string;
   seriesPerBatch: number;
+  /** The main dataset's `pointsPerBatch` (a dataset of 10,000 series or more is partitioned by it). */
+  pointsPerBatch?: number;
   /** More top-level sections (metrics, logging). */
   extra?: Record<string, unknown>;
   /** More datasets in the same group, same class prefix rules. */
@@ -77,7 +79,12 @@ export function writeConfigFile(opts: {
       {
         name: 'infra',
         datasets: [
-          { name: opts.dataset, selector: { class: opts.cls }, seriesPerBatch: opts.seriesPerBatch },
+          {
+            name: opts.dataset,
+            selector: { class: opts.cls },
+            seriesPerBatch: opts.seriesPerBatch,
+            ...(opts.pointsPerBatch ? { pointsPerBatch: opts.pointsPerBatch } : {}),
+          },
           ...(opts.datasets ?? []).map((d) => ({
             name: d.name,
             selector: { class: d.cls },

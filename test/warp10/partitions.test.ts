@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import {
   buildPartitions,
   choosePartitionLabel,
+  coveringRegex,
   inPartition,
   partitionRegex,
   partitionSelector,
@@ -35,6 +36,17 @@ test('partitions of UUID-like values: each value in exactly one, none over the b
     const inRegex = regexes.filter((r) => r.test(v)).length;
     assert.equal(inSpecs, 1, `${JSON.stringify(v)} in ${inSpecs} partitions`);
     assert.equal(inRegex, 1, `${JSON.stringify(v)} matched by ${inRegex} regexes`);
+  }
+});
+
+test('the covering regex of some partitions matches exactly the values one of them holds', () => {
+  const values = Array.from({ length: 5_000 }, () => randomUUID());
+  const specs = buildPartitions(values, 400);
+  assert.ok(specs.length > 4, `${specs.length} partitions`);
+  const some = specs.slice(0, 3);
+  const re = jsRegex(coveringRegex(some));
+  for (const v of [...values, 'zz', '', 'a\nb']) {
+    assert.equal(re.test(v), some.some((p) => inPartition(v, p)), v);
   }
 });
 

@@ -12,6 +12,7 @@ import { archiveWorkflowId, type MonthRef } from '../../src/archive/layout.ts';
 import { freePort } from '../../src/metrics/server.ts';
 import { isAlive, readPid } from '../../scripts/stack/common.ts';
 import { startStandalone, type StandaloneInstance } from '../../scripts/stack/warp10.ts';
+import { readPlanHead } from '../../src/activities/plan-store.ts';
 import { buildStore } from '../../src/worker/runtime.ts';
 import { Warp10Client } from '../../src/warp10/client.ts';
 import type { ArchiveResult } from '../../src/workflows/archive.ts';
@@ -45,7 +46,7 @@ async function setup(
   t: TestContext,
   w: Warp10Stack,
   name: string,
-  opts: { temporalAddress?: string; unwrapIn?: Warp10Stack } = {},
+  opts: { temporalAddress?: string; unwrapIn?: Warp10Stack; series?: number; pointsPerBatch?: number } = {},
 ) {
   const cls = uniqueId(`test.${name}`).replace(/-/g, '.');
   const taskQueue = uniqueId(name);
@@ -57,8 +58,9 @@ async function setup(
     dataset: name,
     cls,
     seriesPerBatch: 1,
+    ...(opts.pointsPerBatch ? { pointsPerBatch: opts.pointsPerBatch } : {}),
   });
-  const seed = seedSeries(cls, SERIES, POINTS, S, 3_600_000_000);
+  const seed = seedSeries(cls, opts.series ?? SERIES, POINTS, S, 3_600_000_000);
   seed[0]?.points.push({ ts: S - 1, value: -1 }, { ts: E, value: -2 });
   const c = new Warp10Client({ url: w.url });
   await c.update(w.writeToken, toInputFormat(seed));
@@ -82,6 +84,8 @@ async function setup(
     workflowId: `${archiveWorkflowId(ref)}-${taskQueue}`,
     ...pointLedger({ seed, store, ref, cls, w, unwrapIn: opts.unwrapIn }),
     status: () => batchStatuses(storeDir, ref),
+    /** Batches of the frozen plan (0 before there is one). */
+    planned: async () => (await readPlanHead(store, ref))?.batchCount ?? 0,
     async worker() {
       // WARP10_URL in the environment wins over the file: point it at the proxy too.
       const x = startWorkerProcess(file, w, {
@@ -160,6 +164,42 @@ describe('the archive and its worker processes', () => {
       await x.worker();
       const result = (await handle.result()) as ArchiveResult;
       assert.deepEqual([result.status, result.batches, result.points], ['archived', SERIES, SERIES * POINTS]);
+      assertExactlyOnce(x.written, await x.ledger(), tickIn(S, E));
+    });
+  }
+
+  // The same kills on a dataset large enough to be partitioned (src/warp10/partitions.ts): 12,000
+  // series, batches of about 6,000 points (2,000 series), each exported and deleted through one selector.
+  const BIG = 12_000;
+  for (const phase of ['export', 'delete'] as const) {
+    test(`fault: worker SIGKILLed during ${phase} of a partitioned dataset (12,000 series) — a new worker finishes the month, 0 points lost`, async (t) => {
+      const w = warp10OrSkip(t);
+      if (!w) return;
+      const x = await setup(t, w, `crash-big-${phase}`, { series: BIG, pointsPerBatch: 2_000 * POINTS });
+      const first = await x.worker();
+      x.proxy.delayMs = 400;
+      const handle = await env.client.workflow.start('archive', {
+        taskQueue: x.taskQueue,
+        workflowId: x.workflowId,
+        args: [x.ref],
+      });
+      await until(`${phase} under way`, async () => {
+        const s = await x.status();
+        return phase === 'export' ? s.exported >= 2 : s.deleted >= 1;
+      });
+      await kill(first);
+      const [state, planned] = [await x.status(), await x.planned()];
+      assert.ok(planned >= 4, `${planned} batches planned`);
+      const mid =
+        phase === 'export'
+          ? state.exported < planned && state.verified === 0
+          : state.verified === planned && state.deleted < planned;
+      assert.ok(mid, `killed during ${phase}: ${JSON.stringify(state)} of ${planned} batches`);
+      x.proxy.delayMs = 0;
+
+      await x.worker();
+      const result = (await handle.result()) as ArchiveResult;
+      assert.deepEqual([result.status, result.batches, result.points], ['archived', planned, BIG * POINTS]);
       assertExactlyOnce(x.written, await x.ledger(), tickIn(S, E));
     });
   }

@@ -57,16 +57,27 @@ export async function listLive(
   return [...listed].sort((a, b) => labelCount(b) - labelCount(a));
 }
 
-/** Every series of the dataset by its metadata alone (no point read), in FIND_PAGE pages. */
+/**
+ * Every series of the dataset by its metadata alone (no point read), in FIND_PAGE pages; with `exclude`,
+ * only those whose label `exclude.label` is missing or does not match `exclude.regex`.
+ */
 export async function findAll(
   { runner, tokens }: Pick<Warp10ActivityDeps, 'runner' | 'tokens'>,
   selector: Selector,
+  exclude?: { label: string; regex: string },
 ): Promise<string[]> {
   const found: string[] = [];
   for (let gskip = 0; ; gskip += FIND_PAGE) {
     const [page] = await runner.run<[{ matched: number; selectors: string[] }]>(
       'archive-find',
-      { token: tokens.read, class: selector.class, labels: selector.labels, gskip, gcount: FIND_PAGE },
+      {
+        token: tokens.read,
+        class: selector.class,
+        labels: selector.labels,
+        gskip,
+        gcount: FIND_PAGE,
+        ...(exclude ? { exclude } : {}),
+      },
       cancellationSignal(),
     );
     for (const sel of page.selectors) found.push(sel);
