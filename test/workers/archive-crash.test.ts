@@ -46,7 +46,13 @@ async function setup(
   t: TestContext,
   w: Warp10Stack,
   name: string,
-  opts: { temporalAddress?: string; unwrapIn?: Warp10Stack; series?: number; pointsPerBatch?: number } = {},
+  opts: {
+    temporalAddress?: string;
+    unwrapIn?: Warp10Stack;
+    series?: number;
+    points?: number;
+    pointsPerBatch?: number;
+  } = {},
 ) {
   const cls = uniqueId(`test.${name}`).replace(/-/g, '.');
   const taskQueue = uniqueId(name);
@@ -60,7 +66,7 @@ async function setup(
     seriesPerBatch: 1,
     ...(opts.pointsPerBatch ? { pointsPerBatch: opts.pointsPerBatch } : {}),
   });
-  const seed = seedSeries(cls, opts.series ?? SERIES, POINTS, S, 3_600_000_000);
+  const seed = seedSeries(cls, opts.series ?? SERIES, opts.points ?? POINTS, S, 3_600_000_000);
   seed[0]?.points.push({ ts: S - 1, value: -1 }, { ts: E, value: -2 });
   const c = new Warp10Client({ url: w.url });
   await c.update(w.writeToken, toInputFormat(seed));
@@ -169,13 +175,19 @@ describe('the archive and its worker processes', () => {
   }
 
   // The same kills on a dataset large enough to be partitioned (src/warp10/partitions.ts): 12,000
-  // series, batches of about 6,000 points (2,000 series), each exported and deleted through one selector.
+  // series of 2 points, batches of about 4,000 points (2,000 series), each exported and deleted through
+  // one selector.
   const BIG = 12_000;
+  const BIG_POINTS = 2;
   for (const phase of ['export', 'delete'] as const) {
     test(`fault: worker SIGKILLed during ${phase} of a partitioned dataset (12,000 series) — a new worker finishes the month, 0 points lost`, async (t) => {
       const w = warp10OrSkip(t);
       if (!w) return;
-      const x = await setup(t, w, `crash-big-${phase}`, { series: BIG, pointsPerBatch: 2_000 * POINTS });
+      const x = await setup(t, w, `crash-big-${phase}`, {
+        series: BIG,
+        points: BIG_POINTS,
+        pointsPerBatch: 2_000 * BIG_POINTS,
+      });
       const first = await x.worker();
       x.proxy.delayMs = 400;
       const handle = await env.client.workflow.start('archive', {
@@ -199,7 +211,10 @@ describe('the archive and its worker processes', () => {
 
       await x.worker();
       const result = (await handle.result()) as ArchiveResult;
-      assert.deepEqual([result.status, result.batches, result.points], ['archived', planned, BIG * POINTS]);
+      assert.deepEqual(
+        [result.status, result.batches, result.points],
+        ['archived', planned, BIG * BIG_POINTS],
+      );
       assertExactlyOnce(x.written, await x.ledger(), tickIn(S, E));
     });
   }
