@@ -46,7 +46,11 @@ test('the covering regex of some partitions matches exactly the values one of th
   const some = specs.slice(0, 3);
   const re = jsRegex(coveringRegex(some));
   for (const v of [...values, 'zz', '', 'a\nb']) {
-    assert.equal(re.test(v), some.some((p) => inPartition(v, p)), v);
+    assert.equal(
+      re.test(v),
+      some.some((p) => inPartition(v, p)),
+      v,
+    );
   }
 });
 
