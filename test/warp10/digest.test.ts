@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { summaryDigest, type SeriesSummary } from '../../src/warp10/digest.ts';
 import { Warp10Client } from '../../src/warp10/client.ts';
-import { httpRunner } from '../../src/warp10/runner.ts';
+import { httpRunner, type Params } from '../../src/warp10/runner.ts';
 import { uniqueId, warp10OrSkip } from '../support/stack.ts';
 
 // Label values a selector must carry through TOSELECTOR unchanged: spaces, separators, percent signs,
@@ -21,22 +21,21 @@ async function setup(w: NonNullable<ReturnType<typeof warp10OrSkip>>) {
     [1, 2, 3].map((p) => `${p * 1000 + i}// ${cls}{k=${encodeURIComponent(v)},n=${i}} ${p}`),
   );
   await client.update(w.writeToken, lines.join('\n'));
-  const [items] = await runner.run<[[string, number, number, number, unknown][]]>('archive-read', {
-    token: w.readToken,
-    selectors: [],
-    fetch: [`${cls}{}`],
-    start: 0,
-    end: 10_000,
-    wrap: false,
-    all: true,
-  });
-  const summaries: SeriesSummary[] = items.map(([selector, points, first, last]) => ({
-    selector,
-    points,
-    first,
-    last,
-  }));
-  const guard = (params: Record<string, unknown>) =>
+  // What Warp 10 holds of the class: one summary a series with data.
+  const read = async (): Promise<SeriesSummary[]> => {
+    const [items] = await runner.run<[[string, number, number, number, unknown][]]>('archive-read', {
+      token: w.readToken,
+      selectors: [],
+      fetch: [`${cls}{}`],
+      start: 0,
+      end: 10_000,
+      wrap: false,
+      all: true,
+    });
+    return items.map(([selector, points, first, last]) => ({ selector, points, first, last }));
+  };
+  const summaries = await read();
+  const guard = (params: Params) =>
     runner.run<[Outcome]>('archive-delete-partition', {
       readToken: w.readToken,
       writeToken: w.writeToken,
@@ -44,19 +43,8 @@ async function setup(w: NonNullable<ReturnType<typeof warp10OrSkip>>) {
       start: 0,
       end: 10_000,
       ...params,
-    } as never);
-  const live = async () =>
-    (
-      await runner.run<[[string, number][]]>('archive-read', {
-        token: w.readToken,
-        selectors: [],
-        fetch: [`${cls}{}`],
-        start: 0,
-        end: 10_000,
-        wrap: false,
-        all: true,
-      })
-    )[0].reduce((n, s) => n + s[1], 0);
+    });
+  const live = async () => (await read()).reduce((n, s) => n + s.points, 0);
   return { client, cls, summaries, guard, live };
 }
 
