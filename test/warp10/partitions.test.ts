@@ -1,5 +1,5 @@
 // Label-prefix partitions of a large dataset: disjoint, covering every listed value, bounded in series,
-// and the regex Warp 10 evaluates agrees with the membership test the recheck uses.
+// and the regex Warp 10 evaluates agrees with membership by prefix (inPartition).
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { test } from 'node:test';

@@ -4,7 +4,7 @@ import type { MonthRef } from '../../archive/layout.ts';
 import type { PartitionBatch } from '../../archive/manifest.ts';
 import type { Selector } from '../../config/schema.ts';
 import type { ArchiveStore } from '../../store/types.ts';
-import { coveringRegex, inPartition, selectorLabels } from '../../warp10/partitions.ts';
+import { coveringRegex } from '../../warp10/partitions.ts';
 import { toFailure } from '../failures.ts';
 import { appendBatches, batchSize, readPlanBatch, requirePlanHead, type PlanHead } from '../plan-store.ts';
 import { PLAN_PAGE, findAll, isNested, labelCount, listLive, liveRead } from './live.ts';
@@ -89,25 +89,10 @@ async function newLiveSeries(
     else parts.push(pb);
   }
   // A series a partition's selector matches is that batch's: its guarded delete saw it. Warp 10 leaves
-  // those out of the listing (all partitions of a plan split the same label); the check here is for any
-  // that would come back all the same.
-  const covered = (sel: string) => {
-    if (parts.length === 0) return false;
-    const labels = selectorLabels(sel);
-    return parts.some((p) => {
-      const v = labels?.get(p.label);
-      return v !== undefined && inPartition(v, p);
-    });
-  };
-  const label = parts[0]?.label;
-  const exclude =
-    label !== undefined && parts.every((p) => p.label === label)
-      ? { label, regex: coveringRegex(parts) }
-      : undefined;
+  // those out of the listing (the partitions of a plan all split its one label, `plan.partitions`).
+  const exclude = parts[0] && { label: parts[0].label, regex: coveringRegex(parts) };
   const fresh = new Set<string>();
-  for (const sel of await findAll(deps, selector, exclude)) {
-    if (!planned.has(sel) && !covered(sel)) fresh.add(sel);
-  }
+  for (const sel of await findAll(deps, selector, exclude)) if (!planned.has(sel)) fresh.add(sel);
 
   const live: string[] = [];
   const unplanned = [...fresh];
