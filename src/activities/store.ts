@@ -80,7 +80,11 @@ export function createStoreActivities(deps: { store: ArchiveStore }) {
             b,
           );
         }
-        const supplements = (m.supplements ?? []).map((x) => ({ ...x.object, points: x.points }));
+        const supplements = (m.supplements ?? []).map((x) => ({
+          ...x.object,
+          points: x.points,
+          ...(x.rewritten ? { rewritten: x.rewritten } : {}),
+        }));
         return {
           batch: b,
           key: m.object.key,
@@ -101,7 +105,9 @@ export function createStoreActivities(deps: { store: ArchiveStore }) {
         range: plan.range,
         batches,
         series: batches.reduce((n, b) => n + b.series, 0),
-        points: batches.reduce((n, b) => n + b.points, 0) + late.reduce((n, x) => n + x.points, 0),
+        points:
+          batches.reduce((n, b) => n + b.points, 0) +
+          late.reduce((n, x) => n + x.points - (x.rewritten ?? 0), 0),
         bytes: batches.reduce((n, b) => n + b.bytes, 0) + late.reduce((n, x) => n + x.bytes, 0),
         plannedAt: plan.createdAt,
         committedAt: new Date().toISOString(),

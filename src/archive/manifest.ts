@@ -75,21 +75,33 @@ export const SeriesEntrySchema = z.object({
   points: z.number().int().nonnegative(),
   first: z.number().int().nullable(),
   last: z.number().int().nullable(),
+  /**
+   * Content hash of the series' points (src/warp10/digest.ts): in batches of a few series; absent in a
+   * partition batch (its manifest keeps the batch's digest instead) and in archives written before.
+   */
+  hash: z.string().optional(),
+  /** In a supplement: how many of its points replace an archived point at the same tick (a rewrite). */
+  rewritten: z.number().int().nonnegative().optional(),
 });
 export type SeriesEntry = z.infer<typeof SeriesEntrySchema>;
 
 const StoredObjectSchema = z.object({ key: z.string(), bytes: z.number().int(), sha256: z.string() });
 
 /**
- * Late data of a batch: the points that appeared in its series after its export, never one already
- * archived (its own object, same format). `live` is what Warp 10 held of those series when it was
- * taken — everything of it is archived now, so that is what the guarded delete expects to find.
+ * Late data of a batch: the points that appeared in its series after its export, or replaced an
+ * archived point at the same tick with another value (`rewritten` of them: the newest value wins for
+ * every reader), never an archived point as it is (its own object, same format). `live` is what Warp 10
+ * held of those series when it was taken — everything of it is archived now, so that is what the
+ * guarded delete expects to find; for a partition batch, `digest` is that of the whole batch then.
  */
 export const SupplementSchema = z.object({
   object: StoredObjectSchema,
   series: z.array(SeriesEntrySchema),
+  /** Points of `object`, rewritten ones included: the month counts `points - rewritten`. */
   points: z.number().int().nonnegative(),
+  rewritten: z.number().int().nonnegative().optional(),
   live: z.array(SeriesEntrySchema),
+  digest: z.string().optional(),
   exportedAt: z.string(),
 });
 export type Supplement = z.infer<typeof SupplementSchema>;
@@ -105,8 +117,12 @@ export const BatchManifestSchema = z.object({
   batch: z.number().int().positive(),
   range: RangeSchema,
   object: StoredObjectSchema,
-  /** A partition batch: its one selector (its series are those it matched with data at export). */
-  partition: z.object({ selector: z.string() }).optional(),
+  /**
+   * A partition batch: its one selector (its series are those it matched with data at export), and the
+   * summary digest of those series with their content hashes (src/warp10/digest.ts; absent in archives
+   * written before content hashes).
+   */
+  partition: z.object({ selector: z.string(), digest: z.string().optional() }).optional(),
   series: z.array(SeriesEntrySchema),
   /** Points of `object` (supplements count their own). */
   points: z.number().int().nonnegative(),
@@ -117,6 +133,8 @@ export const BatchManifestSchema = z.object({
   exportMs: z.number(),
   verifiedAt: z.string().optional(),
   deletedAt: z.string().optional(),
+  /** A rerun of the committed month found points in its series again: verified again, deleted again. */
+  reopenedAt: z.string().optional(),
   deleted: z
     .object({ deleted: z.number().int(), alreadyGone: z.number().int(), checked: z.number().int() })
     .optional(),
@@ -145,13 +163,15 @@ export const MonthManifestSchema = z.object({
             bytes: z.number().int(),
             sha256: z.string(),
             points: z.number().int(),
+            /** Of those, points replacing an archived value at the same tick (counted once, above). */
+            rewritten: z.number().int().optional(),
           }),
         )
         .optional(),
     }),
   ),
   series: z.number().int(),
-  /** Every point archived for the month, supplements included. */
+  /** Every point archived for the month, supplements included, a rewritten tick once. */
   points: z.number().int(),
   bytes: z.number().int(),
   plannedAt: z.string(),

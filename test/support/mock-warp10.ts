@@ -1,7 +1,8 @@
 // A MOCK of Warp 10, for unit tests only: it stands in at the WarpScriptRunner seam (src/warp10/runner.ts)
 // and never speaks HTTP. It holds series in memory and emulates the bundled scripts archive-plan,
 // archive-find, archive-read and archive-delete, with the parameters and output shapes their .mc2 headers define,
-// over [start, end] inclusive on both ends. What it is not: a WarpScript interpreter. The behaviour
+// over [start, end] inclusive on both ends. Content hashes are not modelled: its reads give none, so
+// its guarded delete compares counts and ticks only. What it is not: a WarpScript interpreter. The behaviour
 // against the REAL Warp 10 is covered by test/workflows/archive*.test.ts, and test/warp10/
 // mock-warp10.test.ts checks that this mock answers as the real Warp 10 does; the mock is what lets
 // the workflow, retry and failure paths run where no Warp 10 exists (CI).

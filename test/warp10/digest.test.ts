@@ -88,6 +88,95 @@ describe('summary digest (real Warp 10)', () => {
     await client.close();
   });
 
+  test("content hashes: a value rewritten at an archived tick changes its series' hash (each value type, a location, an elevation); the same value rewritten does not; the guard deletes on the digest with hashes and refuses a rewrite", async (t) => {
+    const w = warp10OrSkip(t);
+    if (!w) return;
+    const client = new Warp10Client({ url: w.url });
+    const runner = httpRunner(client);
+    const cls = uniqueId('content');
+    // One series a value type, and one with locations and elevations; tick 2000 is rewritten.
+    const first: Record<string, string> = {
+      long: '42',
+      double: '2.5',
+      bool: 'T',
+      string: `'a%20b'`,
+      geo: '42',
+    };
+    const loc = (k: string) => (k === 'geo' ? '48.5:2.25/100' : '/');
+    const text = (values: Record<string, string>, locs: (k: string) => string) =>
+      Object.entries(values)
+        .flatMap(([k, v]) => [1000, 2000, 3000].map((ts) => `${ts}/${locs(k)} ${cls}{t=${k}} ${v}`))
+        .join('\n');
+    await client.update(w.writeToken, text(first, loc));
+    const hashes = async () => {
+      const [items] = await runner.run<[[string, number, number, number, null, string][]]>('archive-read', {
+        token: w.readToken,
+        selectors: [],
+        fetch: [`${cls}{}`],
+        start: 0,
+        end: 10_000,
+        wrap: false,
+        all: true,
+      });
+      return new Map(items.map((i) => [/t=(\w+)/.exec(i[0])![1]!, i]));
+    };
+    const before = await hashes();
+    assert.equal(before.size, 5);
+    for (const [, i] of before) assert.match(i[5], /^[0-9a-f]{16}$/);
+    const rewrite = async (k: string, value: string, where = loc(k)) => {
+      await client.update(w.writeToken, `2000/${where} ${cls}{t=${k}} ${value}`);
+      return (await hashes()).get(k)![5];
+    };
+    // The same value again: nothing changes.
+    for (const [k, v] of Object.entries(first))
+      assert.equal(await rewrite(k, v), before.get(k)![5], `${k}, same value`);
+    const changed = {
+      long: await rewrite('long', '43'),
+      double: await rewrite('double', '2.75'),
+      bool: await rewrite('bool', 'F'),
+      string: await rewrite('string', `'a%20c'`),
+      geo: await rewrite('geo', '42', '48.5:2.5/100'),
+    };
+    for (const [k, h] of Object.entries(changed)) assert.notEqual(h, before.get(k)![5], `${k}: rewritten`);
+    assert.notEqual(await rewrite('geo', '42', '48.5:2.5/101'), changed.geo, 'an elevation rewritten');
+    const after = await hashes();
+    const summaries = [...after.values()].map(([selector, points, f, l, , hash]) => ({
+      selector,
+      points,
+      first: f,
+      last: l,
+      hash,
+    }));
+    const guard = (digest: string) =>
+      runner.run<[Outcome]>('archive-delete-partition', {
+        readToken: w.readToken,
+        writeToken: w.writeToken,
+        selector: `${cls}{}`,
+        start: 0,
+        end: 10_000,
+        digest,
+        live: summaries.length,
+        content: true,
+      });
+    // The archive's digest, from before a rewrite: the guard refuses and deletes nothing.
+    const stale = summaryDigest(
+      [...before.values()].map(([selector, points, f, l, , hash]) => ({
+        selector,
+        points,
+        first: f,
+        last: l,
+        hash,
+      })),
+    );
+    const [refused] = await guard(stale);
+    assert.equal(refused.digest, false);
+    assert.equal((await hashes()).size, 5, 'nothing deleted');
+    const [out] = await guard(summaryDigest(summaries));
+    assert.deepEqual(out, { deleted: 5, alreadyGone: 0, checked: 5, changed: [], digest: true });
+    assert.equal((await hashes()).size, 0);
+    await client.close();
+  });
+
   test('one field off in one summary (a first tick) changes the digest', () => {
     const base: SeriesSummary[] = [
       { selector: 'c{a=1}', points: 3, first: 1, last: 9 },
@@ -97,5 +186,10 @@ describe('summary digest (real Warp 10)', () => {
     assert.equal(summaryDigest([...base].reverse()), d, 'order does not matter');
     assert.notEqual(summaryDigest([base[0]!, { ...base[1]!, first: 2 }]), d);
     assert.equal(summaryDigest([...base, { selector: 'c{a=3}', points: 0, first: null, last: null }]), d);
+    assert.notEqual(
+      summaryDigest(base.map((s) => ({ ...s, hash: '0123456789abcdef' }))),
+      d,
+      'a content hash',
+    );
   });
 });

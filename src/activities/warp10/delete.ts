@@ -16,7 +16,10 @@ import {
   type Warp10ActivityDeps,
 } from './shared.ts';
 
-/** `late`: series whose live data differs from the archive (nothing was deleted then). */
+/**
+ * `late`: series whose live data differs from the archive (nothing was deleted then); for a partition
+ * batch with a content digest, its selector alone (the late path compares the whole batch).
+ */
 export type DeleteResult = BatchResult & { deleted: number; alreadyGone: number; late: string[] };
 
 /** The guarded delete (see archive-delete.mc2): only a verified batch, only its series and month. */
@@ -39,7 +42,7 @@ export async function deleteBatch(deps: Warp10ActivityDeps, input: BatchRef): Pr
       };
     }
     const live = expectedLive(m);
-    const expected = live.map((s) => [s.selector, s.points, s.first, s.last]);
+    const expected = live.map((s) => [s.selector, s.points, s.first, s.last, s.hash ?? null]);
     let outcome = { deleted: 0, alreadyGone: 0, checked: 0, changed: [] as unknown[], digest: true };
     if (m.partition) {
       // One selector matching this batch's series only: checked and deleted in one request. First by
@@ -60,8 +63,18 @@ export async function deleteBatch(deps: Warp10ActivityDeps, input: BatchRef): Pr
           },
           cancellationSignal(),
         );
-      [outcome] = await guard({ digest: summaryDigest(live), live: live.length });
-      if (!outcome.digest) [outcome] = await guard({ expected });
+      const digest = contentDigest(m);
+      if (digest) {
+        // Counts, ticks and content in one digest: when it differs, only a point-by-point comparison
+        // with the archive can say what changed, and the late path makes it over the whole batch.
+        [outcome] = await guard({ digest, live: live.length, content: true });
+        if (!outcome.digest)
+          return { ...result, skipped: false, deleted: 0, alreadyGone: 0, late: [selector] };
+      } else {
+        // An archive written before content hashes: counts and ticks only, as it was exported.
+        [outcome] = await guard({ digest: summaryDigest(live), live: live.length });
+        if (!outcome.digest) [outcome] = await guard({ expected: expected.map((e) => e.slice(0, 4)) });
+      }
     } else if (expected.length > 0) {
       const groups = groupSelectors(expected.map((e) => e[0] as string)).map((g) => [g.selector, g.members]);
       [outcome] = await runner.run<[typeof outcome]>(
@@ -94,6 +107,13 @@ export async function deleteBatch(deps: Warp10ActivityDeps, input: BatchRef): Pr
   } catch (err) {
     throw toFailure(err, batch);
   }
+}
+
+/** A partition batch's digest with content hashes, as of its latest supplement; undefined before them. */
+export function contentDigest(m: BatchManifest): string | undefined {
+  if (!m.partition?.digest) return undefined;
+  const latest = [...(m.supplements ?? [])].reverse().find((x) => x.digest);
+  return latest?.digest ?? m.partition.digest;
 }
 
 /**

@@ -4,6 +4,7 @@ import { createGzip } from 'node:zlib';
 import { cancellationSignal, heartbeat } from '@temporalio/activity';
 import { batchObjectKey } from '../../archive/layout.ts';
 import type { BatchManifest, SeriesEntry } from '../../archive/manifest.ts';
+import { summaryDigest } from '../../warp10/digest.ts';
 import { topListItems } from '../../warp10/json-stream.ts';
 import { nonRetryable, toFailure } from '../failures.ts';
 import { readPlanBatch, requirePlanHead } from '../plan-store.ts';
@@ -68,9 +69,9 @@ export async function exportBatch(deps: Warp10ActivityDeps, input: BatchRef): Pr
       let chunk: string[] = [];
       let size = 0;
       for await (const raw of topListItems(body)) {
-        const [selector, points, first, last, wrapped] = asReadItem(raw);
+        const [selector, points, first, last, wrapped, hash] = asReadItem(raw);
         if ((!part && !wanted.has(selector)) || seen.has(selector)) continue;
-        seen.set(selector, { selector, points, first, last });
+        seen.set(selector, { selector, points, first, last, ...(hash ? { hash } : {}) });
         if (points > 0) {
           if (!wrapped)
             throw nonRetryable('WarpScriptError', `series ${selector} came back without data`, batch);
@@ -91,8 +92,12 @@ export async function exportBatch(deps: Warp10ActivityDeps, input: BatchRef): Pr
     const object = await store.put(batchObjectKey(input, batch), gzip, {
       contentType: 'application/gzip',
     });
-    const series = part
-      ? [...seen.values()].filter((s) => s.points > 0)
+    // A partition batch keeps one digest of its series' content hashes, not a hash a series: its
+    // manifest stays small against its data (many series of few points).
+    const kept = part ? [...seen.values()].filter((s) => s.points > 0) : undefined;
+    const contentDigest = kept?.every((s) => s.hash) ? summaryDigest(kept) : undefined;
+    const series = kept
+      ? kept.map(({ hash: _, ...s }) => s)
       : selectors.map((s) => seen.get(s) ?? { selector: s, points: 0, first: null, last: null });
     const manifest: BatchManifest = {
       format: 'warp10-offloader/batch@1',
@@ -102,7 +107,9 @@ export async function exportBatch(deps: Warp10ActivityDeps, input: BatchRef): Pr
       batch,
       range: plan.range,
       object,
-      ...(part ? { partition: { selector: part.selector } } : {}),
+      ...(part
+        ? { partition: { selector: part.selector, ...(contentDigest ? { digest: contentDigest } : {}) } }
+        : {}),
       series,
       points: series.reduce((n, s) => n + s.points, 0),
       status: 'exported',

@@ -7,10 +7,12 @@ import { supplementObjectKey } from '../../archive/layout.ts';
 import type { SeriesEntry, Supplement } from '../../archive/manifest.ts';
 import type { FeedingRunner, WarpScriptRunner } from '../../warp10/runner.ts';
 import { nonRetryable, toFailure } from '../failures.ts';
+import { contentDigest } from './delete.ts';
 import {
   fetchSelectors,
   lastUs,
   readBatch,
+  unexpected,
   writeBatch,
   type BatchRef,
   type Warp10ActivityDeps,
@@ -22,14 +24,17 @@ export interface LateResult {
   /** Which supplement of the batch this is (1, 2, ...). */
   supplement: number;
   series: number;
+  /** New points (at ticks the archive did not hold); `rewritten` replace an archived value. */
   points: number;
+  rewritten: number;
   bytes: number;
 }
 
 /**
  * Archives the late data of a verified batch: the points now live in `series` that none of the batch's
- * objects holds, as one more object of the batch (a supplement), read back and checked before the batch
- * manifest lists it. Only then may the guarded delete remove those points.
+ * objects holds as they are (new ticks, and rewritten values at archived ticks), as one more object of
+ * the batch (a supplement), read back and checked before the batch manifest lists it. Only then may the
+ * guarded delete remove those points. A partition batch with a content digest is compared whole.
  */
 export async function archiveLateData(
   deps: Warp10ActivityDeps,
@@ -45,12 +50,13 @@ export async function archiveLateData(
     if (!isFedRunner(runner)) throw new Error('archiving late data needs a runner that can feed lines');
     const known = new Set(m.series.map((s) => s.selector));
     // A partition batch owns every series its selector matches, new ones included.
-    const wanted = m.partition ? input.series : input.series.filter((s) => known.has(s));
+    const all = contentDigest(m) !== undefined;
+    const wanted = all ? [] : m.partition ? input.series : input.series.filter((s) => known.has(s));
     const objects = [m.object, ...(m.supplements ?? []).map((x) => x.object)];
     async function* archivedLines() {
       for (const o of objects) yield* gzipLines(await store.get(o.key));
     }
-    const [rows] = await runner.runFed<[unknown[][]]>(
+    const [reply] = await runner.runFed<[{ rows: unknown[]; digest: string | null }]>(
       'archive-late',
       {
         readToken: tokens.read,
@@ -58,11 +64,15 @@ export async function archiveLateData(
         fetch: m.partition ? [m.partition.selector] : fetchSelectors(wanted),
         start: m.range.startUs,
         end: lastUs(m.range),
+        ...(all ? { all: true } : {}),
       },
       { items: archivedLines(), macro: 'series', end: 'finish' },
       cancellationSignal(),
     );
-    const late = rows.map(asLateRow);
+    if (!Array.isArray(reply?.rows) || (all && typeof reply.digest !== 'string')) {
+      throw unexpected('late-data', reply);
+    }
+    const late = reply.rows.map(asLateRow);
     const fresh = late.filter((r) => r.points > 0);
     const n = (m.supplements?.length ?? 0) + 1;
     const key = supplementObjectKey(input, batch, n);
@@ -73,18 +83,35 @@ export async function archiveLateData(
     if (back.sha256 !== object.sha256 || back.lines !== fresh.length) {
       throw new Error(`${key} read back differs from what was written: retrying`);
     }
+    const rewritten = fresh.reduce((t, r) => t + r.rewritten, 0);
     const supplement: Supplement = {
       object,
-      series: fresh.map((r) => ({ selector: r.selector, points: r.points, first: r.first, last: r.last })),
+      series: fresh.map((r) => ({
+        selector: r.selector,
+        points: r.points,
+        first: r.first,
+        last: r.last,
+        ...(r.rewritten > 0 ? { rewritten: r.rewritten } : {}),
+      })),
       points: fresh.reduce((t, r) => t + r.points, 0),
-      live: late.map((r) => r.live),
+      ...(rewritten > 0 ? { rewritten } : {}),
+      // A partition batch's guard compares its digest; a hash a series would only grow its manifest.
+      live: late.map((r) => (all ? { ...r.live, hash: undefined } : r.live)),
+      ...(all ? { digest: reply.digest as string } : {}),
       exportedAt: new Date().toISOString(),
     };
     await writeBatch(store, input, batch, {
       ...m,
       supplements: [...(m.supplements ?? []), supplement],
     });
-    return { batch, supplement: n, series: fresh.length, points: supplement.points, bytes: object.bytes };
+    return {
+      batch,
+      supplement: n,
+      series: fresh.length,
+      points: supplement.points - rewritten,
+      rewritten,
+      bytes: object.bytes,
+    };
   } catch (err) {
     throw toFailure(err, batch);
   }
@@ -96,23 +123,20 @@ interface LateRow {
   points: number;
   first: number | null;
   last: number | null;
+  rewritten: number;
   live: SeriesEntry;
 }
 
 function asLateRow(x: unknown): LateRow {
   const ok =
     Array.isArray(x) &&
-    x.length === 8 &&
+    x.length === 10 &&
     typeof x[0] === 'string' &&
     (x[1] === null || typeof x[1] === 'string') &&
-    x.slice(2).every((v) => v === null || typeof v === 'number');
-  if (!ok) {
-    throw nonRetryable(
-      'WarpScriptError',
-      `unexpected item in a late-data reply: ${JSON.stringify(x).slice(0, 200)}`,
-    );
-  }
-  const [selector, wrapped, points, first, last, live, liveFirst, liveLast] = x as [
+    x.slice(2, 9).every((v) => v === null || typeof v === 'number') &&
+    typeof x[9] === 'string';
+  if (!ok) throw unexpected('late-data', x);
+  const [selector, wrapped, points, first, last, live, liveFirst, liveLast, rewritten, hash] = x as [
     string,
     string | null,
     number,
@@ -121,6 +145,8 @@ function asLateRow(x: unknown): LateRow {
     number,
     number,
     number,
+    number,
+    string,
   ];
   if (points > 0 && !wrapped)
     throw nonRetryable('WarpScriptError', `late points of ${selector} came back without data`);
@@ -130,7 +156,8 @@ function asLateRow(x: unknown): LateRow {
     points,
     first,
     last,
-    live: { selector, points: live, first: liveFirst, last: liveLast },
+    rewritten,
+    live: { selector, points: live, first: liveFirst, last: liveLast, hash },
   };
 }
 

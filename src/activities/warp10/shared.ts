@@ -52,7 +52,8 @@ export const lastUs = (r: MonthRange) => r.endUs - 1;
 
 /** A series as a script reports it: selector, points, first and last tick in the range. */
 type Counts = [string, number, number | null, number | null];
-type ReadItem = [...Counts, string | null];
+/** Counts, the WRAPped series (or null) and its content hash (null without points or from a custom template). */
+type ReadItem = [...Counts, string | null, string | null];
 
 export const isCounts = (x: unknown): x is Counts =>
   Array.isArray(x) &&
@@ -66,8 +67,10 @@ export const unexpected = (what: string, x: unknown) =>
 
 export function asReadItem(x: unknown): ReadItem {
   const wrapped: unknown = Array.isArray(x) ? x[4] : undefined;
-  if (!isCounts(x) || !(wrapped === null || typeof wrapped === 'string')) throw unexpected('read', x);
-  return [x[0], x[1], x[2], x[3], wrapped];
+  const hash: unknown = Array.isArray(x) ? (x[5] ?? null) : undefined;
+  const ok = isCounts(x) && (wrapped === null || typeof wrapped === 'string');
+  if (!ok || !(hash === null || typeof hash === 'string')) throw unexpected('read', x);
+  return [x[0], x[1], x[2], x[3], wrapped, hash];
 }
 
 export function datasetOf(config: OffloadConfig, ref: DatasetMonth) {
