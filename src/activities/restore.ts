@@ -79,6 +79,8 @@ interface CheckResult {
 interface Kept {
   key: string;
   points: number;
+  /** For a series with rewritten ticks: every tick kept, so each counts once (the last value wins). */
+  ticks?: Set<Long64>;
   first: Long64 | null;
   last: Long64 | null;
   attributes: Record<string, string>;
@@ -87,6 +89,10 @@ interface Kept {
 /** Class and labels, order-free: matches a decoded series to its batch manifest entry. */
 const nameKey = (cls: string, labels: Record<string, string>) =>
   JSON.stringify([cls, Object.entries(labels).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))]);
+const nameKeyOf = (selector: string) => {
+  const n = parseSeriesName(selector);
+  return nameKey(n.cls, n.labels);
+};
 
 /** A TOSELECTOR selector without the labels Warp 10 sets from the token (.app, .owner, .producer). */
 export function withoutTokenLabels(selector: string): string {
@@ -139,11 +145,19 @@ export function createRestoreActivities(deps: {
     const chosen = selectedSeries(m, selector, window);
     const byName = new Map(
       chosen.map((s) => {
-        const n = parseSeriesName(s.selector);
-        return [nameKey(n.cls, n.labels), withoutTokenLabels(s.selector)];
+        return [nameKeyOf(s.selector), withoutTokenLabels(s.selector)];
       }),
     );
     const keep = (cls: string, labels: Record<string, string>) => byName.has(nameKey(cls, labels));
+    // Series a supplement rewrote at archived ticks: written in object order, so Warp 10 keeps the newest
+    // value of a tick; counted by distinct ticks.
+    const rewrittenNames = new Set(
+      (m.supplements ?? []).flatMap((x) =>
+        x.series.filter((e) => (e.rewritten ?? 0) > 0).map((e) => nameKeyOf(e.selector)),
+      ),
+    );
+    const ticks = (cls: string, labels: Record<string, string>) => rewrittenNames.has(nameKey(cls, labels));
+    let decoded = 0;
     const total: RestoreBatchResult = {
       batch,
       series: 0,
@@ -181,19 +195,25 @@ export function createRestoreActivities(deps: {
       try {
         for await (const line of gzipLines(hashed(await store.get(o.key)))) {
           lines++;
-          const s = wrappedToInput(line, window, { text: held !== undefined, keep });
+          const s = wrappedToInput(line, window, { text: held !== undefined, keep, ticks });
           if (s && s.points > 0) {
+            decoded += s.points;
             const k = byName.get(nameKey(s.cls, s.labels)) as string;
             const seen = kept.get(k);
             if (seen) {
-              // A supplement adds other points of a series: counts add up, the range widens.
-              seen.points += s.points;
+              // A supplement adds other points of a series (or newer values of its ticks): counts add
+              // up, or count distinct ticks; the range widens.
+              if (seen.ticks && s.ticks) {
+                for (const t of s.ticks) seen.ticks.add(t);
+                seen.points = seen.ticks.size;
+              } else seen.points += s.points;
               if (s.first !== null && (seen.first === null || s.first < seen.first)) seen.first = s.first;
               if (s.last !== null && (seen.last === null || s.last > seen.last)) seen.last = s.last;
             } else {
               kept.set(k, {
                 key: k,
                 points: s.points,
+                ...(s.ticks ? { ticks: new Set(s.ticks) } : {}),
                 first: s.first,
                 last: s.last,
                 attributes: s.attributes,
@@ -264,14 +284,14 @@ export function createRestoreActivities(deps: {
     let sent = 0;
     const text = async function* (): AsyncGenerator<Uint8Array> {
       if (held) {
-        sent = total.points;
+        sent = decoded;
         yield* held;
         return;
       }
       let n = 0;
       for (const o of objects) {
         for await (const line of gzipLines(await store.get(o.key))) {
-          const s = wrappedToInput(line, window, { text: true, keep });
+          const s = wrappedToInput(line, window, { text: true, keep, ticks });
           if (s && s.points > 0) {
             sent += s.points;
             yield s.bytes;
@@ -281,10 +301,10 @@ export function createRestoreActivities(deps: {
       }
     };
     await target.client.update(target.tokens.write, text(), cancellationSignal());
-    if (sent !== total.points) {
+    if (sent !== decoded) {
       throw nonRetryable(
         'RestoreMismatch',
-        `batch ${batch}: ${key} gave ${sent} points on the second read, ${total.points} on the first`,
+        `batch ${batch}: ${key} gave ${sent} points on the second read, ${decoded} on the first`,
         batch,
       );
     }

@@ -66,6 +66,8 @@ export interface SeriesInput {
   points: number;
   first: Long64 | null;
   last: Long64 | null;
+  /** The kept points' ticks, when asked for (`ticks`): a series with rewritten ticks counts them once. */
+  ticks?: Long64[];
   /** The kept points as input-format lines, ASCII bytes (empty when none kept or no `text` asked for). */
   bytes: Buffer;
   /** The same as a string. */
@@ -143,7 +145,11 @@ const EMPTY = Buffer.alloc(0);
 export function wrappedToInput(
   line: string,
   window: { startUs: Long64; lastUs: Long64 },
-  opts: { text: boolean; keep?: (cls: string, labels: Record<string, string>) => boolean },
+  opts: {
+    text: boolean;
+    keep?: (cls: string, labels: Record<string, string>) => boolean;
+    ticks?: (cls: string, labels: Record<string, string>) => boolean;
+  },
 ): SeriesInput | undefined {
   const w = parseWrapper(line);
   if (opts.keep && !opts.keep(w.cls, w.labels)) return undefined;
@@ -154,8 +160,10 @@ export function wrappedToInput(
   // About 4 bytes of text per encoded byte for typical series; the writer grows if not.
   const out = opts.text ? new AsciiWriter(w.encoded.length * 4) : undefined;
   const head = opts.text ? ` ${seriesName(w.cls, w.labels)} ` : '';
+  const ticks: Long64[] | undefined = opts.ticks?.(w.cls, w.labels) ? [] : undefined;
   walkEncoded(w.encoded, w.base, (p) => {
     if (p.ts < startUs || p.ts > lastUs) return;
+    ticks?.push(p.ts);
     if (first === null || p.ts < first) first = p.ts;
     if (last === null || p.ts > last) last = p.ts;
     if (out) {
@@ -182,6 +190,7 @@ export function wrappedToInput(
     points,
     first,
     last,
+    ...(ticks ? { ticks } : {}),
     bytes,
     get text() {
       return bytes.toString('latin1');

@@ -114,7 +114,8 @@ export function parseSeriesSelector(text: string): SeriesSelector {
 /** The series of a batch a restore writes: matching the selector, with points in the window. */
 /**
  * Every series of a batch with all its archived points: its export plus its supplements (late data,
- * never a point twice), so counts, first and last cover every object of the batch.
+ * never a point twice; a rewritten tick counts once), so counts, first and last cover every object of
+ * the batch.
  */
 export function batchSeries(m: BatchManifest): BatchManifest['series'] {
   if (!m.supplements?.length) return m.series;
@@ -122,11 +123,12 @@ export function batchSeries(m: BatchManifest): BatchManifest['series'] {
   for (const sup of m.supplements) {
     for (const x of sup.series) {
       const s = all.get(x.selector);
+      const added = x.points - (x.rewritten ?? 0);
       if (!s || s.points === 0) {
-        all.set(x.selector, { ...x });
+        all.set(x.selector, { ...x, points: added });
         continue;
       }
-      s.points += x.points;
+      s.points += added;
       s.first = x.first === null || (s.first !== null && s.first <= x.first) ? s.first : x.first;
       s.last = x.last === null || (s.last !== null && s.last >= x.last) ? s.last : x.last;
     }
