@@ -45,6 +45,8 @@ export interface ArchiveInput extends DatasetMonth {
     rechecks?: number;
     /** The first batch of the phases being run (batches added by a recheck start later than 1). */
     firstOfRound?: number;
+    /** Committed batches reopened by a rerun (their series hold points again) still to delete again. */
+    reopened?: number[];
   };
   /** Archive even inside the configured lateness after the month's end. */
   ignoreLateness?: boolean;
@@ -182,36 +184,39 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
       progress.verified++;
       shown();
     },
-    // The guarded delete deletes nothing when a series changed since its export (late data): the new
-    // points are archived as a supplement of the batch, and the delete tries again.
     delete: async (batch) => {
-      for (let round = 1; ; round++) {
-        const r = await warp10.deleteBatch.executeWithOptions(summary('delete', batch), [
-          { group, dataset, month, batch },
-        ]);
-        if (r.late.length === 0) break;
-        if (round > LATE_ROUNDS_PER_BATCH) {
-          throw ApplicationFailure.nonRetryable(
-            `batch ${batch}: data is still being written into ${r.late.length} archived series of ${month} ` +
-              `(e.g. ${r.late[0]}) after ${LATE_ROUNDS_PER_BATCH} rounds of late data; nothing of it was ` +
-              'deleted. Rerun the month once the writers have stopped, or raise `lateness`.',
-            'LiveDataChanged',
-            { batch } satisfies Partial<FailureDetails>,
-          );
-        }
-        const late = await warp10.archiveLateData.executeWithOptions(
-          { summary: `late data of batch ${batch}/${progress.batches} (${r.late.length} series)` },
-          [{ group, dataset, month, batch, series: r.late }],
-        );
-        progress.latePoints += late.points;
-        progress.points += late.points;
-        progress.bytes += late.bytes;
-        shown();
-      }
+      await guardedDelete(batch);
       progress.deleted++;
       shown();
     },
   };
+  // The guarded delete deletes nothing when a series changed since its export (late data, a value
+  // rewritten): what is new is archived as a supplement of the batch, and the delete tries again.
+  async function guardedDelete(batch: number): Promise<void> {
+    for (let round = 1; ; round++) {
+      const r = await warp10.deleteBatch.executeWithOptions(summary('delete', batch), [
+        { group, dataset, month, batch },
+      ]);
+      if (r.late.length === 0) break;
+      if (round > LATE_ROUNDS_PER_BATCH) {
+        throw ApplicationFailure.nonRetryable(
+          `batch ${batch}: data is still being written into ${r.late.length} archived series of ${month} ` +
+            `(e.g. ${r.late[0]}) after ${LATE_ROUNDS_PER_BATCH} rounds of late data; nothing of it was ` +
+            'deleted. Rerun the month once the writers have stopped, or raise `lateness`.',
+          'LiveDataChanged',
+          { batch } satisfies Partial<FailureDetails>,
+        );
+      }
+      const late = await warp10.archiveLateData.executeWithOptions(
+        { summary: `late data of batch ${batch}/${progress.batches} (${r.late.length} series)` },
+        [{ group, dataset, month, batch, series: r.late }],
+      );
+      progress.latePoints += late.points;
+      progress.points += late.points;
+      progress.bytes += late.bytes;
+      shown();
+    }
+  }
 
   try {
     let resume = input.resume;
@@ -251,10 +256,30 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
         progress,
         rechecks: 0,
         firstOfRound: first,
+        ...(plan.reopened?.length ? { reopened: plan.reopened } : {}),
       };
     }
 
     let budget = BATCH_STEPS_PER_RUN;
+    // A rerun of a committed month: batches whose series hold points again are deleted again first
+    // (guarded: what is new in them is archived as their supplement before).
+    if (resume.reopened?.length) {
+      enter('delete');
+      const todo = resume.reopened;
+      const stop = await forBatches(0, todo.length - 1, resume.deleteConcurrency, budget, async (i) => {
+        const b = todo[i] as number;
+        try {
+          await guardedDelete(b);
+        } catch (err) {
+          failedBatch ??= b;
+          throw err;
+        }
+      });
+      budget -= stop;
+      resume = { ...resume, reopened: todo.slice(stop) };
+      if (stop < todo.length)
+        await continueAsNew<typeof archive>({ ...input, resume: { ...resume, progress } });
+    }
     for (;;) {
       for (const phase of PHASES.slice(PHASES.indexOf(resume.phase))) {
         if (progress.phase !== phase) enter(phase);

@@ -39,6 +39,8 @@ export interface PlanResult {
   batches?: { batch: number; series: number; points: number; object: string }[];
   /** The first batch to work on: after the committed ones when a committed month got late series. */
   firstBatch?: number;
+  /** Committed batches whose series hold points again: their guarded delete runs again first. */
+  reopened?: number[];
 }
 
 export type PlanInput = DatasetMonth & { dryRun?: boolean; ignoreLateness?: boolean };
@@ -69,7 +71,7 @@ export async function planMonth(deps: Warp10ActivityDeps, input: PlanInput): Pro
       // A committed month is checked for points written into it since: those are archived in batches
       // of their own, then deleted, and the month committed again.
       const late = await recheckMonth(deps, { ...input, knownBatches: done.batches.length });
-      if (late.batchCount === done.batches.length) return archived;
+      if (late.batchCount === done.batches.length && !late.reopened?.length) return archived;
       return {
         status: 'planned',
         batchCount: late.batchCount,
@@ -77,6 +79,7 @@ export async function planMonth(deps: Warp10ActivityDeps, input: PlanInput): Pro
         firstBatch: done.batches.length + 1,
         batchConcurrency: dataset.batchConcurrency,
         deleteConcurrency: late.deleteConcurrency,
+        ...(late.reopened?.length ? { reopened: late.reopened } : {}),
       };
     }
     // A frozen plan is never recomputed: batches already deleted would vanish from a new one.

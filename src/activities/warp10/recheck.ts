@@ -2,13 +2,14 @@
 // and in reruns of a committed month.
 import type { MonthRef } from '../../archive/layout.ts';
 import type { PartitionBatch } from '../../archive/manifest.ts';
+import { parseSeriesName } from '../../archive/series-name.ts';
 import type { Selector } from '../../config/schema.ts';
 import type { ArchiveStore } from '../../store/types.ts';
-import { coveringRegex } from '../../warp10/partitions.ts';
+import { coveringRegex, inPartition } from '../../warp10/partitions.ts';
 import { toFailure } from '../failures.ts';
 import { appendBatches, batchSize, readPlanBatch, requirePlanHead, type PlanHead } from '../plan-store.ts';
 import { PLAN_PAGE, findAll, isNested, labelCount, listLive, liveRead } from './live.ts';
-import { datasetOf, type DatasetMonth, type Warp10ActivityDeps } from './shared.ts';
+import { datasetOf, readBatch, writeBatch, type DatasetMonth, type Warp10ActivityDeps } from './shared.ts';
 
 export type RecheckInput = DatasetMonth & {
   knownBatches: number;
@@ -22,12 +23,21 @@ export interface RecheckResult {
   /** Series in the added batches. */
   series: number;
   deleteConcurrency?: number;
+  /**
+   * Batches of a committed month whose series hold points in it again (late points, or values rewritten
+   * at archived ticks, after their delete): verified again, so their guarded delete archives what is
+   * new in them as a supplement, newest value last, before deleting it. Only in a rerun of the month.
+   */
+  reopened?: number[];
 }
 
 /**
  * Looks for series holding points in the month that no batch still has to delete — new series, or
- * series whose batch is already deleted — and adds batches for them to the plan. Idempotent: batches
- * added by an attempt whose reply was lost (the plan has more than `knownBatches`) are returned as is.
+ * series whose batch is already deleted — and adds batches for them to the plan; in a rerun of a
+ * committed month, a series of a deleted batch reopens that batch instead (`reopened`), so the point
+ * it holds is compared with what the batch archived and a rewritten value is archived after the old
+ * one. Idempotent: batches added by an attempt whose reply was lost (the plan has more than
+ * `knownBatches`) are returned as is, and so are the batches it reopened.
  */
 export async function recheckMonth(deps: Warp10ActivityDeps, input: RecheckInput): Promise<RecheckResult> {
   const { config, store } = deps;
@@ -38,13 +48,21 @@ export async function recheckMonth(deps: Warp10ActivityDeps, input: RecheckInput
         batchCount: plan.batchCount,
         series: plan.series - (await seriesIn(store, input, plan, input.knownBatches)),
         deleteConcurrency: 1,
+        ...(input.newSeriesOnly ? {} : { reopened: await stillOpen(store, input, input.knownBatches) }),
       };
     }
     const dataset = datasetOf(config, input);
-    const selectors = input.newSeriesOnly
+    let selectors = input.newSeriesOnly
       ? await newLiveSeries(deps, dataset.selector, input, plan)
       : await listLive(deps, dataset.selector, plan.range);
-    if (selectors.length === 0) return { batchCount: plan.batchCount, series: 0 };
+    let reopened: number[] | undefined;
+    if (!input.newSeriesOnly) {
+      const owners = await ownersOf(store, input, plan, selectors);
+      selectors = selectors.filter((s) => !owners.has(s));
+      reopened = await reopen(store, input, [...new Set(owners.values())]);
+    }
+    const more = reopened?.length ? { reopened } : {};
+    if (selectors.length === 0) return { batchCount: plan.batchCount, series: 0, ...more };
     const added: string[][] = [];
     for (let i = 0; i < selectors.length; i += plan.seriesPerBatch) {
       added.push(selectors.slice(i, i + plan.seriesPerBatch));
@@ -55,10 +73,56 @@ export async function recheckMonth(deps: Warp10ActivityDeps, input: RecheckInput
       batchCount: next.batchCount,
       series: selectors.length,
       deleteConcurrency: nested ? 1 : dataset.batchConcurrency,
+      ...more,
     };
   } catch (err) {
     throw toFailure(err);
   }
+}
+
+/** The plan's batch of each selector it holds: listed in a batch, or matched by a partition's label. */
+async function ownersOf(
+  store: ArchiveStore,
+  ref: MonthRef,
+  plan: PlanHead,
+  selectors: string[],
+): Promise<Map<string, number>> {
+  const owners = new Map<string, number>();
+  if (selectors.length === 0) return owners;
+  const wanted = new Set(selectors);
+  const parts: [number, PartitionBatch][] = [];
+  for (let b = 1; b <= plan.batchCount; b++) {
+    const pb = await readPlanBatch(store, plan, ref, b);
+    if (Array.isArray(pb)) for (const s of pb) if (wanted.has(s)) owners.set(s, b);
+    if (!Array.isArray(pb)) parts.push([b, pb]);
+  }
+  if (parts.length > 0) {
+    for (const s of selectors) {
+      const value = parseSeriesName(s).labels[parts[0]![1].label];
+      const owner = value === undefined ? undefined : parts.find(([, p]) => inPartition(value, p));
+      if (owner) owners.set(s, owner[0]);
+    }
+  }
+  return owners;
+}
+
+/** Deleted batches verified again (their objects are as verified): their guarded delete runs again. */
+async function reopen(store: ArchiveStore, ref: MonthRef, batches: number[]): Promise<number[]> {
+  const sorted = [...batches].sort((a, b) => a - b);
+  for (const b of sorted) {
+    const m = await readBatch(store, ref, b);
+    if (m?.status === 'deleted') {
+      await writeBatch(store, ref, b, { ...m, status: 'verified', reopenedAt: new Date().toISOString() });
+    }
+  }
+  return sorted;
+}
+
+/** Batches 1..`count` not deleted: those an earlier attempt reopened. */
+async function stillOpen(store: ArchiveStore, ref: MonthRef, count: number): Promise<number[]> {
+  const open: number[] = [];
+  for (let b = 1; b <= count; b++) if ((await readBatch(store, ref, b))?.status !== 'deleted') open.push(b);
+  return open;
 }
 
 /** Series in batches 1..`count` of the plan. */
