@@ -147,13 +147,17 @@ export async function deletedBatches(
 /**
  * Every point of the batches' objects (each batch's own and its supplements: gzip, one WRAPped series a
  * line), decoded without Warp 10 (wrap-decode.ts: no UNWRAP request for 100,000 series), by series
- * `keyOf(class, labels)`. Fails on a point archived twice.
+ * `keyOf(class, labels)`. Fails on a point archived twice — unless `newest` is given: then a tick may be
+ * archived again with another value (a rewrite, in a later supplement), and `newest` gets the last value
+ * of every `key@tick` archived more than once, as readers apply them.
  */
 export async function decodedTicks(
   store: ArchiveStore,
   batches: BatchManifest[],
   keyOf: (cls: string, labels: Record<string, string>) => string,
+  newest?: Map<string, unknown>,
 ): Promise<TickLedger> {
+  const values = new Map<string, unknown>();
   const archived: TickLedger = new Map();
   const objects = batches.flatMap((m) => [m.object, ...(m.supplements ?? []).map((x) => x.object)]);
   for (const o of objects) {
@@ -163,7 +167,12 @@ export async function decodedTicks(
       const ticks = archived.get(k) ?? new Set<number>();
       walkEncoded(wr.encoded, wr.base, (p) => {
         const ts = Number(p.ts);
-        assert.ok(!ticks.has(ts), `${k} @${ts} archived twice`);
+        const at = `${k}@${ts}`;
+        if (newest && ticks.has(ts)) {
+          assert.notDeepEqual(p.value, values.get(at), `${at} archived twice with the same value`);
+          newest.set(at, p.value);
+        } else assert.ok(!ticks.has(ts), `${k} @${ts} archived twice`);
+        if (newest) values.set(at, p.value);
         ticks.add(ts);
       });
       archived.set(k, ticks);

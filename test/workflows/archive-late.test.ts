@@ -14,11 +14,11 @@ import { httpRunner, type FeedingRunner, type Params } from '../../src/warp10/ru
 import { buildRuntime, type Runtime } from '../../src/worker/runtime.ts';
 import { createOffloadWorker } from '../../src/worker/worker.ts';
 import { archiveRuns } from '../support/archive-run.ts';
-import { restoreRuns } from '../support/restore-run.ts';
+import { dumpFull, restoreRuns } from '../support/restore-run.ts';
 import { dumpClass, storedLines, unwrapLines } from '../support/points.ts';
 import { auditMonth } from '../../src/archive/audit.ts';
 import { testConfig } from '../support/config.ts';
-import { toInputFormat, type SeedSeries } from '../support/seed.ts';
+import { toInputFormat, type SeedPoint, type SeedSeries } from '../support/seed.ts';
 import { temporalEnv, uniqueId, warp10OrSkip, workflowBundle, type Warp10Stack } from '../support/stack.ts';
 import { utcMonth } from '../support/month.ts';
 
@@ -289,6 +289,89 @@ describe('late data (real Temporal, real Warp 10)', () => {
     assert.deepEqual(supplements(m), [[1, 1]]);
   });
 
+  test('late data: a value rewritten at an archived tick between verify and delete (each value type, one with a location) — archived as a supplement, nothing of the month live, restored with the new value; the same value rewritten changes nothing', async (t) => {
+    // Rewrites at S + H, the first time each series' batch reaches its guarded delete: a new value (or
+    // the same value at a new location) for five series, the same value again for the others.
+    const at = S + H;
+    const newer: Record<string, Omit<SeedPoint, 'ts'>> = {
+      a: { value: 300 },
+      e: { value: 2.75 },
+      f: { value: false },
+      g: { value: 'y z' },
+      h: { value: 7, lat: 48.5, lon: 2.5, elev: 100 },
+    };
+    const seeded: Record<string, SeedSeries['points'][number]> = {};
+    const touched = new Set<string>();
+    const s = await setup(t, {
+      hook: async (script, _n, params, late) => {
+        if (script !== 'archive-delete') return;
+        for (const host of hostsIn(params)) {
+          if (touched.has(host)) continue;
+          touched.add(host);
+          const p = newer[host] ?? seeded[host]!;
+          await late.write([{ cls: late.cls, labels: { host }, points: [{ ...p, ts: at }] }]);
+        }
+      },
+    });
+    if (!s) return;
+    const { rt, w, cls } = s;
+    // Series of the other value types, one with locations; the seed's a-d are LONGs.
+    const typed: SeedSeries[] = [
+      { cls, labels: { host: 'e' }, points: pts(S, at, E - 1).map((p, i) => ({ ...p, value: i + 0.5 })) },
+      { cls, labels: { host: 'f' }, points: pts(S, at, E - 1).map((p) => ({ ...p, value: true })) },
+      { cls, labels: { host: 'g' }, points: pts(S, at, E - 1).map((p) => ({ ...p, value: 'x y' })) },
+      {
+        cls,
+        labels: { host: 'h' },
+        points: pts(S, at, E - 1).map((p) => ({ ...p, value: 7, lat: 48.5, lon: 2.25, elev: 100 })),
+      },
+    ];
+    await write(rt, s.written, typed);
+    for (const x of [...seed(cls), ...typed]) seeded[x.labels.host!] = x.points.find((p) => p.ts === at)!;
+    const [r] = await archiveRuns(env, rt, s.ref);
+    assert.equal(r?.status, 'archived');
+    assert.equal(touched.size, 8, 'every series was rewritten once');
+    assert.deepEqual(await dumpFull(w, cls, S, E - 1), [], 'nothing of the month is live');
+
+    // One supplement point a changed series, counted as a rewrite; the month counts each tick once.
+    const m = await readJson(rt.store, monthManifestKey(s.ref), MonthManifestSchema);
+    const sups = m!.batches.flatMap((b) => b.supplements ?? []);
+    assert.equal(
+      sups.reduce((n, x) => n + x.points, 0),
+      5,
+      'the five changed series, one point each',
+    );
+    assert.equal(
+      sups.reduce((n, x) => n + (x.rewritten ?? 0), 0),
+      5,
+    );
+    assert.equal(m!.points, 4 * 4 + 4 * 3, 'every tick of the month once');
+    const audit = await auditMonth(rt.store, s.ref);
+    assert.deepEqual(audit.problems, []);
+
+    // The restore writes the batch, then its supplements: the newest value of each tick wins.
+    const [restored] = await restoreRuns(env, rt, [{ ...s.ref }]);
+    assert.equal(restored?.status, 'fulfilled', String((restored as PromiseRejectedResult)?.reason));
+    const back = await dumpFull(w, cls, S, E - 1);
+    assert.equal(back.length, 8);
+    for (const [sel, , ticks, values, , lats, lons, elevs] of back) {
+      const host = /host=(\w+)/.exec(sel)![1]!;
+      const i = ticks.indexOf(at);
+      const want = newer[host] ?? seeded[host]!;
+      assert.equal(ticks.length, host < 'e' ? 4 : 3, `${host}: every tick once`);
+      assert.deepEqual(values[i], want.value, `${host}: the newest value at the rewritten tick`);
+      if (host === 'h') {
+        // Locations come back as Warp 10's HHCodes hold them (about 1e-7 degrees).
+        const [lat, lon] = [lats[i] as number, lons[i] as number];
+        assert.ok(
+          Math.abs(lat - 48.5) < 1e-6 && Math.abs(lon - 2.5) < 1e-6,
+          `its new location: ${lat}:${lon}`,
+        );
+        assert.equal(elevs[i], 100);
+      }
+    }
+  });
+
   test('late data: points written after the month was committed — the next run archives them, revision 2, 0 lost', async (t) => {
     const s = await setup(t);
     if (!s) return;
@@ -306,6 +389,53 @@ describe('late data (real Temporal, real Warp 10)', () => {
     const m = await s.converged();
     assert.equal(m.revision, 2);
     assert.equal(m.batches.length, 3, 'the late series got a batch of their own');
+  });
+
+  test('late data: a value rewritten after the month was committed — the next run archives it as a supplement of its batch, counted once, restored with the new value; a resent value and a new tick too', async (t) => {
+    const s = await setup(t);
+    if (!s) return;
+    const { rt, w, cls } = s;
+    const [first] = await archiveRuns(env, rt, s.ref);
+    assert.equal(first?.status, 'archived');
+    const before = await readJson(rt.store, monthManifestKey(s.ref), MonthManifestSchema);
+    // seed(): values 1.. at S - 1, S, S + H, S + 2H, E - 1, E: the value at S + H is 3, at S + 2H 4.
+    await write(rt, s.written, [
+      { cls, labels: { host: 'a' }, points: [{ ts: S + H, value: 300 }] },
+      { cls, labels: { host: 'b' }, points: [{ ts: S + 2 * H, value: 4 }] },
+      { cls, labels: { host: 'c' }, points: [{ ts: S + 11, value: 5 }] },
+    ]);
+    const [second, third] = await archiveRuns(env, rt, s.ref, 2);
+    assert.equal(second?.status, 'archived');
+    assert.equal(second?.points, 1, 'one new tick; the rewrite and the resend add no point');
+    assert.equal(third?.status, 'skipped', 'nothing new: the third run has nothing to do');
+    assert.deepEqual(await dumpFull(w, cls, S, E - 1), [], 'nothing of the month is live');
+    const m = await readJson(rt.store, monthManifestKey(s.ref), MonthManifestSchema);
+    assert.equal(m!.revision, 2);
+    assert.equal(m!.batches.length, before!.batches.length, 'no batch of their own: their batches reopened');
+    assert.equal(m!.points, before!.points + 1);
+    const sups = m!.batches.flatMap((b) => b.supplements ?? []);
+    assert.equal(
+      sups.reduce((n, x) => n + x.points, 0),
+      2,
+      'the rewrite and the new tick',
+    );
+    assert.equal(
+      sups.reduce((n, x) => n + (x.rewritten ?? 0), 0),
+      1,
+    );
+    assert.deepEqual((await auditMonth(rt.store, s.ref)).problems, []);
+
+    const [restored] = await restoreRuns(env, rt, [{ ...s.ref }]);
+    assert.equal(restored?.status, 'fulfilled', String((restored as PromiseRejectedResult)?.reason));
+    const back = new Map((await dumpFull(w, cls, S, E - 1)).map((r) => [/host=(\w+)/.exec(r[0])![1]!, r]));
+    const at = (host: string, ts: number) => {
+      const r = back.get(host)!;
+      return r[3][r[2].indexOf(ts)];
+    };
+    assert.equal(at('a', S + H), 300, 'the newest value');
+    assert.equal(at('b', S + 2 * H), 4);
+    assert.deepEqual(back.get('c')![2].length, 5, 'the new tick restored with the others');
+    assert.deepEqual(back.get('a')![2].length, 4, 'a rewritten tick once');
   });
 
   test('late data: a month inside its lateness is refused, nothing written; --ignore-lateness archives it', async (t) => {

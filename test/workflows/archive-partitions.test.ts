@@ -2,7 +2,8 @@
 // batched by label prefix, one selector a request, so its cost grows with its data, not with its series
 // squared. Late data converges on the new batching: a point written while a batch is exported, a point
 // and a brand-new series written between its verify and its delete (both inside the batch's partition),
-// and a series no partition covers (found by the recheck). Every point of the month ends archived
+// a value rewritten at an archived tick (found by the content digest), and a series no partition covers
+// (found by the recheck). Every point of the month ends archived
 // exactly once, nothing of it stays live, points outside it stay, every history stays bounded.
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -43,7 +44,7 @@ after(async () => {
 const key = (cls: string, labels: Record<string, string>) =>
   `${cls}{${['app', 'inst', 'zone'].map((k) => `${k}=${labels[k]}`).join(',')}}`;
 
-test('late data: one class of 100,000 UUID-labelled series batched by label prefix; points during export and between verify and delete, a new series inside a partition and one outside all — every point archived once, nothing of the month live, one selector a request', async (t) => {
+test('late data: one class of 100,000 UUID-labelled series batched by label prefix; points during export and between verify and delete, a new series inside a partition and one outside all, a value rewritten at an archived tick — every point archived once (the rewrite again, newest last), nothing of the month live, one selector a request', async (t) => {
   const w = warp10OrSkip(t);
   if (!w) return;
   const cls = uniqueId('test.uuid').replace(/-/g, '.');
@@ -86,6 +87,7 @@ test('late data: one class of 100,000 UUID-labelled series batched by label pref
   let exports = 0;
   let deletes = 0;
   const late: string[] = [];
+  const rewrites = new Map<string, unknown>();
   const runner: FeedingRunner = {
     run: async (script, params, signal) => {
       if (script === 'archive-delete-partition' && ++deletes === 1) {
@@ -100,7 +102,12 @@ test('late data: one class of 100,000 UUID-labelled series batched by label pref
         // And a series no partition covers ('~' sorts after every hex digit): the recheck's.
         const stray = { app: randomUUID(), inst: '~stray', zone: 'par9' };
         await write([`${S + 7 * DAY}// ${key(cls, stray)} 44`], [[key(cls, stray), S + 7 * DAY]]);
-        late.push(key(cls, a), key(cls, fresh), key(cls, stray));
+        // And a value rewritten at an archived tick: same count, same ticks, new content.
+        const c = key(cls, labelsOf(await oneOf(sel, 5)));
+        const tick = Math.min(...ledger.get(c)!);
+        await write([`${tick}// ${c} 987654`], [[c, tick]]);
+        rewrites.set(`${c}@${tick}`, 987654);
+        late.push(key(cls, a), key(cls, fresh), key(cls, stray), c);
       }
       return counted.run(script, params, signal);
     },
@@ -174,7 +181,7 @@ test('late data: one class of 100,000 UUID-labelled series batched by label pref
   const archiveMs = Date.now() - archiveStart;
 
   assert.equal(result.status, 'archived');
-  assert.equal(late.length, 4, 'every late write happened');
+  assert.equal(late.length, 5, 'every late write happened');
   assert.equal(result.points, monthPoints(), 'the month manifest counts every point once');
 
   // The plan: partitions on one label, each named by one selector, none over the points bound by far.
@@ -194,10 +201,10 @@ test('late data: one class of 100,000 UUID-labelled series batched by label pref
   const delReq = requests.get('archive-delete-partition')!;
   assert.equal(exportReq.selectors, exportReq.n, 'one selector per export request');
   assert.equal(delReq.selectors, delReq.n, 'one selector per guarded delete');
-  // One guarded delete per partition (by digest); a batch that got late data takes two more: the full
-  // comparison naming the changed series, then the digest again after its supplement. One or two such
-  // late rounds (the export-time point and the delete-time ones may fall in the same batch).
-  const lateRounds = (delReq.n - partitions.length) / 2;
+  // One guarded delete per partition (by digest, content hashes included); a batch that got late data
+  // takes one more: the digest again after its supplement. One or two such late rounds (the export-time
+  // point and the delete-time ones may fall in the same batch).
+  const lateRounds = delReq.n - partitions.length;
   assert.ok(
     lateRounds === 1 || lateRounds === 2,
     `${delReq.n} guarded deletes for ${partitions.length} partitions`,
@@ -211,9 +218,11 @@ test('late data: one class of 100,000 UUID-labelled series batched by label pref
   // Every point of the month archived exactly once: the batches' objects, decoded without Warp 10.
   const deleted = await deletedBatches(rt.store, ref, manifest.batches);
   const supplements = deleted.reduce((n, m) => n + (m.supplements?.length ?? 0), 0);
-  const archived = await decodedTicks(rt.store, deleted, key);
+  const newest = new Map<string, unknown>();
+  const archived = await decodedTicks(rt.store, deleted, key, newest);
   assert.equal(supplements, lateRounds, `${supplements} supplements, one a late round`);
   assertSameTicks(archived, ledger);
+  assert.deepEqual(newest, rewrites, 'the rewritten value archived again, and archived last');
 
   // Nothing of the month is live; the points after it are.
   assert.deepEqual(await countRange(S, E - 1), { series: 0, points: 0 });
