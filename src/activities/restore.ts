@@ -143,11 +143,7 @@ export function createRestoreActivities(deps: {
     const window = restoreWindow(input, month.range);
     const selector = input.series === undefined ? undefined : parseSeriesSelector(input.series);
     const chosen = selectedSeries(m, selector, window);
-    const byName = new Map(
-      chosen.map((s) => {
-        return [nameKeyOf(s.selector), withoutTokenLabels(s.selector)];
-      }),
-    );
+    const byName = new Map(chosen.map((s) => [nameKeyOf(s.selector), withoutTokenLabels(s.selector)]));
     const keep = (cls: string, labels: Record<string, string>) => byName.has(nameKey(cls, labels));
     // Series a supplement rewrote at archived ticks: written in object order, so Warp 10 keeps the newest
     // value of a tick; counted by distinct ticks.

@@ -13,6 +13,22 @@ const NASTY = ['plain', 'with space', 'a,b=c', '100%', '{x}', 'été', 'emoji-\u
 
 type Outcome = { deleted: number; alreadyGone: number; checked: number; changed: unknown[]; digest: boolean };
 
+type ReadRow = [string, number, number, number, null, string];
+
+/** What Warp 10 holds of a class over [0, 10,000]: one archive-read row a series with data. */
+async function readClass(runner: ReturnType<typeof httpRunner>, token: string, cls: string) {
+  const [items] = await runner.run<[ReadRow[]]>('archive-read', {
+    token,
+    selectors: [],
+    fetch: [`${cls}{}`],
+    start: 0,
+    end: 10_000,
+    wrap: false,
+    all: true,
+  });
+  return items;
+}
+
 async function setup(w: NonNullable<ReturnType<typeof warp10OrSkip>>) {
   const client = new Warp10Client({ url: w.url });
   const runner = httpRunner(client);
@@ -22,18 +38,13 @@ async function setup(w: NonNullable<ReturnType<typeof warp10OrSkip>>) {
   );
   await client.update(w.writeToken, lines.join('\n'));
   // What Warp 10 holds of the class: one summary a series with data.
-  const read = async (): Promise<SeriesSummary[]> => {
-    const [items] = await runner.run<[[string, number, number, number, unknown][]]>('archive-read', {
-      token: w.readToken,
-      selectors: [],
-      fetch: [`${cls}{}`],
-      start: 0,
-      end: 10_000,
-      wrap: false,
-      all: true,
-    });
-    return items.map(([selector, points, first, last]) => ({ selector, points, first, last }));
-  };
+  const read = async (): Promise<SeriesSummary[]> =>
+    (await readClass(runner, w.readToken, cls)).map(([selector, points, first, last]) => ({
+      selector,
+      points,
+      first,
+      last,
+    }));
   const summaries = await read();
   const guard = (params: Params) =>
     runner.run<[Outcome]>('archive-delete-partition', {
@@ -108,18 +119,8 @@ describe('summary digest (real Warp 10)', () => {
         .flatMap(([k, v]) => [1000, 2000, 3000].map((ts) => `${ts}/${locs(k)} ${cls}{t=${k}} ${v}`))
         .join('\n');
     await client.update(w.writeToken, text(first, loc));
-    const hashes = async () => {
-      const [items] = await runner.run<[[string, number, number, number, null, string][]]>('archive-read', {
-        token: w.readToken,
-        selectors: [],
-        fetch: [`${cls}{}`],
-        start: 0,
-        end: 10_000,
-        wrap: false,
-        all: true,
-      });
-      return new Map(items.map((i) => [/t=(\w+)/.exec(i[0])![1]!, i]));
-    };
+    const hashes = async () =>
+      new Map((await readClass(runner, w.readToken, cls)).map((i) => [/t=(\w+)/.exec(i[0])![1]!, i]));
     const before = await hashes();
     assert.equal(before.size, 5);
     for (const [, i] of before) assert.match(i[5], /^[0-9a-f]{16}$/);

@@ -154,6 +154,15 @@ function hookedRunner(
   };
 }
 
+/** Points and rewritten points of all the month's supplements. */
+const supplementTotals = (m: MonthManifest) =>
+  m.batches
+    .flatMap((b) => b.supplements ?? [])
+    .reduce((t, x) => ({ points: t.points + x.points, rewritten: t.rewritten + (x.rewritten ?? 0) }), {
+      points: 0,
+      rewritten: 0,
+    });
+
 /** [batch, points] of every supplement of the month. */
 const supplements = (m: MonthManifest) =>
   m.batches.flatMap((b) => (b.supplements ?? []).map((x) => [b.batch, x.points]));
@@ -335,15 +344,10 @@ describe('late data (real Temporal, real Warp 10)', () => {
 
     // One supplement point a changed series, counted as a rewrite; the month counts each tick once.
     const m = await readJson(rt.store, monthManifestKey(s.ref), MonthManifestSchema);
-    const sups = m!.batches.flatMap((b) => b.supplements ?? []);
-    assert.equal(
-      sups.reduce((n, x) => n + x.points, 0),
-      5,
-      'the five changed series, one point each',
-    );
-    assert.equal(
-      sups.reduce((n, x) => n + (x.rewritten ?? 0), 0),
-      5,
+    assert.deepEqual(
+      supplementTotals(m!),
+      { points: 5, rewritten: 5 },
+      'the five changed series, one rewritten point each',
     );
     assert.equal(m!.points, 4 * 4 + 4 * 3, 'every tick of the month once');
     const audit = await auditMonth(rt.store, s.ref);
@@ -413,16 +417,7 @@ describe('late data (real Temporal, real Warp 10)', () => {
     assert.equal(m!.revision, 2);
     assert.equal(m!.batches.length, before!.batches.length, 'no batch of their own: their batches reopened');
     assert.equal(m!.points, before!.points + 1);
-    const sups = m!.batches.flatMap((b) => b.supplements ?? []);
-    assert.equal(
-      sups.reduce((n, x) => n + x.points, 0),
-      2,
-      'the rewrite and the new tick',
-    );
-    assert.equal(
-      sups.reduce((n, x) => n + (x.rewritten ?? 0), 0),
-      1,
-    );
+    assert.deepEqual(supplementTotals(m!), { points: 2, rewritten: 1 }, 'the rewrite and the new tick');
     assert.deepEqual((await auditMonth(rt.store, s.ref)).problems, []);
 
     const [restored] = await restoreRuns(env, rt, [{ ...s.ref }]);

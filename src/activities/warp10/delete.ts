@@ -5,6 +5,7 @@ import { summaryDigest } from '../../warp10/digest.ts';
 import { groupSelectors } from '../../warp10/selectors.ts';
 import { nonRetryable, toFailure } from '../failures.ts';
 import {
+  contentDigest,
   findDatasetTemplates,
   isCounts,
   lastUs,
@@ -107,13 +108,6 @@ export async function deleteBatch(deps: Warp10ActivityDeps, input: BatchRef): Pr
   } catch (err) {
     throw toFailure(err, batch);
   }
-}
-
-/** A partition batch's digest with content hashes, as of its latest supplement; undefined before them. */
-export function contentDigest(m: BatchManifest): string | undefined {
-  if (!m.partition?.digest) return undefined;
-  const latest = [...(m.supplements ?? [])].reverse().find((x) => x.digest);
-  return latest?.digest ?? m.partition.digest;
 }
 
 /**

@@ -7,8 +7,8 @@ import { supplementObjectKey } from '../../archive/layout.ts';
 import type { SeriesEntry, Supplement } from '../../archive/manifest.ts';
 import type { FeedingRunner, WarpScriptRunner } from '../../warp10/runner.ts';
 import { nonRetryable, toFailure } from '../failures.ts';
-import { contentDigest } from './delete.ts';
 import {
+  contentDigest,
   fetchSelectors,
   lastUs,
   readBatch,
@@ -96,7 +96,7 @@ export async function archiveLateData(
       points: fresh.reduce((t, r) => t + r.points, 0),
       ...(rewritten > 0 ? { rewritten } : {}),
       // A partition batch's guard compares its digest; a hash a series would only grow its manifest.
-      live: late.map((r) => (all ? { ...r.live, hash: undefined } : r.live)),
+      live: late.map(({ live: { hash, ...counts } }) => (all ? counts : { ...counts, hash })),
       ...(all ? { digest: reply.digest as string } : {}),
       exportedAt: new Date().toISOString(),
     };

@@ -93,8 +93,8 @@ async function ownersOf(
   const parts: [number, PartitionBatch][] = [];
   for (let b = 1; b <= plan.batchCount; b++) {
     const pb = await readPlanBatch(store, plan, ref, b);
-    if (Array.isArray(pb)) for (const s of pb) if (wanted.has(s)) owners.set(s, b);
     if (!Array.isArray(pb)) parts.push([b, pb]);
+    else for (const s of pb) if (wanted.has(s)) owners.set(s, b);
   }
   if (parts.length > 0) {
     for (const s of selectors) {

@@ -117,3 +117,10 @@ export function findDatasetTemplates(config: OffloadConfig, ref: MonthRef) {
   const configured = group?.datasets.find((d) => d.name === ref.dataset);
   return configured ? configured.templates : group?.discover?.templates;
 }
+
+/** A partition batch's digest with content hashes, as of its latest supplement; undefined before them. */
+export function contentDigest(m: BatchManifest): string | undefined {
+  if (!m.partition?.digest) return undefined;
+  const latest = [...(m.supplements ?? [])].reverse().find((x) => x.digest);
+  return latest?.digest ?? m.partition.digest;
+}
