@@ -200,3 +200,18 @@ export function wrapFsError(err: unknown, operation: string, where: string, key?
     ? new StoreTransientError(message, details)
     : new StorePermanentError(message, details);
 }
+
+/** A range read that the object does not hold (a manifest listing a member past the object's end). */
+export function shortRange(
+  description: string,
+  key: string,
+  offset: number,
+  length: number,
+  got: number,
+): StorePermanentError {
+  return new StorePermanentError(
+    `${description}: get range of key ${JSON.stringify(key)}: asked ${length} bytes at ${offset}, ` +
+      `the object holds ${got} there (shorter than its manifest says)`,
+    { operation: 'get range', key },
+  );
+}

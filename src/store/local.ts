@@ -16,8 +16,9 @@ import {
   wrapFsError,
   writeBodyToFile,
   errnoCode,
+  shortRange,
 } from './common.ts';
-import { NotFoundError } from './types.ts';
+import { NotFoundError, StorePermanentError } from './types.ts';
 import type { ArchiveStore, ObjectInfo, PutBody, PutOptions, PutResult } from './types.ts';
 
 const READ_CHUNK = 1024 * 1024;
@@ -59,6 +60,26 @@ export class LocalStore implements ArchiveStore {
   async get(key: string): Promise<AsyncIterable<Uint8Array>> {
     const handle = await this.openFile(key, 'get');
     return this.readAll(handle, key);
+  }
+
+  async getRange(key: string, offset: number, length: number): Promise<Buffer> {
+    const handle = await this.openFile(key, 'get range');
+    try {
+      const buf = Buffer.alloc(length);
+      let read = 0;
+      while (read < length) {
+        const { bytesRead } = await handle.read(buf, read, length - read, offset + read);
+        if (bytesRead === 0) break;
+        read += bytesRead;
+      }
+      if (read < length) throw shortRange(this.description, key, offset, length, read);
+      return buf;
+    } catch (err) {
+      if (err instanceof StorePermanentError) throw err;
+      throw wrapFsError(err, 'get range', this.description, key);
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
   }
 
   async getText(key: string): Promise<string> {

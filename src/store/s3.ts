@@ -26,6 +26,7 @@ import {
   validatePrefix,
   wrapFsError,
   writeBodyToFile,
+  shortRange,
 } from './common.ts';
 import {
   InvalidKeyError,
@@ -268,6 +269,26 @@ export class S3Store implements ArchiveStore {
       );
     }
     return this.readAll(body as AsyncIterable<Uint8Array> & { destroy?: () => void }, key);
+  }
+
+  async getRange(key: string, offset: number, length: number): Promise<Buffer> {
+    const chunks: Uint8Array[] = [];
+    try {
+      const res = await this.client.send(
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: this.fullKey(key),
+          Range: `bytes=${offset}-${offset + length - 1}`,
+        }),
+      );
+      for await (const chunk of res.Body as AsyncIterable<Uint8Array>) chunks.push(chunk);
+    } catch (err) {
+      throw this.wrap(err, 'get range', key);
+    }
+    const buf = Buffer.concat(chunks);
+    // A range past the end comes back short (or as 416, wrapped above).
+    if (buf.length !== length) throw shortRange(this.description, key, offset, length, buf.length);
+    return buf;
   }
 
   private async *readAll(

@@ -42,6 +42,12 @@ export interface ArchiveStore {
   put(key: string, body: PutBody, opts?: PutOptions): Promise<PutResult>;
   /** Throws NotFoundError when absent. Consume the iterable fully (or break) to release the handle. */
   get(key: string): Promise<AsyncIterable<Uint8Array>>;
+  /**
+   * Bytes [offset, offset + length) of the object, whole (a gzip member of a seekable batch object:
+   * one series is read without its batch). Throws NotFoundError when absent; a range past the object's
+   * end is a StorePermanentError.
+   */
+  getRange(key: string, offset: number, length: number): Promise<Buffer>;
   /** UTF-8 text of the object (gunzipped if it is gzip); throws NotFoundError when absent. */
   getText(key: string): Promise<string>;
   head(key: string): Promise<ObjectInfo | undefined>;

@@ -109,6 +109,27 @@ export function describeStoreContract(name: string, makeSubject: () => Promise<C
       assert.deepEqual(read, { bytes: Buffer.byteLength(text), sha256: sha256(text) });
     });
 
+    test('getRange reads exactly the bytes asked; a range past the end or a missing key is refused', async () => {
+      const data = randomBytes(300_000);
+      await store.put('range/object.bin', data);
+      // (Not [0, 1]: s3rver reads `bytes=0-0` as the whole object; a gzip member is 18 bytes or more.)
+      for (const [offset, length] of [
+        [0, 18],
+        [0, data.length],
+        [123_456, 65_536],
+        [data.length - 7, 7],
+      ] as const) {
+        const got = await store.getRange('range/object.bin', offset, length);
+        assert.equal(sha256(got), sha256(data.subarray(offset, offset + length)), `${offset}+${length}`);
+      }
+      await assert.rejects(store.getRange('range/object.bin', data.length - 10, 20), (err: unknown) => {
+        assert.ok(err instanceof StorePermanentError, `StorePermanentError expected, got ${String(err)}`);
+        assert.match(String(err), /range\/object\.bin/);
+        return true;
+      });
+      await assert.rejects(store.getRange('range/missing.bin', 0, 10), NotFoundError);
+    });
+
     test('a Uint8Array view stores only its own bytes', async () => {
       const backing = Buffer.from('XXXXpayloadYYYY');
       const view = new Uint8Array(backing.buffer, backing.byteOffset + 4, 7);

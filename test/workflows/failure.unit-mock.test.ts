@@ -290,6 +290,7 @@ describe(
               )
             : store.put(key, body, opts),
         get: (key) => store.get(key),
+        getRange: (key, offset, length) => store.getRange(key, offset, length),
         getText: (key) => store.getText(key),
         head: (key) => store.head(key),
         list: (prefix) => store.list(prefix),
