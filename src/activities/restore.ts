@@ -3,7 +3,7 @@
 // streams them as GTS input text to the target's /api/v0/update, then reads them back in Warp 10
 // (restore-verify.mc2). Writing a batch again writes the same points again, which changes nothing: a
 // retry or a new worker after a crash simply redoes the batch.
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { cancellationSignal, heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { gzipLines } from '../archive/lines.ts';
@@ -14,6 +14,7 @@ import { ArchiveInputError, readBatchManifest, readMonthManifest } from '../arch
 import { parseSeriesName } from '../archive/series-name.ts';
 import {
   batchObjects,
+  type ObjectRead,
   planRestore,
   parseSeriesSelector,
   restoreWindow,
@@ -134,15 +135,17 @@ export function createRestoreActivities(deps: {
     if (!month) throw new ArchiveInputError('NoSuchArchive', `no manifest for ${input.month}`);
     const m = await readBatchManifest(store, input, batch);
     if (!m) throw new ArchiveInputError('ArchiveCorrupt', `batch ${batch} has no manifest`);
-    // The batch's export, then its supplements (late data): every point of the batch exactly once.
-    const objects = batchObjects(m);
-    const key = objects.length > 1 ? `${m.object.key} (+${objects.length - 1} supplement(s))` : m.object.key;
+    const count = 1 + (m.supplements?.length ?? 0);
+    const key = count > 1 ? `${m.object.key} (+${count - 1} supplement(s))` : m.object.key;
     const corrupt = (object: string, what: string) =>
       nonRetryable('ArchiveCorrupt', `batch ${batch}: ${object} ${what}; nothing of it was restored`, batch);
 
     const window = restoreWindow(input, month.range);
     const selector = input.series === undefined ? undefined : parseSeriesSelector(input.series);
     const chosen = selectedSeries(m, selector, window);
+    // The batch's export, then its supplements (late data): every point of the batch exactly once. For
+    // a selection of series, a seekable object is read member by member: only its series' members.
+    const objects = batchObjects(m, selector ? new Set(chosen.map((s) => s.selector)) : undefined);
     const byName = new Map(chosen.map((s) => [nameKeyOf(s.selector), withoutTokenLabels(s.selector)]));
     const keep = (cls: string, labels: Record<string, string>) => byName.has(nameKey(cls, labels));
     // Series a supplement rewrote at archived ticks: written in object order, so Warp 10 keeps the newest
@@ -153,6 +156,34 @@ export function createRestoreActivities(deps: {
       ),
     );
     const ticks = (cls: string, labels: Record<string, string>) => rewrittenNames.has(nameKey(cls, labels));
+    /** The lines of what is read of `o` (whole, hashed into `hash`, or its members, each checked). */
+    async function* objectLines(o: ObjectRead, hash?: Hash): AsyncGenerator<string> {
+      if (!o.members) {
+        const body = await store.get(o.key);
+        yield* gzipLines(
+          hash
+            ? (async function* () {
+                for await (const chunk of body) {
+                  hash.update(chunk);
+                  yield chunk;
+                }
+              })()
+            : body,
+        );
+        return;
+      }
+      for (const member of o.members) {
+        const bytes = await store.getRange(o.key, member.offset, member.bytes);
+        const sha = createHash('sha256').update(bytes).digest('hex');
+        if (sha !== member.sha256) {
+          throw corrupt(
+            o.key,
+            `is corrupt: its member at byte ${member.offset} has SHA-256 ${sha}, the manifest says ${member.sha256}`,
+          );
+        }
+        yield* gzipLines([bytes]);
+      }
+    }
     let decoded = 0;
     const total: RestoreBatchResult = {
       batch,
@@ -182,14 +213,8 @@ export function createRestoreActivities(deps: {
     for (const o of objects) {
       const hash = createHash('sha256');
       let lines = 0;
-      const hashed = async function* (body: AsyncIterable<Uint8Array>) {
-        for await (const chunk of body) {
-          hash.update(chunk);
-          yield chunk;
-        }
-      };
       try {
-        for await (const line of gzipLines(hashed(await store.get(o.key)))) {
+        for await (const line of objectLines(o, hash)) {
           lines++;
           const s = wrappedToInput(line, window, { text: held !== undefined, keep, ticks });
           if (s && s.points > 0) {
@@ -229,7 +254,7 @@ export function createRestoreActivities(deps: {
         throw err;
       }
       const sha = hash.digest('hex');
-      if (sha !== o.sha256) {
+      if (!o.members && sha !== o.sha256) {
         throw corrupt(o.key, `is corrupt: its SHA-256 is ${sha}, the manifest says ${o.sha256}`);
       }
       if (lines !== o.lines) throw corrupt(o.key, `holds ${lines} series, its manifest ${o.lines}`);
@@ -286,7 +311,7 @@ export function createRestoreActivities(deps: {
       }
       let n = 0;
       for (const o of objects) {
-        for await (const line of gzipLines(await store.get(o.key))) {
+        for await (const line of objectLines(o)) {
           const s = wrappedToInput(line, window, { text: true, keep, ticks });
           if (s && s.points > 0) {
             sent += s.points;

@@ -80,8 +80,8 @@ export function createStoreActivities(deps: { store: ArchiveStore }) {
             b,
           );
         }
-        const supplements = (m.supplements ?? []).map((x) => ({
-          ...x.object,
+        const supplements = (m.supplements ?? []).map(({ object: { members: _, ...object }, ...x }) => ({
+          ...object,
           points: x.points,
           ...(x.rewritten ? { rewritten: x.rewritten } : {}),
         }));

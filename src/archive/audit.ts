@@ -17,7 +17,7 @@ import {
 import { ArchiveInputError, readBatchManifest, readMonthManifest } from './read.ts';
 import { parseSeriesName } from './series-name.ts';
 import { WrapDecodeError, decodeWrapped } from './wrap-decode.ts';
-import type { SeriesEntry } from './manifest.ts';
+import type { Member, SeriesEntry } from './manifest.ts';
 
 export interface AuditProblem {
   /** The store key of the object at fault. */
@@ -39,6 +39,31 @@ const MAX_LINE_PROBLEMS = 10;
 
 const seriesKey = (cls: string, labels: Record<string, string>) =>
   JSON.stringify([cls, Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))]);
+
+/** Each member's bytes into its own hash, as the object streams by (members are contiguous, in order). */
+async function* hashingMembers(
+  body: AsyncIterable<Uint8Array>,
+  members: Member[],
+  hashes: ReturnType<typeof createHash>[],
+) {
+  let at = 0;
+  let i = 0;
+  for await (const chunk of body) {
+    let from = 0;
+    while (from < chunk.length && i < members.length) {
+      const end = members[i]!.offset + members[i]!.bytes;
+      const take = Math.min(chunk.length - from, end - at);
+      if (take <= 0) {
+        i++;
+        continue;
+      }
+      hashes[i]!.update(chunk.subarray(from, from + take));
+      [from, at] = [from + take, at + take];
+      if (at >= end) i++;
+    }
+    yield chunk;
+  }
+}
 
 async function* hashing(body: AsyncIterable<Uint8Array>, hash: ReturnType<typeof createHash>) {
   for await (const chunk of body) {
@@ -114,9 +139,25 @@ export async function auditMonth(store: ArchiveStore, ref: MonthRef): Promise<Mo
     /** One object of the batch (its export or a supplement): size, checksum, and every line. */
     const checkObject = async (
       objectKey: string,
-      entry: { bytes: number; sha256: string },
+      entry: { bytes: number; sha256: string; members?: Member[] | undefined },
       series: SeriesEntry[] | undefined,
     ) => {
+      const members = entry.members;
+      if (members) {
+        let end = 0;
+        for (const [i, m] of members.entries()) {
+          if (m.offset !== end) problem(objectKey, `member ${i} starts at byte ${m.offset}, not ${end}`);
+          end = m.offset + m.bytes;
+        }
+        if (end !== entry.bytes)
+          problem(objectKey, `its members end at byte ${end}, the object at ${entry.bytes}`);
+        const outside = (series ?? []).filter(
+          (s) => s.points > 0 && (s.member === undefined || !members[s.member]),
+        );
+        if (outside.length > 0)
+          problem(objectKey, `${outside.length} series name no member of it, first ${outside[0]!.selector}`);
+      }
+      const memberHashes = members?.map(() => createHash('sha256'));
       const size = listed.get(objectKey);
       if (size === undefined) {
         problem(objectKey, 'missing');
@@ -148,7 +189,8 @@ export async function auditMonth(store: ArchiveStore, ref: MonthRef): Promise<Mo
       };
       let readable = true;
       try {
-        for await (const line of gzipLines(hashing(await store.get(objectKey), hash))) {
+        const body = hashing(await store.get(objectKey), hash);
+        for await (const line of gzipLines(members ? hashingMembers(body, members, memberHashes!) : body)) {
           lines++;
           let d;
           try {
@@ -186,6 +228,15 @@ export async function auditMonth(store: ArchiveStore, ref: MonthRef): Promise<Mo
         problem(objectKey, `is not readable gzip after line ${lines}: ${(err as Error).message}`);
       }
       const sha = readable ? hash.digest('hex') : await store.sha256(objectKey);
+      if (readable && members) {
+        const bad = members.filter((m, i) => memberHashes![i]!.digest('hex') !== m.sha256);
+        if (bad.length > 0) {
+          problem(
+            objectKey,
+            `${bad.length} member(s) differ from their SHA-256, first at byte ${bad[0]!.offset}`,
+          );
+        }
+      }
       if (sha !== entry.sha256) problem(objectKey, `SHA-256 is ${sha}, the manifest says ${entry.sha256}`);
       if (badLines > MAX_LINE_PROBLEMS) problem(objectKey, `${badLines} bad lines in all`);
       if (readable && series) {
@@ -198,7 +249,7 @@ export async function auditMonth(store: ArchiveStore, ref: MonthRef): Promise<Mo
         }
       }
     };
-    await checkObject(objectKey, entry, bm?.series);
+    await checkObject(objectKey, { ...entry, members: bm?.object.members }, bm?.series);
     const sups = bm?.supplements ?? [];
     const listedSups = entry.supplements ?? [];
     if (bm && sups.length !== listedSups.length) {

@@ -2,7 +2,9 @@
 import { Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 
-export async function* gzipLines(body: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
+export async function* gzipLines(
+  body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+): AsyncGenerator<string> {
   const gunzip = createGunzip();
   // pipeline() destroys the gunzip stream with the source's error, so a failing read fails the loop.
   pipeline(Readable.from(body), gunzip, () => {});

@@ -82,10 +82,28 @@ export const SeriesEntrySchema = z.object({
   hash: z.string().optional(),
   /** In a supplement: how many of its points replace an archived point at the same tick (a rewrite). */
   rewritten: z.number().int().nonnegative().optional(),
+  /** Its attributes at export, when it has any (selectors match them too); absent in archives before. */
+  attributes: z.record(z.string(), z.string()).optional(),
+  /** Index in its object's `members` of the gzip member holding the series (absent: no points, or before). */
+  member: z.number().int().nonnegative().optional(),
 });
 export type SeriesEntry = z.infer<typeof SeriesEntrySchema>;
 
-const StoredObjectSchema = z.object({ key: z.string(), bytes: z.number().int(), sha256: z.string() });
+/** A gzip member of a seekable object (src/archive/members.ts): a range read gets its series alone. */
+export const MemberSchema = z.object({
+  offset: z.number().int().nonnegative(),
+  bytes: z.number().int().positive(),
+  sha256: z.string(),
+});
+export type Member = z.infer<typeof MemberSchema>;
+
+/** `members`: the object is a multi-member gzip of them, in order (absent in archives written before). */
+const StoredObjectSchema = z.object({
+  key: z.string(),
+  bytes: z.number().int(),
+  sha256: z.string(),
+  members: z.array(MemberSchema).optional(),
+});
 
 /**
  * Late data of a batch: the points that appeared in its series after its export, or replaced an

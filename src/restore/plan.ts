@@ -3,7 +3,7 @@
 // in the window. The CLI runs it before starting anything (bad input: exit 2, nothing written) and the
 // workflow's first activity runs it again, so a run started some other way is checked the same.
 import { batchManifestKey, monthManifestKey, monthPrefix, type MonthRef } from '../archive/layout.ts';
-import type { BatchManifest, MonthManifest } from '../archive/manifest.ts';
+import type { BatchManifest, Member, MonthManifest } from '../archive/manifest.ts';
 import { ArchiveInputError, readBatchManifest, readMonthManifest } from '../archive/read.ts';
 import { SelectorError, parseSeriesName } from '../archive/series-name.ts';
 import { quoted } from '../quoted.ts';
@@ -136,17 +136,42 @@ export function batchSeries(m: BatchManifest): BatchManifest['series'] {
   return [...all.values()];
 }
 
-/** The batch's objects, in order: its export, then its supplements. */
-export function batchObjects(
-  m: BatchManifest,
-): { key: string; bytes: number; sha256: string; lines: number }[] {
-  return [
-    { ...m.object, lines: m.series.filter((s) => s.points > 0).length },
-    ...(m.supplements ?? []).map((x) => ({
-      ...x.object,
-      lines: x.series.filter((s) => s.points > 0).length,
-    })),
+/** What a restore reads of one of a batch's objects: all of it, or only some of its gzip members. */
+export interface ObjectRead {
+  key: string;
+  /** Bytes read: the object's, or its chosen members'. */
+  bytes: number;
+  /** The object's SHA-256 (checked when it is read whole; members have their own). */
+  sha256: string;
+  /** Lines (series) the part read holds. */
+  lines: number;
+  /** Only these members (a seekable object and a selection of series), each checked by its SHA-256. */
+  members?: Member[];
+}
+
+/**
+ * The batch's objects, in order: its export, then its supplements. With `only` (the selectors of the
+ * series chosen), a seekable object is read member by member: only the members holding those series.
+ */
+export function batchObjects(m: BatchManifest, only?: ReadonlySet<string>): ObjectRead[] {
+  const parts = [
+    { object: m.object, series: m.series },
+    ...(m.supplements ?? []).map((x) => ({ object: x.object, series: x.series })),
   ];
+  return parts.map(({ object, series }) => {
+    const withData = series.filter((s) => s.points > 0);
+    const whole = { key: object.key, bytes: object.bytes, sha256: object.sha256, lines: withData.length };
+    const all = object.members;
+    if (!only || !all || withData.some((s) => s.member === undefined || !all[s.member])) return whole;
+    const picked = new Set(withData.filter((s) => only.has(s.selector)).map((s) => s.member!));
+    const members = [...picked].sort((a, b) => a - b).map((i) => all[i]!);
+    return {
+      ...whole,
+      bytes: members.reduce((n, x) => n + x.bytes, 0),
+      lines: withData.filter((s) => picked.has(s.member!)).length,
+      members,
+    };
+  });
 }
 
 export function selectedSeries(
@@ -197,7 +222,8 @@ export async function planRestore(store: ArchiveStore, req: RestoreRequest): Pro
     const chosen = selectedSeries(m, selector, window);
     if (chosen.length === 0) continue;
     const p = chosen.reduce((n, s) => n + s.points, 0);
-    const bytes = batchObjects(m).reduce((n, o) => n + o.bytes, 0);
+    const only = selector ? new Set(chosen.map((s) => s.selector)) : undefined;
+    const bytes = batchObjects(m, only).reduce((n, o) => n + o.bytes, 0);
     batches.push({ batch: b.batch, series: chosen.length, points: p, object: b.key, bytes });
     series += chosen.length;
     points += p;

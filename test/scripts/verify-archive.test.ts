@@ -97,6 +97,8 @@ describe('npm run verify-archive', () => {
         JSON.stringify(problems),
       );
       assert.ok(about(b2).some((p) => /1 series of the batch manifest have no line/.test(p)));
+      // Its members (a seekable object) are checked one by one too.
+      assert.ok(about(b2).some((p) => /member\(s\) differ from their SHA-256, first at byte 0/.test(p)));
       assert.deepEqual(about(b3), ['missing']);
       assert.deepEqual(about('infra/va/2026-02/notes.txt'), [
         'stray object: not part of the archive of this month',

@@ -1,9 +1,8 @@
 // Export: a batch's series streamed from Warp 10, WRAPped and gzipped, into the store, with its manifest.
-import { Readable, pipeline } from 'node:stream';
-import { createGzip } from 'node:zlib';
 import { cancellationSignal, heartbeat } from '@temporalio/activity';
 import { batchObjectKey } from '../../archive/layout.ts';
 import type { BatchManifest, SeriesEntry } from '../../archive/manifest.ts';
+import { MemberEncoder } from '../../archive/members.ts';
 import { summaryDigest } from '../../warp10/digest.ts';
 import { topListItems } from '../../warp10/json-stream.ts';
 import { nonRetryable, toFailure } from '../failures.ts';
@@ -21,7 +20,6 @@ import {
 } from './shared.ts';
 
 const HEARTBEAT_EVERY = 200;
-const WRITE_CHUNK = 256 * 1024;
 
 /** Streams the batch's series (WRAPped, one a line, gzip) from Warp 10 into the store. */
 export async function exportBatch(deps: Warp10ActivityDeps, input: BatchRef): Promise<BatchResult> {
@@ -63,35 +61,37 @@ export async function exportBatch(deps: Warp10ActivityDeps, input: BatchRef): Pr
       },
       cancellationSignal(),
     );
-    // Lines go to gzip in chunks of ~256 KiB: one write per series (tens of thousands of small
-    // ones) cost the worker more CPU than parsing the reply.
-    async function* lines(): AsyncGenerator<string> {
-      let chunk: string[] = [];
-      let size = 0;
+    // One gzip member every ~512 KiB of lines (src/archive/members.ts): a series is read back alone
+    // with its member; members compress in the thread pool while the reply is parsed on.
+    const encoder = new MemberEncoder();
+    async function* members(): AsyncGenerator<Buffer> {
       for await (const raw of topListItems(body)) {
-        const [selector, points, first, last, wrapped, hash] = asReadItem(raw);
+        const [selector, points, first, last, wrapped, hash, attributes] = asReadItem(raw);
         if ((!part && !wanted.has(selector)) || seen.has(selector)) continue;
-        seen.set(selector, { selector, points, first, last, ...(hash ? { hash } : {}) });
+        const entry: SeriesEntry = {
+          selector,
+          points,
+          first,
+          last,
+          ...(hash ? { hash } : {}),
+          ...(attributes && points > 0 ? { attributes } : {}),
+        };
+        seen.set(selector, entry);
         if (points > 0) {
           if (!wrapped)
             throw nonRetryable('WarpScriptError', `series ${selector} came back without data`, batch);
-          chunk.push(`${wrapped}\n`);
-          size += wrapped.length + 1;
-          if (size >= WRITE_CHUNK) {
-            yield chunk.join('');
-            [chunk, size] = [[], 0];
-          }
+          entry.member = encoder.push(`${wrapped}\n`);
+          if (encoder.full) yield* encoder.drain(1);
         }
         if (seen.size % HEARTBEAT_EVERY === 0) heartbeat({ batch, series: seen.size });
       }
-      if (chunk.length > 0) yield chunk.join('');
+      encoder.finish();
+      yield* encoder.drain();
     }
-    const gzip = createGzip();
-    // pipeline() destroys the gzip stream with the source's error, so a failing read fails the put.
-    pipeline(Readable.from(lines()), gzip, () => {});
-    const object = await store.put(batchObjectKey(input, batch), gzip, {
+    const stored = await store.put(batchObjectKey(input, batch), members(), {
       contentType: 'application/gzip',
     });
+    const object = { ...stored, members: encoder.members };
     // A partition batch keeps one digest of its series' content hashes, not a hash a series: its
     // manifest stays small against its data (many series of few points).
     const kept = part ? [...seen.values()].filter((s) => s.points > 0) : undefined;

@@ -1,10 +1,9 @@
 // Late data: points written into a verified batch's series since its export, archived as a supplement.
-import { Readable, pipeline } from 'node:stream';
-import { createGzip } from 'node:zlib';
 import { cancellationSignal } from '@temporalio/activity';
 import { gzipLines } from '../../archive/lines.ts';
 import { supplementObjectKey } from '../../archive/layout.ts';
 import type { SeriesEntry, Supplement } from '../../archive/manifest.ts';
+import { MemberEncoder, seekableGzip } from '../../archive/members.ts';
 import type { FeedingRunner, WarpScriptRunner } from '../../warp10/runner.ts';
 import { nonRetryable, toFailure } from '../failures.ts';
 import {
@@ -76,9 +75,15 @@ export async function archiveLateData(
     const fresh = late.filter((r) => r.points > 0);
     const n = (m.supplements?.length ?? 0) + 1;
     const key = supplementObjectKey(input, batch, n);
-    const gzip = createGzip();
-    pipeline(Readable.from(fresh.map((r) => `${r.wrapped}\n`)), gzip, () => {});
-    const object = await store.put(key, gzip, { contentType: 'application/gzip' });
+    const encoder = new MemberEncoder();
+    const memberOf: number[] = [];
+    const body = seekableGzip(
+      fresh.map((r) => `${r.wrapped}\n`),
+      encoder,
+      (i, member) => (memberOf[i] = member),
+    );
+    const stored = await store.put(key, body, { contentType: 'application/gzip' });
+    const object = { ...stored, members: encoder.members };
     const back = await readBack(await store.get(key));
     if (back.sha256 !== object.sha256 || back.lines !== fresh.length) {
       throw new Error(`${key} read back differs from what was written: retrying`);
@@ -86,12 +91,13 @@ export async function archiveLateData(
     const rewritten = fresh.reduce((t, r) => t + r.rewritten, 0);
     const supplement: Supplement = {
       object,
-      series: fresh.map((r) => ({
+      series: fresh.map((r, i) => ({
         selector: r.selector,
         points: r.points,
         first: r.first,
         last: r.last,
         ...(r.rewritten > 0 ? { rewritten: r.rewritten } : {}),
+        member: memberOf[i]!,
       })),
       points: fresh.reduce((t, r) => t + r.points, 0),
       ...(rewritten > 0 ? { rewritten } : {}),

@@ -52,8 +52,11 @@ export const lastUs = (r: MonthRange) => r.endUs - 1;
 
 /** A series as a script reports it: selector, points, first and last tick in the range. */
 type Counts = [string, number, number | null, number | null];
-/** Counts, the WRAPped series (or null) and its content hash (null without points or from a custom template). */
-type ReadItem = [...Counts, string | null, string | null];
+/**
+ * Counts, the WRAPped series (or null), its content hash (null without points or from a custom template)
+ * and its attributes (undefined when none or from a custom template).
+ */
+type ReadItem = [...Counts, string | null, string | null, Record<string, string> | undefined];
 
 export const isCounts = (x: unknown): x is Counts =>
   Array.isArray(x) &&
@@ -68,9 +71,16 @@ export const unexpected = (what: string, x: unknown) =>
 export function asReadItem(x: unknown): ReadItem {
   const wrapped: unknown = Array.isArray(x) ? x[4] : undefined;
   const hash: unknown = Array.isArray(x) ? (x[5] ?? null) : undefined;
+  const attrs: unknown = Array.isArray(x) ? (x[6] ?? undefined) : undefined;
   const ok = isCounts(x) && (wrapped === null || typeof wrapped === 'string');
-  if (!ok || !(hash === null || typeof hash === 'string')) throw unexpected('read', x);
-  return [x[0], x[1], x[2], x[3], wrapped, hash];
+  const okAttrs =
+    attrs === undefined ||
+    (typeof attrs === 'object' &&
+      attrs !== null &&
+      !Array.isArray(attrs) &&
+      Object.values(attrs).every((v) => typeof v === 'string'));
+  if (!ok || !(hash === null || typeof hash === 'string') || !okAttrs) throw unexpected('read', x);
+  return [x[0], x[1], x[2], x[3], wrapped, hash, attrs as Record<string, string> | undefined];
 }
 
 export function datasetOf(config: OffloadConfig, ref: DatasetMonth) {
