@@ -16,6 +16,9 @@ const PHASE_OF_ACTIVITY: Record<string, string> = {
   commitMonth: 'commit',
   archivePage: 'page',
   compensateFailure: 'compensate',
+  planRestore: 'restore-plan',
+  checkRestoreBatch: 'restore-check',
+  restoreBatch: 'restore-write',
 };
 
 const DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
@@ -28,6 +31,9 @@ export class OffloaderMetrics {
   readonly monthsArchived: Counter<'group' | 'dataset'>;
   readonly pointsExported: Counter<'group' | 'dataset'>;
   readonly pointsDeleted: Counter<'group' | 'dataset'>;
+  readonly pointsRestored: Counter<'group' | 'dataset'>;
+  readonly seriesRestored: Counter<'group' | 'dataset'>;
+  readonly bytesRestoreRead: Counter<'group' | 'dataset'>;
   readonly batchDuration: Histogram<'phase' | 'outcome'>;
   readonly failures: Counter<'activity' | 'type'>;
   readonly lateData: Counter<'group' | 'dataset' | 'phase'>;
@@ -58,6 +64,17 @@ export class OffloaderMetrics {
     this.pointsExported = counter(
       'offloader_exported_points_total',
       'Points exported into the store, batch by batch (progress; a re-export after a failure counts again)',
+      ds,
+    );
+    this.pointsRestored = counter(
+      'offloader_restored_points_total',
+      'Points written back into Warp 10 by restores and read back, batch by batch',
+      ds,
+    );
+    this.seriesRestored = counter('offloader_restored_series_total', 'Series restored, batch by batch', ds);
+    this.bytesRestoreRead = counter(
+      'offloader_restore_read_bytes_total',
+      'Archive bytes restores read from the store (whole objects, or the members of the series restored)',
       ds,
     );
     this.pointsDeleted = counter(
@@ -122,6 +139,7 @@ interface Amounts {
   series?: unknown;
   points?: unknown;
   bytes?: unknown;
+  written?: unknown;
 }
 
 interface PageDone {
@@ -161,6 +179,11 @@ export function activityMetrics(m: OffloaderMetrics): ActivityInterceptorsFactor
           const late = Array.isArray(r.late) && r.late.length > 0;
           if (activity === 'deleteBatch' && r.skipped !== true && !late)
             m.pointsDeleted.inc(labels, num(r.points));
+          if (activity === 'restoreBatch') {
+            m.pointsRestored.inc(labels, num(r.written));
+            m.seriesRestored.inc(labels, num(r.series));
+            m.bytesRestoreRead.inc(labels, num(r.bytes));
+          }
           if (activity === 'archiveLateData') {
             m.pointsExported.inc(labels, num(r.points));
             m.lateData.inc({ ...labels, phase });

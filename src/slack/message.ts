@@ -58,8 +58,10 @@ export interface FailureReport {
   runId?: string;
   /** Full link to the workflow in the Temporal Web UI. */
   uiUrl: string;
-  /** Exact shell command that resumes the archive. */
+  /** Exact shell command that resumes the archive (or runs the restore again). */
   resumeCommand: string;
+  /** What failed: an archive (the default) or a restore. */
+  operation?: 'archive' | 'restore';
   /** What was cleaned up, e.g. 'removed 2 unverified objects; hot data untouched'. */
   compensation?: string;
 }
@@ -228,11 +230,12 @@ export function formatDuration(ms: number): string {
 export function failureMessage(report: FailureReport, secrets: readonly string[] = []): SlackMessage {
   const f = redact(report, secrets);
   const where = `${f.month} ${f.group}/${f.dataset}`;
+  const title = f.operation === 'restore' ? 'Restore failed' : 'Offload failed';
   const batch = formatBatch(f.batch, f.batchCount);
   const label = (s: string) => truncate(escapeMrkdwn(s), 300);
 
   const blocks: Block[] = [
-    header(`🚨 Offload failed: ${where}`),
+    header(`🚨 ${title}: ${where}`),
     {
       type: 'section',
       fields: [
@@ -265,7 +268,7 @@ export function failureMessage(report: FailureReport, secrets: readonly string[]
     blocks.push({ type: 'section', text: mrkdwn(`*Compensation:* ${escapeMrkdwn(f.compensation)}`) });
   }
 
-  const resumeHead = '*Resume with:*\n';
+  const resumeHead = f.operation === 'restore' ? '*Run it again with:*\n' : '*Resume with:*\n';
   blocks.push({
     type: 'section',
     text: mrkdwn(resumeHead + codeBlock(f.resumeCommand, SLACK_LIMITS.sectionText - resumeHead.length)),
@@ -284,10 +287,10 @@ export function failureMessage(report: FailureReport, secrets: readonly string[]
   // The fallback is what a phone notification shows: one line that is enough to act on.
   const text = truncate(
     escapeMrkdwn(
-      `🚨 Offload failed: ${where}, phase ${f.phase} (${batch}) after ${f.attempts} attempt(s) — ` +
+      `🚨 ${title}: ${where}, phase ${f.phase} (${batch}) after ${f.attempts} attempt(s) — ` +
         `${f.error.type}: ${truncate(f.error.message, 300)}` +
         (w?.line !== undefined ? ` (Warp 10 line ${w.line})` : '') +
-        ` — Web UI: ${f.uiUrl} — Resume: ${f.resumeCommand}`,
+        ` — Web UI: ${f.uiUrl} — ${f.operation === 'restore' ? 'Again' : 'Resume'}: ${f.resumeCommand}`,
     ),
     2000,
   );

@@ -5,17 +5,22 @@
 // Nothing is written before every batch is checked, so bad input, a corrupt object found by the check
 // or a conflict leaves the target untouched.
 import {
+  ActivityFailure,
   ApplicationFailure,
   defineQuery,
   isCancellation,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { Conflict, RestoreActivities, RestoreBatchResult } from '../activities/restore.ts';
+import type { SlackActivities } from '../activities/slack.ts';
+import { workflowUiUrl } from '../ui-url.ts';
+import type { NotifySettings } from './failure.ts';
 import type { RestoreRequest } from '../restore/plan.ts';
 import { OffloadDataset, OffloadGroup, OffloadMonth, OffloadPhase } from '../search-attributes.ts';
-import { WARP10_OUTAGE_RETRY } from './retry-policies.ts';
+import { SLACK_RETRY, WARP10_OUTAGE_RETRY } from './retry-policies.ts';
 
 export type RestorePhase = 'plan' | 'check' | 'restore' | 'done' | 'failed';
 
@@ -60,6 +65,12 @@ const restoreActivities = proxyActivities<RestoreActivities>({
   // Heartbeats every 5 s while Warp 10 works (keep-alive.ts): a dead worker's batch moves on after 30 s.
   heartbeatTimeout: '30 seconds',
   retry: WARP10_OUTAGE_RETRY,
+});
+
+// Slack trouble never breaks a restore's outcome: a failed notification is caught.
+const slack = proxyActivities<SlackActivities>({ startToCloseTimeout: '5 minutes', retry: SLACK_RETRY });
+const settings = proxyActivities<{ notifySettings(): Promise<NotifySettings> }>({
+  startToCloseTimeout: '10 seconds',
 });
 
 const MAX_CONFLICTS_REPORTED = 20;
@@ -171,7 +182,68 @@ export async function restore(input: RestoreInput): Promise<RestoreResult> {
     return result('restored');
   } catch (err) {
     if (isCancellation(err)) throw err;
+    const failedIn = progress.phase;
     enter('failed');
+    await notifyFailure(input, failedIn, progress, err);
     throw err;
+  }
+}
+
+/** The command that runs the same restore again (every flag shell-quoted). */
+export function restoreCommand(input: RestoreInput): string {
+  const q = (v: string) => (/^[\w.:/@+-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`);
+  const flags: [string, string | undefined][] = [
+    ['--month', input.month],
+    ['--group', input.group],
+    ['--dataset', input.dataset],
+    ['--series', input.series],
+    ['--from', input.from],
+    ['--to', input.to],
+    ['--target', input.target],
+  ];
+  return [
+    'npm run restore --',
+    ...flags.filter(([, v]) => v !== undefined).map(([f, v]) => `${f} ${q(v!)}`),
+    ...(input.merge ? ['--merge'] : []),
+    '--wait',
+  ].join(' ');
+}
+
+/** The team hears of a failed restore as of a failed archive; Slack trouble never hides the failure. */
+async function notifyFailure(
+  input: RestoreInput,
+  phase: RestorePhase,
+  progress: RestoreProgress,
+  err: unknown,
+) {
+  const info = workflowInfo();
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  const app = cause instanceof ApplicationFailure ? cause : undefined;
+  const details = app?.details?.[0] as { batch?: number; attempt?: number } | undefined;
+  try {
+    const { uiUrl, namespace } = await settings.notifySettings();
+    await slack.notifyFailure({
+      operation: 'restore',
+      month: input.month,
+      group: input.group,
+      dataset: input.dataset,
+      phase: `restore-${phase}`,
+      batch: details?.batch,
+      batchCount: progress.batches,
+      error: {
+        type: app?.type ?? (cause as Error | undefined)?.name ?? 'Error',
+        message: (cause as Error | undefined)?.message ?? String(cause),
+      },
+      attempts: details?.attempt ?? 1,
+      workflowId: info.workflowId,
+      runId: info.runId,
+      uiUrl: workflowUiUrl(uiUrl, namespace, info.workflowId, info.runId),
+      resumeCommand: restoreCommand(input),
+      compensation:
+        `${progress.restored} of ${progress.batches} batch(es) written and read back before the failure, ` +
+        'nothing removed; a run again finds those already there',
+    });
+  } catch {
+    // The failure is in this workflow's history; the worker logged why Slack refused.
   }
 }

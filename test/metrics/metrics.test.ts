@@ -10,6 +10,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { archiveWorkflowId } from '../../src/archive/layout.ts';
 import { monthRange } from '../../src/month.ts';
 import { Warp10Client } from '../../src/warp10/client.ts';
+import type { RestoreResult } from '../../src/workflows/restore.ts';
 import type { ArchiveResult } from '../../src/workflows/archive.ts';
 import { writeConfigFile } from '../support/config.ts';
 import { toInputFormat } from '../support/seed.ts';
@@ -167,6 +168,29 @@ describe('worker metrics (Prometheus) and logs (JSON)', () => {
         sample(after, 'offloader_activity_duration_seconds_count', { phase: 'page', outcome: 'ok' }),
         2,
       );
+
+      // A restore of the archived month: its amounts and its phases.
+      const restored = (await env.client.workflow.execute('restore', {
+        taskQueue,
+        workflowId: `restore-metrics-${taskQueue}`,
+        args: [ref],
+      })) as RestoreResult;
+      assert.deepEqual([restored.status, restored.points], ['restored', 2_500]);
+      const r = await (await fetch(`${base}/metrics`)).text();
+      assert.equal(sample(r, 'offloader_restored_points_total', labels), 2_500);
+      assert.equal(sample(r, 'offloader_restored_series_total', labels), 10);
+      assert.equal(sample(r, 'offloader_restore_read_bytes_total', labels), result.bytes);
+      for (const [phase, n] of [
+        ['restore-plan', 1],
+        ['restore-check', 4],
+        ['restore-write', 4],
+      ] as const) {
+        assert.equal(
+          sample(r, 'offloader_activity_duration_seconds_count', { phase, outcome: 'ok' }),
+          n,
+          phase,
+        );
+      }
     } finally {
       worker.kill('SIGTERM');
       await exited(worker);

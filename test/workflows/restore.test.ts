@@ -2,7 +2,7 @@
 // archived (and so deleted from Warp 10), then restored; what Warp 10 holds afterwards is compared with
 // what it held before the archive, point for point.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createServer } from 'node:net';
@@ -12,9 +12,10 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { batchManifestKey, batchObjectKey, type MonthRef } from '../../src/archive/layout.ts';
 import type { LocalStore } from '../../src/store/local.ts';
 import { buildRuntime } from '../../src/worker/runtime.ts';
-import type { RestoreResult } from '../../src/workflows/restore.ts';
+import { restoreCommand, type RestoreResult } from '../../src/workflows/restore.ts';
 import { startStandalone } from '../../scripts/stack/warp10.ts';
 import { archiveRuns } from '../support/archive-run.ts';
+import { startFakeSlack } from '../support/fake-slack.ts';
 import { tempDir, testConfig } from '../support/config.ts';
 import { NASTY_POINTS, NASTY_SERIES, enc, seedNasty } from '../support/nasty-month.ts';
 import { dumpFull, restoreRuns } from '../support/restore-run.ts';
@@ -22,6 +23,8 @@ import { temporalEnv, uniqueId, warp10OrSkip, type Warp10Stack } from '../suppor
 import { utcMonth } from '../support/month.ts';
 
 const MONTH = '2026-03';
+const SLACK_TOKEN = `xoxb-restore-${Date.now()}`;
+process.env.RESTORE_SLACK_TOKEN = SLACK_TOKEN;
 const { S, E } = utcMonth(MONTH);
 const H = 3_600_000_000;
 
@@ -50,7 +53,7 @@ async function archivedMonth(
   t: { name: string },
   w: Warp10Stack,
   seriesPerBatch = 4,
-  extra: { restoreTargets?: unknown[] } = {},
+  extra: { restoreTargets?: unknown[]; slack?: unknown } = {},
 ) {
   const cls = uniqueId('test.restore').replace(/-/g, '.');
   const config = testConfig({
@@ -89,6 +92,20 @@ describe('restore workflow (real Temporal, real Warp 10)', () => {
     const { cls, rt, live, ref } = await archivedMonth(t, w);
     try {
       assert.equal(live.length, NASTY_SERIES);
+      // The index (batch manifests) keeps each series' attributes, for selectors that match on them.
+      const root = (rt.store as LocalStore).root;
+      const attributes: Record<string, Record<string, string>> = {};
+      for (let b = 1; b <= 3; b++) {
+        const m = JSON.parse(
+          gunzipSync(readFileSync(path.join(root, ...batchManifestKey(ref, b).split('/')))).toString('utf8'),
+        ) as { series: { selector: string; attributes?: Record<string, string> }[] };
+        for (const s of m.series)
+          if (s.attributes) attributes[s.selector.replace(/^.*\{/, '{')] = s.attributes;
+      }
+      assert.deepEqual(attributes, {
+        '{.app=offloader,host=a}': { team: 'ops, night', tier: 'gold' },
+        '{.app=offloader,host=geo}': { kind: 'probe' },
+      });
       const outside = await dumpFull(w, cls, 0, Number.MAX_SAFE_INTEGER);
       const [first, second] = await restoreRuns(env, rt, [ref, ref]);
       const r1 = ok(first);
@@ -152,6 +169,78 @@ describe('restore workflow (real Temporal, real Warp 10)', () => {
         rows.find(([sel]) => sel.includes('host=dbl')),
         undefined,
       );
+    } finally {
+      await rt.close();
+    }
+  });
+
+  test('--series of a seekable batch reads only its member; a corrupt member refuses only its series', async (t) => {
+    const w = warp10OrSkip(t);
+    if (!w) return;
+    const cls = uniqueId('test.restore.seek').replace(/-/g, '.');
+    const config = testConfig({
+      groups: [
+        { name: 'clients', datasets: [{ name: 'ds', selector: { class: cls }, seriesPerBatch: 100 }] },
+      ],
+    });
+    const rt = buildRuntime(config);
+    try {
+      // 80 series of 400 random strings: ~18 KB a line, so one batch of several members.
+      const lines: string[] = [];
+      for (let n = 0; n < 80; n++) {
+        for (let p = 0; p < 400; p++) {
+          const v = `'${randomBytes(27).toString('base64url')}'`;
+          lines.push(
+            p === 0
+              ? `${S + p * 1_000_000}// ${cls}{n=${String(n).padStart(2, '0')}} ${v}`
+              : `=${S + p * 1_000_000}// ${v}`,
+          );
+        }
+      }
+      await rt.client.update(rt.tokens.write, lines.join('\n'));
+      const live = await dumpFull(w, cls, S, E - 1);
+      const ref: MonthRef = { group: 'clients', dataset: 'ds', month: MONTH };
+      const [archived] = await archiveRuns(env, rt, ref);
+      assert.equal(archived?.status, 'archived');
+      const root = (rt.store as LocalStore).root;
+      const m = JSON.parse(
+        gunzipSync(readFileSync(path.join(root, ...batchManifestKey(ref, 1).split('/')))).toString('utf8'),
+      ) as {
+        object: { bytes: number; members: { offset: number; bytes: number }[] };
+        series: { selector: string; member: number }[];
+      };
+      const members = m.object.members;
+      assert.ok(members.length >= 3, `${members.length} members`);
+      // A series of the first member and one of the last (lines are in Warp 10's order, not by name).
+      const nameIn = (member: number) =>
+        /,n=(\d\d)\}$/.exec(m.series.find((s) => s.member === member)?.selector ?? '')?.[1] ??
+        assert.fail(`no series in member ${member}`);
+      const [first, last] = [0, members.length - 1];
+      const [a, z] = [nameIn(first), nameIn(last)];
+
+      const [one] = await restoreRuns(env, rt, [{ ...ref, series: `${cls}{n=${a}}` }]);
+      assert.deepEqual([ok(one).series, ok(one).points], [1, 400]);
+      assert.equal(ok(one).bytes, members[first]!.bytes, 'bytes read: its member, not its batch');
+      assert.ok(ok(one).bytes * 2 < m.object.bytes, `${ok(one).bytes} of ${m.object.bytes} bytes`);
+      assert.deepEqual(
+        await dumpFull(w, cls, S, E - 1),
+        live.filter(([sel]) => sel.endsWith(`{n=${a}}`)),
+      );
+
+      // One byte flipped inside the last series' member: its restore is refused, the first's still reads.
+      const file = path.join(root, ...batchObjectKey(ref, 1).split('/'));
+      const bytes = readFileSync(file);
+      bytes[members[last]!.offset + 30]! ^= 0xff;
+      writeFileSync(file, bytes);
+      const [bad, good] = await restoreRuns(env, rt, [
+        { ...ref, series: `${cls}{n=${z}}` },
+        { ...ref, series: `${cls}{n=${a}}` },
+      ]);
+      const f = failure(bad);
+      assert.equal(f.type, 'ArchiveCorrupt');
+      assert.match(f.message, new RegExp(`member at byte ${members[last]!.offset} has SHA-256`));
+      assert.equal(ok(good).alreadyThere, 1, 'its own member still reads');
+      assert.equal((await dumpFull(w, cls, S, E - 1)).length, 1, 'nothing of the corrupt member written');
     } finally {
       await rt.close();
     }
@@ -221,10 +310,14 @@ describe('restore workflow (real Temporal, real Warp 10)', () => {
     }
   });
 
-  test('a corrupt batch object: ArchiveCorrupt naming it, non-retryable, nothing written', async (t) => {
+  test('a corrupt batch object: ArchiveCorrupt naming it, non-retryable, nothing written, Slack told', async (t) => {
     const w = warp10OrSkip(t);
     if (!w) return;
-    const { cls, rt, ref } = await archivedMonth(t, w);
+    const slack = await startFakeSlack({ token: SLACK_TOKEN, channels: ['#ops'] });
+    t.after(() => slack.close());
+    const { cls, rt, ref } = await archivedMonth(t, w, 4, {
+      slack: { token: { env: 'RESTORE_SLACK_TOKEN' }, channel: '#ops', apiUrl: slack.apiUrl },
+    });
     try {
       const key = batchObjectKey(ref, 2);
       const file = path.join((rt.store as LocalStore).root, ...key.split('/'));
@@ -236,6 +329,23 @@ describe('restore workflow (real Temporal, real Warp 10)', () => {
       assert.equal(f.type, 'ArchiveCorrupt');
       assert.ok(f.message.includes(key), f.message);
       assert.deepEqual(await dumpFull(w, cls, S, E - 1), [], 'nothing written, from any batch');
+      // One failure message, through the real Slack client: what failed, where, and how to run it again.
+      const posted = slack.messages();
+      assert.equal(posted.length, 1);
+      assert.match(
+        posted[0]!.text ?? '',
+        /^🚨 Restore failed: 2026-03 clients\/ds, phase restore-check \(batch 2 of 3\)/,
+      );
+      assert.ok(posted[0]!.text?.includes(key), posted[0]!.text);
+      assert.ok(
+        posted[0]!.text?.includes(
+          'Again: npm run restore -- --month 2026-03 --group clients --dataset ds --wait',
+        ),
+        posted[0]!.text,
+      );
+      assert.ok(
+        !JSON.stringify(posted).includes(SLACK_TOKEN) && !JSON.stringify(posted).includes(w.readToken),
+      );
     } finally {
       await rt.close();
     }
@@ -269,4 +379,20 @@ describe('restore workflow (real Temporal, real Warp 10)', () => {
       await rt.close();
     }
   });
+});
+
+test('restoreCommand: the same restore again, every flag shell-quoted', () => {
+  assert.equal(
+    restoreCommand({
+      group: 'clients',
+      dataset: 'ds',
+      month: '2026-03',
+      series: "~cpu{host~a|b,team=o'k}",
+      from: '2026-03-02T00:00:00Z',
+      target: 'cold',
+      merge: true,
+    }),
+    "npm run restore -- --month 2026-03 --group clients --dataset ds --series '~cpu{host~a|b,team=o'\\''k}' " +
+      '--from 2026-03-02T00:00:00Z --target cold --merge --wait',
+  );
 });
