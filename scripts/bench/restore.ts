@@ -4,7 +4,7 @@
 //      deleted from the stack's Warp 10);
 //   2. into a second, fresh Warp 10 standalone (a "cold" instance, the common restore target): the
 //      floor, a plain POST /api/v0/update of the same points (text generated before the clock starts)
-//      into class B; then the restore workflow of A's month into that instance (plan, check, write,
+//      into class B and a plain read-back of them (FETCH of class B over the month, counted); then the restore workflow of A's month into that instance (plan, check, write,
 //      read back), timed from start to result;
 //   3. the same restore into the stack's own Warp 10, right after the archive deleted the month: its
 //      check reads ranges full of fresh LevelDB tombstones, the slow case (reported, not the criterion).
@@ -22,9 +22,10 @@ import { monthRange } from '../../src/month.ts';
 import { buildRuntime } from '../../src/worker/runtime.ts';
 import { createOffloadWorker } from '../../src/worker/worker.ts';
 import { Warp10Client } from '../../src/warp10/client.ts';
+import { httpRunner } from '../../src/warp10/runner.ts';
 import type { ArchiveResult } from '../../src/workflows/archive.ts';
 import type { RestoreResult } from '../../src/workflows/restore.ts';
-import { DATA, readPid } from '../stack/common.ts';
+import { DATA, ROOT, readPid } from '../stack/common.ts';
 import { startStandalone } from '../stack/warp10.ts';
 
 const STEP = 10 * 60 * 1_000_000;
@@ -157,8 +158,27 @@ export async function benchRestore(opts: {
     const plainCpu = await withCpu(pids, async () => {
       for (const body of bodies) await coldClient.update(cold.writeToken, body);
     });
-    const updateSeconds = (Date.now() - started) / 1000;
-    console.log(`    plain: CPU s ${cpuLine(plainCpu.cpu)}`);
+    const updateMs = Date.now() - started;
+    // ... then read back over the month, as the restore's own check after each batch does.
+    const readStarted = Date.now();
+    const [readBack] = await httpRunner(coldClient).run<[number]>(
+      path.join(ROOT, 'scripts', 'bench', 'plain-read.mc2'),
+      {
+        token: cold.readToken,
+        // Its classes are `<run>b.cpu`, `<run>b.mem`…: one regex (FETCH's `~`).
+        class: `~${run}b\\..*`,
+        start: Number(r.startUs),
+        end: Number(r.endUs) - 1,
+      },
+    );
+    const readMs = Date.now() - readStarted;
+    if (readBack !== archived.points) {
+      throw new Error(`the plain read-back found ${readBack} points, ${archived.points} were written`);
+    }
+    const updateSeconds = (updateMs + readMs) / 1000;
+    console.log(
+      `    plain: update ${(updateMs / 1000).toFixed(1)} s + read-back ${(readMs / 1000).toFixed(1)} s; CPU s ${cpuLine(plainCpu.cpu)}`,
+    );
 
     const timed = async (target?: string) => {
       const t0 = Date.now();
@@ -223,14 +243,14 @@ export async function benchRestore(opts: {
         `  ${label.padEnd(48)} ${archived.series} series ${archived.points.toLocaleString('en-US')} points ${seconds.toFixed(1).padStart(5)} s ${rate(archived.points, seconds).padStart(9)} pts/s${extra}`,
       );
     console.log('restore benchmark (one run; Warp 10s, worker and store on this machine)');
-    line('plain /api/v0/update (cold instance)', updateSeconds);
+    line('plain /api/v0/update + read-back (cold instance)', updateSeconds);
     line(
       'restore workflow into the cold instance',
       intoCold.seconds,
       ` (${intoCold.res.batches} batches, ${(intoCold.res.bytes / 2 ** 20).toFixed(1)} MiB of archive)`,
     );
     line('restore into the hot instance, right after archive', intoHot.seconds);
-    console.log(`  restore / plain update (cold instance): ${(rs / u).toFixed(2)}x`);
+    console.log(`  restore / plain update + read-back (cold instance): ${(rs / u).toFixed(2)}x`);
     console.log(
       `  restore into the hot instance just emptied by the archive / plain update: ${(archived.points / intoHot.seconds / u).toFixed(2)}x`,
     );
