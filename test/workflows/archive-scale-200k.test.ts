@@ -155,7 +155,7 @@ test('200,000 series over 200 classes (class regex): archived, every history und
   assert.equal(result.status, 'archived');
   assert.equal(result.series, SERIES);
   assert.equal(result.points, MONTH_POINTS);
-  // A large dataset goes by label-prefix partitions (here on `s`), each at most 100,000 series.
+  // A large dataset goes by label-prefix partitions (here on `s`), each at most PARTITION_MAX_SERIES series.
   assert.ok(result.batches >= 2 && result.batches <= SERIES / PER_BATCH, `${result.batches} batches`);
 
   // Every run of the chain, each history bounded.
