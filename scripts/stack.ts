@@ -1,21 +1,24 @@
 // npm run stack:up | stack:down | stack:status — the local Temporal dev server and Warp 10 standalone.
 import { existsSync } from 'node:fs';
 import { STACK_ENV, StackError, writeEnvFile } from './stack/common.ts';
+import { testExtension } from './stack/extension.ts';
 import { temporalDown, temporalStatus, temporalUp } from './stack/temporal.ts';
 import {
   WARP10_VERSION,
   Warp10Unavailable,
   warp10Down,
+  warp10Jar,
   warp10Prepare,
   warp10Status,
   warp10Up,
 } from './stack/warp10.ts';
 
-const USAGE = `usage: npm run stack:up [-- --allow-missing-warp10] | stack:down | stack:status
+const USAGE = `usage: npm run stack:up [-- --allow-missing-warp10] | stack:down | stack:status | extension:test
 
-  up      obtain (first time) and start Temporal and Warp 10 on 127.0.0.1; writes .data/stack.env
-  down    stop both and free their ports
-  status  print the state of each server
+  up         obtain (first time) and start Temporal and Warp 10 on 127.0.0.1; writes .data/stack.env
+  down       stop both and free their ports
+  status     print the state of each server
+  extension  run the Warp 10 extension's own tests (JUnit, Maven) against the installed distribution
 
   --allow-missing-warp10  start Temporal even if no Warp 10 can be had (records WARP10_UNAVAILABLE)
 Ports: TEMPORAL_PORT (7233), TEMPORAL_UI_PORT (8233), WARP10_PORT (8080).
@@ -72,13 +75,14 @@ async function status(): Promise<void> {
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   const unknown = rest.filter((a) => a !== '--allow-missing-warp10');
-  if (unknown.length > 0 || !cmd || !['up', 'down', 'status'].includes(cmd)) {
+  if (unknown.length > 0 || !cmd || !['up', 'down', 'status', 'extension'].includes(cmd)) {
     console.error(unknown.length > 0 ? `unknown option: ${unknown.join(' ')}\n${USAGE}` : USAGE);
     return 2;
   }
   try {
     if (cmd === 'up') await up({ allowMissingWarp10: rest.includes('--allow-missing-warp10') });
     else if (cmd === 'down') await down();
+    else if (cmd === 'extension') process.stdout.write(testExtension(await warp10Jar()));
     else await status();
     return 0;
   } catch (err) {

@@ -36,6 +36,7 @@ import {
   waitFor,
 } from './common.ts';
 import { readStackEnv } from '../../src/stack-env.ts';
+import { EXTENSION_CLASS, LOCAL_ARCHIVE, buildExtension } from './extension.ts';
 
 export const WARP10_VERSION = '3.5.0';
 /** What a user with internet gets: the official release tarball. */
@@ -185,16 +186,24 @@ function loadOrCreateSecrets(dataDir: string): Secrets {
   return secrets;
 }
 
+const FOREIGN_OWNER = '00000000-0000-4000-8000-0000000000f0';
+/** A read token of another owner and application on the local stack, named after its own read token. */
+export const foreignReadToken = (readToken: string) =>
+  readToken.replace(/^local-read-/, 'local-foreign-read-');
+
 function writeConfig(dataDir: string, port: number, s: Secrets): string {
   const confDir = ensureDir(path.join(dataDir, 'conf'));
   const tokens = path.join(confDir, 'tokens.conf');
   const ttl = 100 * 365 * 24 * 3600 * 1000;
-  // The token file's `id` is the literal token string; both share one owner/producer/application.
+  // The token file's `id` is the literal token string; the first two share one owner/producer/application.
+  // The local read token may use ARCHIVE.FETCH (the capability `.cap:archive.fetch`) and LIMIT.
   writeFileSync(
     tokens,
     [
       `token.spec = { 'id' '${s.writeToken}' 'type' 'WRITE' 'application' 'offloader' 'owner' '${s.owner}' 'producer' '${s.owner}' 'issuance' ${s.issuance} 'ttl' ${ttl} 'labels' { } 'attributes' { } }`,
-      `token.spec = { 'id' '${s.readToken}' 'type' 'READ' 'application' 'offloader' 'owner' '${s.owner}' 'issuance' ${s.issuance} 'ttl' ${ttl} 'owners' [ '${s.owner}' ] 'producers' [ '${s.owner}' ] 'applications' [ 'offloader' ] 'labels' { } 'attributes' { } }`,
+      `token.spec = { 'id' '${s.readToken}' 'type' 'READ' 'application' 'offloader' 'owner' '${s.owner}' 'issuance' ${s.issuance} 'ttl' ${ttl} 'owners' [ '${s.owner}' ] 'producers' [ '${s.owner}' ] 'applications' [ 'offloader' ] 'labels' { } 'attributes' { '.cap:archive.fetch' '' '.cap:limits' '' } }`,
+      // Another owner's application, allowed ARCHIVE.FETCH: what it may see of ours is nothing (tests).
+      `token.spec = { 'id' '${foreignReadToken(s.readToken)}' 'type' 'READ' 'application' 'other' 'owner' '${FOREIGN_OWNER}' 'issuance' ${s.issuance} 'ttl' ${ttl} 'owners' [ '${FOREIGN_OWNER}' ] 'producers' [ '${FOREIGN_OWNER}' ] 'applications' [ 'other' ] 'labels' { } 'attributes' { '.cap:archive.fetch' '' } }`,
       '',
     ].join('\n'),
     { mode: 0o600 },
@@ -208,6 +217,9 @@ function writeConfig(dataDir: string, port: number, s: Secrets): string {
     `warpscript.update.endpoint = http://127.0.0.1:${port}/api/v0/update`,
     `warpscript.meta.endpoint = http://127.0.0.1:${port}/api/v0/meta`,
     `warpscript.delete.endpoint = http://127.0.0.1:${port}/api/v0/delete`,
+    // ARCHIVE.FETCH (warp10-extension/) over the local defaults' archive store.
+    `warpscript.extension.archivefetch = ${EXTENSION_CLASS}`,
+    `archive.fetch.dir = ${LOCAL_ARCHIVE}`,
   ];
   writeFileSync(generated, lines.join('\n') + '\n', { mode: 0o600 });
   return generated;
@@ -260,6 +272,13 @@ function checkJava(): void {
 const localUrl = () => `http://127.0.0.1:${envPort('WARP10_PORT', 8080)}`;
 
 let installedJar: Promise<string> | undefined;
+
+/** The jar of the installed distribution (installed first when needed): what the extension builds against. */
+export async function warp10Jar(): Promise<string> {
+  checkJava();
+  installedJar ??= installWarp10();
+  return installedJar;
+}
 
 /** Obtains the server (once per process) unless an external instance is used or ours is running. */
 export async function warp10Prepare(): Promise<void> {
@@ -321,6 +340,7 @@ async function launch(opts: { name: string; dataDir: string; port: number; secre
   const { name, dataDir, port, secrets, jar } = opts;
   const url = `http://127.0.0.1:${port}`;
   const generated = writeConfig(dataDir, port, secrets);
+  const extension = buildExtension(jar);
   const pid = startDetached(
     name,
     javaBin(),
@@ -334,7 +354,7 @@ async function launch(opts: { name: string; dataDir: string; port: number; secre
       '--add-exports',
       'java.desktop/com.sun.imageio.plugins.png=ALL-UNNAMED',
       '-cp',
-      jar,
+      [jar, extension].join(path.delimiter),
       'io.warp10.Warp',
       path.join(ROOT, 'scripts', 'warp10', 'standalone.conf'),
       generated,

@@ -1,0 +1,176 @@
+package offloader.archive;
+
+import io.warp10.ThriftUtils;
+import io.warp10.continuum.gts.GTSHelper;
+import io.warp10.continuum.store.Constants;
+import io.warp10.continuum.gts.GTSWrapperHelper;
+import io.warp10.continuum.gts.GeoTimeSerie;
+import io.warp10.continuum.store.thrift.data.GTSWrapper;
+import io.warp10.crypto.OrderPreservingBase64;
+import io.warp10.script.NamedWarpScriptFunction;
+import io.warp10.script.WarpScriptException;
+import io.warp10.script.WarpScriptLib;
+import io.warp10.script.WarpScriptStack;
+import io.warp10.script.WarpScriptStackFunction;
+import io.warp10.warp.sdk.Capabilities;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.apache.thrift.TDeserializer;
+import org.apache.thrift.TException;
+
+/**
+ * {@code { 'token' … 'selector' … 'start' … 'end' … } ARCHIVE.FETCH}: the archived points FETCH would
+ * have returned before the archive, read in place from the archive's seekable objects.
+ *
+ * <p>Which series: Warp 10 decides, as for FETCH. The series' metadata stays in Warp 10 after the
+ * offloader deletes their points, so a FIND with the caller's token and selector (Warp 10's own
+ * selector matcher, the token's owner/producer/application scoping, FIND's {@code gts.limit}) gives the
+ * series the caller may see; the archive's index gives where their points are. Only their members are
+ * read, each checked by its SHA-256, decoded with Warp 10's own UNWRAP code and clipped to the window.
+ * FETCH's {@code fetch.limit} applies: the points the index promises are counted before anything is read.
+ */
+public class ArchiveFetch extends NamedWarpScriptFunction implements WarpScriptStackFunction {
+
+  private final ArchiveIndex index;
+  private final String capability;
+
+  public ArchiveFetch(String name, ArchiveIndex index, String capability) {
+    super(name);
+    this.index = index;
+    this.capability = capability;
+  }
+
+  @Override
+  public Object apply(WarpScriptStack stack) throws WarpScriptException {
+    Object top = stack.pop();
+    if (!(top instanceof Map)) {
+      throw new WarpScriptException(getName() + " expects a parameter map, as FETCH's: { 'token' 'selector' 'start' 'end' }.");
+    }
+    Map<?, ?> params = (Map<?, ?>) top;
+    if (null == Capabilities.get(stack, capability)) {
+      throw new WarpScriptException(getName() + " needs the '" + capability + "' capability: add a token that grants it with CAPADD first.");
+    }
+    long[] window = window(params);
+    long start = window[0];
+    long end = window[1];
+
+    // The series the caller may see, as Warp 10 selects them.
+    Map<Object, Object> find = new LinkedHashMap<>();
+    for (String k : new String[] { "token", "selector", "selectors", "class", "labels" }) {
+      if (params.containsKey(k)) find.put(k, params.get(k));
+    }
+    if (!(find.get("token") instanceof String)) throw new WarpScriptException(getName() + " expects a 'token' STRING (a read token).");
+    stack.push(find);
+    ((WarpScriptStackFunction) WarpScriptLib.getFunction(WarpScriptLib.FIND)).apply(stack);
+    Object found = stack.pop();
+    Set<String> wanted = new HashSet<>();
+    if (found instanceof List<?> l) {
+      for (Object o : l) if (o instanceof GeoTimeSerie g) wanted.add(GTSHelper.buildSelector(g, false));
+    }
+
+    Map<String, ArchiveIndex.Hit> hits;
+    try {
+      hits = index.find(wanted, start, end);
+    } catch (IOException ioe) {
+      throw new WarpScriptException(getName() + " cannot read the archive's index: " + ioe.getMessage());
+    }
+
+    // FETCH's limit, against what the index promises, before anything is read.
+    AtomicLong fetched = (AtomicLong) stack.getAttribute(WarpScriptStack.ATTRIBUTE_FETCH_COUNT);
+    long limit = (long) stack.getAttribute(WarpScriptStack.ATTRIBUTE_FETCH_LIMIT);
+    long promised = 0;
+    for (ArchiveIndex.Hit h : hits.values()) promised += h.points();
+    if (fetched.get() + promised > limit) {
+      throw new WarpScriptException(getName() + " exceeded limit of " + limit + " datapoints, current count is " + (fetched.get() + promised) + ". Consider raising the limit or using capabilities.");
+    }
+
+    // Each part read once; its lines kept for the series wanted in it, in object order (newest last).
+    Map<ArchiveIndex.Part, Set<String>> byPart = new LinkedHashMap<>();
+    for (ArchiveIndex.Hit h : hits.values()) {
+      for (ArchiveIndex.Part p : h.parts()) byPart.computeIfAbsent(p, k -> new HashSet<>()).add(h.selector());
+    }
+    Map<String, GeoTimeSerie> out = new LinkedHashMap<>();
+    Map<String, Integer> pieces = new LinkedHashMap<>();
+    TDeserializer deser = ThriftUtils.getTDeserializer();
+    for (Map.Entry<ArchiveIndex.Part, Set<String>> e : byPart.entrySet()) {
+      List<String> lines;
+      try {
+        lines = ArchiveIndex.lines(e.getKey());
+      } catch (IOException ioe) {
+        throw new WarpScriptException(getName() + " cannot read the archive: " + ioe.getMessage());
+      }
+      for (String line : lines) {
+        GeoTimeSerie gts = unwrap(deser, line);
+        String selector = GTSHelper.buildSelector(gts, false);
+        if (!e.getValue().contains(selector)) continue;
+        GeoTimeSerie clipped = GTSHelper.timeclip(gts, start, end);
+        GeoTimeSerie base = out.get(selector);
+        if (base == null) {
+          out.put(selector, clipped);
+        } else {
+          GTSHelper.merge(base, clipped);
+        }
+        pieces.merge(selector, 1, Integer::sum);
+      }
+    }
+
+    List<Object> result = new ArrayList<>(out.size());
+    long points = 0;
+    for (Map.Entry<String, GeoTimeSerie> e : out.entrySet()) {
+      // A supplement rewrote some ticks: the value read last (the newest) wins, as for a restore.
+      GeoTimeSerie g = pieces.get(e.getKey()) > 1 ? GTSHelper.dedup(e.getValue()) : e.getValue();
+      if (g.size() == 0) continue;
+      points += g.size();
+      result.add(g);
+    }
+    fetched.addAndGet(points);
+    stack.push(result);
+    return stack;
+  }
+
+  private GeoTimeSerie unwrap(TDeserializer deser, String line) throws WarpScriptException {
+    try {
+      GTSWrapper wrapper = new GTSWrapper();
+      deser.deserialize(wrapper, OrderPreservingBase64.decode(line.getBytes(StandardCharsets.US_ASCII)));
+      return GTSWrapperHelper.fromGTSWrapperToGTS(wrapper);
+    } catch (TException | RuntimeException e) {
+      throw new WarpScriptException(getName() + " found an archived line that does not decode: " + e.getMessage());
+    }
+  }
+
+  /** [start, end], both inclusive, from FETCH's 'start' + 'end' or 'end' + 'timespan'. */
+  private long[] window(Map<?, ?> params) throws WarpScriptException {
+    Object end = params.get("end");
+    Object start = params.get("start");
+    Object timespan = params.get("timespan");
+    if (end == null) throw new WarpScriptException(getName() + " expects 'end' (and 'start' or 'timespan').");
+    long e = instant(end, "end");
+    if (start != null) return new long[] { instant(start, "start"), e };
+    if (timespan instanceof Long t && t > 0) return new long[] { e - t + 1, e };
+    throw new WarpScriptException(getName() + " expects 'start', or a positive LONG 'timespan'.");
+  }
+
+  private long instant(Object v, String name) throws WarpScriptException {
+    if (v instanceof Long l) return l;
+    if (v instanceof String s) {
+      try {
+        Instant i = Instant.parse(s);
+        long perSecond = Constants.TIME_UNITS_PER_S;
+        return i.getEpochSecond() * perSecond + i.getNano() / (1_000_000_000L / perSecond);
+      } catch (RuntimeException re) {
+        throw new WarpScriptException(getName() + " '" + name + "' is not an ISO-8601 instant: " + s);
+      }
+    }
+    throw new WarpScriptException(getName() + " expects '" + name + "' to be a LONG or an ISO-8601 STRING.");
+  }
+}

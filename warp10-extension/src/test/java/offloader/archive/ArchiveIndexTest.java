@@ -1,0 +1,128 @@
+package offloader.archive;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.zip.GZIPOutputStream;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The index as the offloader writes it (docs/ARCHIVE-LAYOUT.md), built here by hand. */
+class ArchiveIndexTest {
+
+  private static final long S = 1_777_593_600_000_000L; // 2026-05-01T00:00:00Z
+  private static final long E = 1_780_272_000_000_000L; // 2026-06-01T00:00:00Z
+
+  @TempDir
+  Path root;
+
+  private static byte[] gzip(String text) throws IOException {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try (GZIPOutputStream gz = new GZIPOutputStream(out)) {
+      gz.write(text.getBytes(StandardCharsets.US_ASCII));
+    }
+    return out.toByteArray();
+  }
+
+  private static String member(long offset, byte[] bytes) {
+    return "{\"offset\":" + offset + ",\"bytes\":" + bytes.length + ",\"sha256\":\"" + ArchiveIndex.sha256(bytes) + "\"}";
+  }
+
+  /** A month of one batch: two members (a, b | c), and a supplement holding a again. */
+  private Path month(String name, long start, long end, boolean committed) throws IOException {
+    Path dir = Files.createDirectories(root.resolve("g/ds/" + name));
+    byte[] m0 = gzip("LINE-A\nLINE-B\n");
+    byte[] m1 = gzip("LINE-C\n");
+    byte[] object = new byte[m0.length + m1.length];
+    System.arraycopy(m0, 0, object, 0, m0.length);
+    System.arraycopy(m1, 0, object, m0.length, m1.length);
+    Files.write(dir.resolve("batch-00001.wrap.gz"), object);
+    byte[] late = gzip("LINE-A2\n");
+    Files.write(dir.resolve("batch-00001.late-01.wrap.gz"), late);
+    String prefix = "g/ds/" + name + "/";
+    String bm = "{\"object\":{\"key\":\"" + prefix + "batch-00001.wrap.gz\",\"bytes\":" + object.length
+        + ",\"sha256\":\"" + ArchiveIndex.sha256(object) + "\",\"members\":[" + member(0, m0) + "," + member(m0.length, m1) + "]},"
+        + "\"series\":["
+        + "{\"selector\":\"c{k=a}\",\"points\":2,\"first\":" + (start + 10) + ",\"last\":" + (start + 20) + ",\"member\":0},"
+        + "{\"selector\":\"c{k=b}\",\"points\":1,\"first\":" + (end - 1) + ",\"last\":" + (end - 1) + ",\"member\":0},"
+        + "{\"selector\":\"c{k=c}\",\"points\":1,\"first\":" + (start + 5) + ",\"last\":" + (start + 5) + ",\"member\":1},"
+        + "{\"selector\":\"c{k=empty}\",\"points\":0,\"first\":null,\"last\":null}],"
+        + "\"supplements\":[{\"object\":{\"key\":\"" + prefix + "batch-00001.late-01.wrap.gz\",\"bytes\":" + late.length
+        + ",\"sha256\":\"" + ArchiveIndex.sha256(late) + "\",\"members\":[" + member(0, late) + "]},"
+        + "\"series\":[{\"selector\":\"c{k=a}\",\"points\":1,\"first\":" + (start + 30) + ",\"last\":" + (start + 30) + ",\"member\":0}]}]}";
+    Files.write(dir.resolve("batch-00001.json"), gzip(bm));
+    if (committed) {
+      Files.writeString(dir.resolve("manifest.json"), "{\"range\":{\"startUs\":" + start + ",\"endUs\":" + end + "},\"batches\":[{\"batch\":1}]}");
+    }
+    return dir;
+  }
+
+  @Test
+  void findsTheMembersOfTheSeriesAskedForInsideTheWindowExportFirst() throws IOException {
+    month("2026-05", S, E, true);
+    ArchiveIndex index = new ArchiveIndex(root);
+    Map<String, ArchiveIndex.Hit> hits = index.find(Set.of("c{k=a}", "c{k=c}", "c{k=empty}", "c{k=zz}"), S, E - 1);
+    assertEquals(Set.of("c{k=a}", "c{k=c}"), hits.keySet());
+    ArchiveIndex.Hit a = hits.get("c{k=a}");
+    assertEquals(3, a.points());
+    assertEquals(2, a.parts().size());
+    assertTrue(a.parts().get(0).object().endsWith("batch-00001.wrap.gz"), "the export first");
+    assertTrue(a.parts().get(1).object().endsWith("batch-00001.late-01.wrap.gz"), "then its supplement");
+    assertEquals(List.of("LINE-A", "LINE-B"), ArchiveIndex.lines(a.parts().get(0)));
+    assertEquals(List.of("LINE-A2"), ArchiveIndex.lines(a.parts().get(1)));
+    assertEquals(List.of("LINE-C"), ArchiveIndex.lines(hits.get("c{k=c}").parts().get(0)), "its member alone");
+    // A window that misses b's only point, and one before the month.
+    assertFalse(index.find(Set.of("c{k=b}"), S, E - 2).containsKey("c{k=b}"));
+    assertTrue(index.find(Set.of("c{k=b}"), 0, S - 1).isEmpty());
+  }
+
+  @Test
+  void aMonthNotCommittedOrOutsideTheWindowContributesNothing() throws IOException {
+    month("2026-05", S, E, false);
+    month("2026-06", E, E + 30L * 86_400_000_000L, true);
+    ArchiveIndex index = new ArchiveIndex(root);
+    assertTrue(index.find(Set.of("c{k=a}"), S, E - 1).isEmpty());
+    assertEquals(1, index.find(Set.of("c{k=a}"), S, E + 100).size(), "the June month only");
+    assertTrue(new ArchiveIndex(root.resolve("none")).find(Set.of("c{k=a}"), S, E).isEmpty());
+  }
+
+  @Test
+  void aDamagedMemberOrAMissingObjectIsNamed() throws IOException {
+    Path dir = month("2026-05", S, E, true);
+    ArchiveIndex index = new ArchiveIndex(root);
+    ArchiveIndex.Part c = index.find(Set.of("c{k=c}"), S, E).get("c{k=c}").parts().get(0);
+    byte[] bytes = Files.readAllBytes(dir.resolve("batch-00001.wrap.gz"));
+    bytes[(int) c.offset() + 12] ^= (byte) 0xff;
+    Files.write(dir.resolve("batch-00001.wrap.gz"), bytes);
+    IOException bad = assertThrows(IOException.class, () -> ArchiveIndex.lines(c));
+    assertTrue(bad.getMessage().contains("member at byte " + c.offset() + " has SHA-256"), bad.getMessage());
+    Files.delete(dir.resolve("batch-00001.wrap.gz"));
+    IOException gone = assertThrows(IOException.class, () -> ArchiveIndex.lines(c));
+    assertTrue(gone.getMessage().endsWith("batch-00001.wrap.gz is missing"), gone.getMessage());
+  }
+
+  @Test
+  void anArchiveWrittenBeforeMembersIsReadWhole() throws IOException {
+    Path dir = Files.createDirectories(root.resolve("g/old/2026-05"));
+    byte[] object = gzip("OLD-1\nOLD-2\n");
+    Files.write(dir.resolve("batch-00001.wrap.gz"), object);
+    Files.writeString(dir.resolve("batch-00001.json"), "{\"object\":{\"key\":\"g/old/2026-05/batch-00001.wrap.gz\",\"bytes\":"
+        + object.length + ",\"sha256\":\"" + ArchiveIndex.sha256(object) + "\"},\"series\":[{\"selector\":\"o{}\",\"points\":2,\"first\":"
+        + S + ",\"last\":" + (S + 1) + "}]}");
+    Files.writeString(dir.resolve("manifest.json"), "{\"range\":{\"startUs\":" + S + ",\"endUs\":" + E + "},\"batches\":[{\"batch\":1}]}");
+    ArchiveIndex.Part p = new ArchiveIndex(root).find(Set.of("o{}"), S, E).get("o{}").parts().get(0);
+    assertTrue(p.whole());
+    assertEquals(List.of("OLD-1", "OLD-2"), ArchiveIndex.lines(p));
+  }
+}
