@@ -6,7 +6,7 @@ import path from 'node:path';
 import { ROOT, StackError, run } from './common.ts';
 
 export const EXTENSION_DIR = path.join(ROOT, 'warp10-extension');
-const JAR = path.join(EXTENSION_DIR, 'target', 'warp10-archive-fetch-0.1.0.jar');
+export const EXTENSION_JAR = path.join(EXTENSION_DIR, 'target', 'warp10-archive-fetch-0.1.0.jar');
 /** The class Warp 10 loads (`warpscript.extension.archivefetch`). */
 export const EXTENSION_CLASS = 'offloader.archive.ArchiveFetchExtension';
 /** The local defaults' store (config/local.yaml `store.path`), which ARCHIVE.FETCH reads. */
@@ -44,10 +44,10 @@ export function buildExtension(warp10Jar: string): string {
     newest(path.join(EXTENSION_DIR, 'src', 'main')),
     statSync(path.join(EXTENSION_DIR, 'pom.xml')).mtimeMs,
   );
-  if (existsSync(JAR) && statSync(JAR).mtimeMs >= sources) return JAR;
+  if (existsSync(EXTENSION_JAR) && statSync(EXTENSION_JAR).mtimeMs >= sources) return EXTENSION_JAR;
   console.log('[stack] building the Warp 10 extension (ARCHIVE.FETCH) with Maven');
   mvn(warp10Jar, ['-DskipTests', 'package'], 'building the Warp 10 extension');
-  return JAR;
+  return EXTENSION_JAR;
 }
 
 /** Its own tests (JUnit, against the same jar); their summary lines. */

@@ -19,6 +19,7 @@ import { startS3Server, type TestS3Server } from './s3-server.ts';
 import { toInputFormat } from './seed.ts';
 import { temporalEnv, uniqueId, warp10OrSkip, workflowBundle, type Warp10Stack } from './stack.ts';
 import { parseConfig } from '../../src/config/load.ts';
+import { EXTENSION_JAR } from '../../scripts/stack/extension.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const MONTH = '2026-09';
@@ -353,7 +354,8 @@ export function mintExpiredReadToken(): string | undefined {
     [
       '-Dfile.encoding=UTF-8',
       '-cp',
-      jar,
+      // The stack's configuration loads ARCHIVE.FETCH: TokenGen needs its class too.
+      [jar, EXTENSION_JAR].join(path.delimiter),
       'io.warp10.TokenGen',
       path.join(ROOT, 'scripts', 'warp10', 'standalone.conf'),
       conf,
