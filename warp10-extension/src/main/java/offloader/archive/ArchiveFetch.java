@@ -99,21 +99,20 @@ public class ArchiveFetch extends NamedWarpScriptFunction implements WarpScriptS
     for (ArchiveIndex.Hit h : hits.values()) {
       for (ArchiveIndex.Part p : h.parts()) byPart.computeIfAbsent(p, k -> new HashSet<>()).add(h.selector());
     }
+    // Parts are read and decoded in parallel (each on its own), then merged in object order.
+    List<Map.Entry<ArchiveIndex.Part, Set<String>>> work = new ArrayList<>(byPart.entrySet());
+    List<List<Decoded>> decoded;
+    try {
+      decoded = work.parallelStream().map(e -> decode(e.getKey(), e.getValue(), start, end)).toList();
+    } catch (Failed f) {
+      throw new WarpScriptException(getName() + f.getMessage());
+    }
     Map<String, GeoTimeSerie> out = new LinkedHashMap<>();
     Map<String, Integer> pieces = new LinkedHashMap<>();
-    TDeserializer deser = ThriftUtils.getTDeserializer();
-    for (Map.Entry<ArchiveIndex.Part, Set<String>> e : byPart.entrySet()) {
-      List<String> lines;
-      try {
-        lines = ArchiveIndex.lines(e.getKey());
-      } catch (IOException ioe) {
-        throw new WarpScriptException(getName() + " cannot read the archive: " + ioe.getMessage());
-      }
-      for (String line : lines) {
-        GeoTimeSerie gts = unwrap(deser, line);
-        String selector = GTSHelper.buildSelector(gts, false);
-        if (!e.getValue().contains(selector)) continue;
-        GeoTimeSerie clipped = GTSHelper.timeclip(gts, start, end);
+    for (List<Decoded> part : decoded) {
+      for (Decoded d : part) {
+        String selector = d.selector();
+        GeoTimeSerie clipped = d.gts();
         GeoTimeSerie base = out.get(selector);
         if (base == null) {
           out.put(selector, clipped);
@@ -138,14 +137,43 @@ public class ArchiveFetch extends NamedWarpScriptFunction implements WarpScriptS
     return stack;
   }
 
-  private GeoTimeSerie unwrap(TDeserializer deser, String line) throws WarpScriptException {
-    try {
-      GTSWrapper wrapper = new GTSWrapper();
-      deser.deserialize(wrapper, OrderPreservingBase64.decode(line.getBytes(StandardCharsets.US_ASCII)));
-      return GTSWrapperHelper.fromGTSWrapperToGTS(wrapper);
-    } catch (TException | RuntimeException e) {
-      throw new WarpScriptException(getName() + " found an archived line that does not decode: " + e.getMessage());
+  /** A failure inside a parallel decode; its message follows the function's name. */
+  private static final class Failed extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    Failed(String message) {
+      super(message, null, false, false);
     }
+  }
+
+  private record Decoded(String selector, GeoTimeSerie gts) {}
+
+  /** The series of one part that are wanted, each clipped to [start, end] (only when it goes beyond). */
+  private List<Decoded> decode(ArchiveIndex.Part part, Set<String> wanted, long start, long end) {
+    List<String> lines;
+    try {
+      lines = index.lines(part);
+    } catch (IOException ioe) {
+      throw new Failed(" cannot read the archive: " + ioe.getMessage());
+    }
+    // One deserializer a task: they are not thread-safe.
+    TDeserializer deser = ThriftUtils.getTDeserializer();
+    List<Decoded> out = new ArrayList<>();
+    for (String line : lines) {
+      GeoTimeSerie gts;
+      try {
+        GTSWrapper wrapper = new GTSWrapper();
+        deser.deserialize(wrapper, OrderPreservingBase64.decode(line.getBytes(StandardCharsets.US_ASCII)));
+        gts = GTSWrapperHelper.fromGTSWrapperToGTS(wrapper);
+      } catch (TException | RuntimeException e) {
+        throw new Failed(" found an archived line that does not decode: " + e.getMessage());
+      }
+      String selector = GTSHelper.buildSelector(gts, false);
+      if (!wanted.contains(selector)) continue;
+      boolean inside = gts.size() == 0 || (GTSHelper.firsttick(gts) >= start && GTSHelper.lasttick(gts) <= end);
+      out.add(new Decoded(selector, inside ? gts : GTSHelper.timeclip(gts, start, end)));
+    }
+    return out;
   }
 
   /** [start, end], both inclusive, from FETCH's 'start' + 'end' or 'end' + 'timespan'. */

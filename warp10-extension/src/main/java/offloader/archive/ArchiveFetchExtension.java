@@ -7,22 +7,61 @@ import java.nio.file.Path;
 import java.util.Map;
 
 /**
- * Loads ARCHIVE.FETCH. Configuration (Warp 10's): {@code archive.fetch.dir}, the archive store's
- * directory (the offloader's local store: its {@code store.path}); {@code archive.fetch.capability},
- * the capability a script must hold (default {@code archive.fetch}).
+ * Loads ARCHIVE.FETCH. Configuration (Warp 10's; docs/QUERYING.md):
+ * <ul>
+ * <li>{@code archive.fetch.store}: {@code local} (default) or {@code s3};</li>
+ * <li>local: {@code archive.fetch.dir}, the store's directory (the offloader's {@code store.path});</li>
+ * <li>s3: {@code archive.fetch.s3.endpoint}, {@code .region} (default us-east-1), {@code .bucket},
+ * {@code .prefix} (optional), {@code .access.key.id} and {@code .secret.access.key} (or, when absent,
+ * the environment's AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY of the Warp 10 process);</li>
+ * <li>{@code archive.fetch.capability}: the capability a script must hold (default {@code archive.fetch});</li>
+ * <li>{@code archive.fetch.cache.series}: how many series of parsed month indexes stay in memory
+ * (default 1,000,000, some 100 MB; 0: none).</li>
+ * </ul>
  */
 public class ArchiveFetchExtension extends WarpScriptExtension {
 
+  public static final String STORE = "archive.fetch.store";
   public static final String DIR = "archive.fetch.dir";
+  public static final String S3 = "archive.fetch.s3.";
   public static final String CAPABILITY = "archive.fetch.capability";
+  public static final String CACHE = "archive.fetch.cache.series";
 
   @Override
   public Map<String, Object> getFunctions() {
-    String dir = WarpConfig.getProperty(DIR);
-    if (dir == null || dir.isBlank()) {
-      throw new IllegalStateException("ARCHIVE.FETCH needs '" + DIR + "' in the Warp 10 configuration: the archive store's directory");
-    }
     String capability = WarpConfig.getProperty(CAPABILITY, "archive.fetch");
-    return Map.of("ARCHIVE.FETCH", new ArchiveFetch("ARCHIVE.FETCH", new ArchiveIndex(Path.of(dir)), capability));
+    long cache;
+    try {
+      cache = Long.parseLong(WarpConfig.getProperty(CACHE, "1000000").trim());
+    } catch (NumberFormatException e) {
+      throw new IllegalStateException("ARCHIVE.FETCH: '" + CACHE + "' must be a number of series (0: no cache)");
+    }
+    ArchiveIndex index = new ArchiveIndex(store(), cache);
+    return Map.of("ARCHIVE.FETCH", new ArchiveFetch("ARCHIVE.FETCH", index, capability));
+  }
+
+  private static ArchiveStore store() {
+    String type = WarpConfig.getProperty(STORE, "local").trim();
+    if (type.equals("local")) {
+      return new LocalStore(Path.of(required(DIR, "the archive store's directory (the offloader's store.path)")));
+    }
+    if (type.equals("s3")) {
+      String id = WarpConfig.getProperty(S3 + "access.key.id", System.getenv("AWS_ACCESS_KEY_ID"));
+      String secret = WarpConfig.getProperty(S3 + "secret.access.key", System.getenv("AWS_SECRET_ACCESS_KEY"));
+      if (id == null || id.isBlank() || secret == null || secret.isBlank()) {
+        throw new IllegalStateException("ARCHIVE.FETCH needs S3 credentials: '" + S3 + "access.key.id' and '" + S3
+            + "secret.access.key' in the Warp 10 configuration, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in its environment");
+      }
+      return new S3Store(required(S3 + "endpoint", "the S3 endpoint URL, such as https://s3.example.net"),
+          WarpConfig.getProperty(S3 + "region", "us-east-1").trim(), required(S3 + "bucket", "the archive's bucket"),
+          WarpConfig.getProperty(S3 + "prefix", "").trim(), id.trim(), secret.trim());
+    }
+    throw new IllegalStateException("ARCHIVE.FETCH: '" + STORE + "' is local or s3, not '" + type + "'");
+  }
+
+  private static String required(String key, String what) {
+    String v = WarpConfig.getProperty(key);
+    if (v == null || v.isBlank()) throw new IllegalStateException("ARCHIVE.FETCH needs '" + key + "' in the Warp 10 configuration: " + what);
+    return v.trim();
   }
 }

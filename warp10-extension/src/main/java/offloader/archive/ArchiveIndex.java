@@ -6,16 +6,13 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
-import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HexFormat;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -24,30 +21,49 @@ import java.util.regex.Pattern;
 import java.util.zip.GZIPInputStream;
 
 /**
- * The archive's index, as the offloader writes it into a local store (docs/ARCHIVE-LAYOUT.md):
+ * The archive's index, as the offloader writes it (docs/ARCHIVE-LAYOUT.md):
  * {@code <group>/<dataset>/<YYYY-MM>/manifest.json} for each committed month, its batch manifests
  * {@code batch-NNNNN.json} (gzip JSON) listing every series with its point count, first and last tick
  * and the gzip member of its object that holds it. Finds the members a selection needs and reads them
  * alone, each checked by its SHA-256.
+ *
+ * <p>A month's index is parsed once and kept (up to {@code maxCachedSeries} series in all, least
+ * recently used months first out): a query after that costs a version check of the month's manifests
+ * (a file stat, an S3 HEAD), not a parse of every batch manifest. A rewritten manifest (a supplement, a
+ * month archived again) has another version and is read again.
  */
 public final class ArchiveIndex {
 
   /** One part of an object to read: a member (offset, length, SHA-256), or the whole object. */
-  public record Part(Path object, long offset, long length, String sha256, boolean whole) {}
+  public record Part(String object, long offset, long length, String sha256, boolean whole) {}
 
   /** A series of the index inside the window, and where its lines are, in object order. */
   public record Hit(String selector, long points, List<Part> parts) {}
 
-  private static final Pattern MONTH = Pattern.compile("\\d{4}-\\d{2}");
+  /** One object's entry of a series in a month: its points, first and last tick, and its part. */
+  private record Entry(long points, long first, long last, Part part) {}
 
-  private final Path root;
+  /** A committed month, parsed: its range, the versions it was read at, its series' entries. */
+  private record Month(long startUs, long endUs, String manifestVersion, Map<String, String> batchVersions,
+      Map<String, List<Entry>> series, int size) {}
 
-  public ArchiveIndex(Path root) {
-    this.root = root;
+  static final Pattern MONTH = Pattern.compile("\\d{4}-\\d{2}");
+
+  private final ArchiveStore store;
+  private final long maxCachedSeries;
+  /** Months by key prefix, least recently used first. */
+  private final LinkedHashMap<String, Month> cache = new LinkedHashMap<>(16, 0.75f, true);
+  private long cachedSeries = 0;
+  private long reads = 0;
+
+  public ArchiveIndex(ArchiveStore store, long maxCachedSeries) {
+    this.store = store;
+    this.maxCachedSeries = maxCachedSeries;
   }
 
-  public Path root() {
-    return root;
+  /** Month indexes parsed so far (a cached month is not parsed again): for tests. */
+  public synchronized long monthsRead() {
+    return reads;
   }
 
   /**
@@ -57,84 +73,138 @@ public final class ArchiveIndex {
    */
   public Map<String, Hit> find(Set<String> wanted, long start, long end) throws IOException {
     Map<String, Hit> hits = new LinkedHashMap<>();
-    if (wanted.isEmpty() || !Files.isDirectory(root)) return hits;
-    for (Path group : dirs(root)) {
-      for (Path dataset : dirs(group)) {
-        for (Path month : dirs(dataset)) {
-          if (!MONTH.matcher(month.getFileName().toString()).matches()) continue;
-          Map<String, Object> manifest = json(month.resolve("manifest.json"));
-          if (manifest == null) continue;
-          Map<String, Object> range = map(manifest.get("range"));
-          long from = num(range.get("startUs"));
-          long until = num(range.get("endUs"));
-          if (from > end || until <= start) continue;
-          for (Object b : list(manifest.get("batches"))) {
-            long batch = num(map(b).get("batch"));
-            Map<String, Object> bm = json(month.resolve(String.format("batch-%05d.json", batch)));
-            if (bm == null) throw new IOException(month + ": batch " + batch + " has no manifest");
-            addObject(hits, month, map(bm.get("object")), list(bm.get("series")), wanted, start, end);
-            for (Object sup : list(bm.get("supplements"))) {
-              Map<String, Object> s = map(sup);
-              addObject(hits, month, map(s.get("object")), list(s.get("series")), wanted, start, end);
-            }
-          }
+    if (wanted.isEmpty()) return hits;
+    for (String prefix : store.months()) {
+      Month month = month(prefix, start, end);
+      if (month == null || month.startUs() > end || month.endUs() <= start) continue;
+      // Few wanted series: look each up; many: one pass over the month's.
+      if (wanted.size() <= month.series().size()) {
+        for (String selector : wanted) add(hits, selector, month.series().get(selector), start, end);
+      } else {
+        for (Map.Entry<String, List<Entry>> e : month.series().entrySet()) {
+          if (wanted.contains(e.getKey())) add(hits, e.getKey(), e.getValue(), start, end);
         }
       }
     }
     return hits;
   }
 
-  private static void addObject(Map<String, Hit> hits, Path month, Map<String, Object> object, List<Object> series,
-      Set<String> wanted, long start, long end) throws IOException {
-    Path file = month.getParent().getParent().getParent().resolve(str(object.get("key")));
+  private static void add(Map<String, Hit> hits, String selector, List<Entry> entries, long start, long end) {
+    if (entries == null) return;
+    for (Entry en : entries) {
+      if (en.first() > end || en.last() < start) continue;
+      Hit hit = hits.computeIfAbsent(selector, k -> new Hit(k, 0, new ArrayList<>()));
+      if (!hit.parts().contains(en.part())) hit.parts().add(en.part());
+      hits.put(selector, new Hit(selector, hit.points() + en.points(), hit.parts()));
+    }
+  }
+
+  /** A committed month's index, from the cache when its manifests are those it was read at; null if not committed. */
+  private Month month(String prefix, long start, long end) throws IOException {
+    String version = store.version(prefix + "manifest.json");
+    if (version == null) return null;
+    Month cached;
+    synchronized (this) {
+      cached = cache.get(prefix);
+    }
+    if (cached != null && cached.manifestVersion().equals(version)) {
+      // Outside the window: its range is all that matters, and a committed month's range does not change.
+      if (cached.startUs() > end || cached.endUs() <= start) return cached;
+      boolean same = true;
+      for (Map.Entry<String, String> b : cached.batchVersions().entrySet()) {
+        if (!b.getValue().equals(store.version(b.getKey()))) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return cached;
+    }
+    Month month = read(prefix, version);
+    if (month == null) return null;
+    synchronized (this) {
+      reads++;
+      Month old = cache.remove(prefix);
+      if (old != null) cachedSeries -= old.size();
+      if (month.size() <= maxCachedSeries) {
+        cache.put(prefix, month);
+        cachedSeries += month.size();
+        Iterator<Map.Entry<String, Month>> it = cache.entrySet().iterator();
+        while (cachedSeries > maxCachedSeries && it.hasNext()) {
+          Map.Entry<String, Month> eldest = it.next();
+          if (eldest.getKey().equals(prefix)) continue;
+          cachedSeries -= eldest.getValue().size();
+          it.remove();
+        }
+      }
+    }
+    return month;
+  }
+
+  private Month read(String prefix, String version) throws IOException {
+    Map<String, Object> manifest = json(prefix + "manifest.json");
+    if (manifest == null) return null;
+    Map<String, Object> range = map(manifest.get("range"));
+    Map<String, String> versions = new LinkedHashMap<>();
+    Map<String, List<Entry>> series = new HashMap<>();
+    int size = 0;
+    for (Object b : list(manifest.get("batches"))) {
+      long batch = num(map(b).get("batch"));
+      String key = prefix + String.format("batch-%05d.json", batch);
+      // The version before the read: a rewrite during it is seen at the next query.
+      String v = store.version(key);
+      Map<String, Object> bm = json(key);
+      if (bm == null || v == null) throw new IOException(prefix + ": batch " + batch + " has no manifest");
+      versions.put(key, v);
+      size += entries(series, map(bm.get("object")), list(bm.get("series")));
+      for (Object sup : list(bm.get("supplements"))) {
+        Map<String, Object> s = map(sup);
+        size += entries(series, map(s.get("object")), list(s.get("series")));
+      }
+    }
+    return new Month(num(range.get("startUs")), num(range.get("endUs")), version, versions, series, size);
+  }
+
+  private static int entries(Map<String, List<Entry>> out, Map<String, Object> object, List<Object> series) throws IOException {
+    String key = str(object.get("key"));
     List<Object> members = list(object.get("members"));
+    int n = 0;
     for (Object e : series) {
       Map<String, Object> entry = map(e);
-      String selector = str(entry.get("selector"));
       long points = num(entry.get("points"));
-      if (points == 0 || !wanted.contains(selector)) continue;
-      long first = num(entry.get("first"));
-      long last = num(entry.get("last"));
-      if (first > end || last < start) continue;
+      if (points == 0) continue;
+      String selector = str(entry.get("selector"));
       Part part;
       Object m = entry.get("member");
       if (m != null && !members.isEmpty()) {
         int i = (int) num(m);
-        if (i < 0 || i >= members.size()) throw new IOException(file + ": series " + selector + " names member " + i + " of " + members.size());
+        if (i < 0 || i >= members.size()) throw new IOException(key + ": series " + selector + " names member " + i + " of " + members.size());
         Map<String, Object> mem = map(members.get(i));
-        part = new Part(file, num(mem.get("offset")), num(mem.get("bytes")), str(mem.get("sha256")), false);
+        part = new Part(key, num(mem.get("offset")), num(mem.get("bytes")), str(mem.get("sha256")), false);
       } else {
         // An archive written before seekable objects: the whole object, checked by its own hash.
-        part = new Part(file, 0, num(object.get("bytes")), str(object.get("sha256")), true);
+        part = new Part(key, 0, num(object.get("bytes")), str(object.get("sha256")), true);
       }
-      Hit hit = hits.computeIfAbsent(selector, k -> new Hit(k, 0, new ArrayList<>()));
-      if (!hit.parts().contains(part)) hit.parts().add(part);
-      hits.put(selector, new Hit(selector, hit.points() + points, hit.parts()));
+      out.computeIfAbsent(selector, k -> new ArrayList<>(1)).add(new Entry(points, num(entry.get("first")), num(entry.get("last")), part));
+      n++;
     }
+    return n;
   }
 
   /** The lines of one part: its bytes read at their offset, checked against the index, gunzipped. */
-  public static List<String> lines(Part part) throws IOException {
-    byte[] bytes = new byte[Math.toIntExact(part.length())];
-    try (RandomAccessFile f = new RandomAccessFile(part.object().toFile(), "r")) {
-      if (f.length() < part.offset() + part.length()) {
-        throw new IOException(part.object() + " is " + f.length() + " bytes, its index names bytes up to " + (part.offset() + part.length()));
-      }
-      f.seek(part.offset());
-      f.readFully(bytes);
-    } catch (java.io.FileNotFoundException fnf) {
-      throw new IOException(part.object() + " is missing", fnf);
-    }
+  public List<String> lines(Part part) throws IOException {
+    byte[] bytes = part.whole() ? store.get(part.object()) : store.range(part.object(), part.offset(), part.length());
+    if (bytes == null) throw new IOException(part.object() + " is missing");
     String sha = sha256(bytes);
+    String where = part.object() + (part.whole() ? "" : " member at byte " + part.offset());
     if (!sha.equals(part.sha256())) {
-      throw new IOException(part.object() + (part.whole() ? "" : " member at byte " + part.offset()) + " has SHA-256 " + sha + ", its index says " + part.sha256());
+      throw new IOException(where + " has SHA-256 " + sha + ", its index says " + part.sha256());
     }
     List<String> out = new ArrayList<>();
     try (InputStream in = new GZIPInputStream(new ByteArrayInputStream(bytes))) {
       String text = new String(in.readAllBytes(), StandardCharsets.US_ASCII);
       for (String line : text.split("\n")) if (!line.isEmpty()) out.add(line);
     } catch (java.util.zip.ZipException ze) {
-      throw new IOException(part.object() + (part.whole() ? "" : " member at byte " + part.offset()) + " is not readable gzip: " + ze.getMessage(), ze);
+      throw new IOException(where + " is not readable gzip: " + ze.getMessage(), ze);
     }
     return out;
   }
@@ -147,24 +217,11 @@ public final class ArchiveIndex {
     }
   }
 
-  private static List<Path> dirs(Path dir) throws IOException {
-    List<Path> out = new ArrayList<>();
-    try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, Files::isDirectory)) {
-      for (Path p : ds) out.add(p);
-    }
-    out.sort(null);
-    return out;
-  }
-
   /** A JSON document of the store (gzip or plain, as the offloader reads them); null when absent. */
   @SuppressWarnings("unchecked")
-  static Map<String, Object> json(Path file) throws IOException {
-    byte[] bytes;
-    try {
-      bytes = Files.readAllBytes(file);
-    } catch (NoSuchFileException e) {
-      return null;
-    }
+  private Map<String, Object> json(String key) throws IOException {
+    byte[] bytes = store.get(key);
+    if (bytes == null) return null;
     if (bytes.length > 2 && (bytes[0] & 0xff) == 0x1f && (bytes[1] & 0xff) == 0x8b) {
       try (InputStream in = new GZIPInputStream(new ByteArrayInputStream(bytes)); ByteArrayOutputStream out = new ByteArrayOutputStream()) {
         in.transferTo(out);
@@ -172,7 +229,7 @@ public final class ArchiveIndex {
       }
     }
     Object o = JsonUtils.jsonToObject(new String(bytes, StandardCharsets.UTF_8));
-    if (!(o instanceof Map)) throw new IOException(file + " is not a JSON object");
+    if (!(o instanceof Map)) throw new IOException(key + " is not a JSON object");
     return (Map<String, Object>) o;
   }
 

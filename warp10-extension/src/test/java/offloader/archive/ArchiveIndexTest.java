@@ -27,6 +27,10 @@ class ArchiveIndexTest {
   @TempDir
   Path root;
 
+  private static ArchiveIndex index(Path dir) {
+    return new ArchiveIndex(new LocalStore(dir), 1_000_000);
+  }
+
   private static byte[] gzip(String text) throws IOException {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     try (GZIPOutputStream gz = new GZIPOutputStream(out)) {
@@ -41,6 +45,10 @@ class ArchiveIndexTest {
 
   /** A month of one batch: two members (a, b | c), and a supplement holding a again. */
   private Path month(String name, long start, long end, boolean committed) throws IOException {
+    return month(name, start, end, committed, true);
+  }
+
+  private Path month(String name, long start, long end, boolean committed, boolean withLate) throws IOException {
     Path dir = Files.createDirectories(root.resolve("g/ds/" + name));
     byte[] m0 = gzip("LINE-A\nLINE-B\n");
     byte[] m1 = gzip("LINE-C\n");
@@ -58,9 +66,11 @@ class ArchiveIndexTest {
         + "{\"selector\":\"c{k=b}\",\"points\":1,\"first\":" + (end - 1) + ",\"last\":" + (end - 1) + ",\"member\":0},"
         + "{\"selector\":\"c{k=c}\",\"points\":1,\"first\":" + (start + 5) + ",\"last\":" + (start + 5) + ",\"member\":1},"
         + "{\"selector\":\"c{k=empty}\",\"points\":0,\"first\":null,\"last\":null}],"
-        + "\"supplements\":[{\"object\":{\"key\":\"" + prefix + "batch-00001.late-01.wrap.gz\",\"bytes\":" + late.length
+        + "\"supplements\":["
+        + (!withLate ? "" : "{\"object\":{\"key\":\"" + prefix + "batch-00001.late-01.wrap.gz\",\"bytes\":" + late.length
         + ",\"sha256\":\"" + ArchiveIndex.sha256(late) + "\",\"members\":[" + member(0, late) + "]},"
-        + "\"series\":[{\"selector\":\"c{k=a}\",\"points\":1,\"first\":" + (start + 30) + ",\"last\":" + (start + 30) + ",\"member\":0}]}]}";
+        + "\"series\":[{\"selector\":\"c{k=a}\",\"points\":1,\"first\":" + (start + 30) + ",\"last\":" + (start + 30) + ",\"member\":0}]}")
+        + "]}";
     Files.write(dir.resolve("batch-00001.json"), gzip(bm));
     if (committed) {
       Files.writeString(dir.resolve("manifest.json"), "{\"range\":{\"startUs\":" + start + ",\"endUs\":" + end + "},\"batches\":[{\"batch\":1}]}");
@@ -71,7 +81,7 @@ class ArchiveIndexTest {
   @Test
   void findsTheMembersOfTheSeriesAskedForInsideTheWindowExportFirst() throws IOException {
     month("2026-05", S, E, true);
-    ArchiveIndex index = new ArchiveIndex(root);
+    ArchiveIndex index = index(root);
     Map<String, ArchiveIndex.Hit> hits = index.find(Set.of("c{k=a}", "c{k=c}", "c{k=empty}", "c{k=zz}"), S, E - 1);
     assertEquals(Set.of("c{k=a}", "c{k=c}"), hits.keySet());
     ArchiveIndex.Hit a = hits.get("c{k=a}");
@@ -79,9 +89,9 @@ class ArchiveIndexTest {
     assertEquals(2, a.parts().size());
     assertTrue(a.parts().get(0).object().endsWith("batch-00001.wrap.gz"), "the export first");
     assertTrue(a.parts().get(1).object().endsWith("batch-00001.late-01.wrap.gz"), "then its supplement");
-    assertEquals(List.of("LINE-A", "LINE-B"), ArchiveIndex.lines(a.parts().get(0)));
-    assertEquals(List.of("LINE-A2"), ArchiveIndex.lines(a.parts().get(1)));
-    assertEquals(List.of("LINE-C"), ArchiveIndex.lines(hits.get("c{k=c}").parts().get(0)), "its member alone");
+    assertEquals(List.of("LINE-A", "LINE-B"), index.lines(a.parts().get(0)));
+    assertEquals(List.of("LINE-A2"), index.lines(a.parts().get(1)));
+    assertEquals(List.of("LINE-C"), index.lines(hits.get("c{k=c}").parts().get(0)), "its member alone");
     // A window that misses b's only point, and one before the month.
     assertFalse(index.find(Set.of("c{k=b}"), S, E - 2).containsKey("c{k=b}"));
     assertTrue(index.find(Set.of("c{k=b}"), 0, S - 1).isEmpty());
@@ -91,25 +101,45 @@ class ArchiveIndexTest {
   void aMonthNotCommittedOrOutsideTheWindowContributesNothing() throws IOException {
     month("2026-05", S, E, false);
     month("2026-06", E, E + 30L * 86_400_000_000L, true);
-    ArchiveIndex index = new ArchiveIndex(root);
+    ArchiveIndex index = index(root);
     assertTrue(index.find(Set.of("c{k=a}"), S, E - 1).isEmpty());
     assertEquals(1, index.find(Set.of("c{k=a}"), S, E + 100).size(), "the June month only");
-    assertTrue(new ArchiveIndex(root.resolve("none")).find(Set.of("c{k=a}"), S, E).isEmpty());
+    assertTrue(index(root.resolve("none")).find(Set.of("c{k=a}"), S, E).isEmpty());
   }
 
   @Test
   void aDamagedMemberOrAMissingObjectIsNamed() throws IOException {
     Path dir = month("2026-05", S, E, true);
-    ArchiveIndex index = new ArchiveIndex(root);
+    ArchiveIndex index = index(root);
     ArchiveIndex.Part c = index.find(Set.of("c{k=c}"), S, E).get("c{k=c}").parts().get(0);
     byte[] bytes = Files.readAllBytes(dir.resolve("batch-00001.wrap.gz"));
     bytes[(int) c.offset() + 12] ^= (byte) 0xff;
     Files.write(dir.resolve("batch-00001.wrap.gz"), bytes);
-    IOException bad = assertThrows(IOException.class, () -> ArchiveIndex.lines(c));
+    IOException bad = assertThrows(IOException.class, () -> index.lines(c));
     assertTrue(bad.getMessage().contains("member at byte " + c.offset() + " has SHA-256"), bad.getMessage());
     Files.delete(dir.resolve("batch-00001.wrap.gz"));
-    IOException gone = assertThrows(IOException.class, () -> ArchiveIndex.lines(c));
+    IOException gone = assertThrows(IOException.class, () -> index.lines(c));
     assertTrue(gone.getMessage().endsWith("batch-00001.wrap.gz is missing"), gone.getMessage());
+  }
+
+  @Test
+  void aMonthIsParsedOnceUntilOneOfItsManifestsIsRewritten() throws IOException {
+    month("2026-05", S, E, true, false);
+    ArchiveIndex index = index(root);
+    assertEquals(2, index.find(Set.of("c{k=a}"), S, E).get("c{k=a}").points());
+    assertEquals(1, index.find(Set.of("c{k=c}"), S, E).get("c{k=c}").points());
+    assertEquals(1, index.monthsRead(), "the second query reads no index");
+    // A supplement arrives: the batch manifest is rewritten, and read again at the next query.
+    month("2026-05", S, E, true, true);
+    ArchiveIndex.Hit a = index.find(Set.of("c{k=a}"), S, E).get("c{k=a}");
+    assertEquals(3, a.points());
+    assertEquals(2, a.parts().size());
+    assertEquals(2, index.monthsRead());
+    // Without a cache, every query reads the index.
+    ArchiveIndex none = new ArchiveIndex(new LocalStore(root), 0);
+    none.find(Set.of("c{k=a}"), S, E);
+    none.find(Set.of("c{k=a}"), S, E);
+    assertEquals(2, none.monthsRead());
   }
 
   @Test
@@ -121,8 +151,9 @@ class ArchiveIndexTest {
         + object.length + ",\"sha256\":\"" + ArchiveIndex.sha256(object) + "\"},\"series\":[{\"selector\":\"o{}\",\"points\":2,\"first\":"
         + S + ",\"last\":" + (S + 1) + "}]}");
     Files.writeString(dir.resolve("manifest.json"), "{\"range\":{\"startUs\":" + S + ",\"endUs\":" + E + "},\"batches\":[{\"batch\":1}]}");
-    ArchiveIndex.Part p = new ArchiveIndex(root).find(Set.of("o{}"), S, E).get("o{}").parts().get(0);
+    ArchiveIndex index = index(root);
+    ArchiveIndex.Part p = index.find(Set.of("o{}"), S, E).get("o{}").parts().get(0);
     assertTrue(p.whole());
-    assertEquals(List.of("OLD-1", "OLD-2"), ArchiveIndex.lines(p));
+    assertEquals(List.of("OLD-1", "OLD-2"), index.lines(p));
   }
 }
