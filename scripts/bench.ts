@@ -7,15 +7,18 @@
 //   2. the export reply parser alone against library parsers (bench/reader.ts; no Warp 10 needed);
 //   3. restore throughput against a plain /api/v0/update of the same points (bench/restore.ts);
 //   4. how a month's cost grows with its data: one class of 50,000 to 500,000 UUID-labelled series and
-//      the 2,000 x 1,488 shape, against the plain script on each (bench/scale.ts).
+//      the 2,000 x 1,488 shape, against the plain script on each (bench/scale.ts);
+//   5. the archive as a cold tier: ARCHIVE.FETCH of one series and of a 200,000-series month against
+//      FETCH of the same before the archive, and the bytes it reads (bench/cold.ts).
 // Needs a running Warp 10 (npm run stack:up, or WARP10_URL). Data goes to throwaway classes and months.
-// `npm run bench -- archive`, `-- overhead`, `-- reader`, `-- restore` or `-- scale` runs one part only; the issue 9
+// `npm run bench -- archive`, `-- overhead`, `-- reader`, `-- restore`, `-- scale` or `-- cold` runs one part only; the issue 9
 // table at the end holds the figures of the parts that ran.
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode } from '@temporalio/worker';
 import { applyStackEnv } from '../src/stack-env.ts';
 import { benchArchive } from './bench/archive.ts';
+import { benchCold } from './bench/cold.ts';
 import { benchOverhead, overheadRows } from './bench/overhead.ts';
 import { printTable, type BenchRow } from './bench/table.ts';
 import { benchReader } from './bench/reader.ts';
@@ -53,8 +56,8 @@ async function overheadPart() {
 }
 
 const only = process.argv[2];
-if (only !== undefined && !['archive', 'overhead', 'reader', 'restore', 'scale'].includes(only)) {
-  throw new Error(`unknown part ${only}: archive, overhead, reader, restore or scale`);
+if (only !== undefined && !['archive', 'overhead', 'reader', 'restore', 'scale', 'cold'].includes(only)) {
+  throw new Error(`unknown part ${only}: archive, overhead, reader, restore, scale or cold`);
 }
 const rows: BenchRow[] = [];
 if (only === undefined || only === 'archive') {
@@ -69,5 +72,6 @@ if (only === undefined || only === 'overhead') rows.push(...overheadRows(await o
 if (only === undefined || only === 'restore') await restorePart();
 if (only === undefined || only === 'reader') await benchReader();
 if (only === undefined || only === 'scale') await benchScale();
+if (only === undefined || only === 'cold') await benchCold();
 // One table of issue 9's figures, each next to the baseline measured in this run.
 if (rows.length > 0) printTable(rows);

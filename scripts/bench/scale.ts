@@ -29,7 +29,7 @@ const MONTH = '2001-03';
 const here = (f: string) => path.join(ROOT, 'scripts', 'bench', f);
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-interface Shape {
+export interface Shape {
   name: string;
   series: number;
   points: number;
@@ -37,8 +37,8 @@ interface Shape {
   lines: (cls: string) => Generator<string[]>;
 }
 
-function uuidShape(series: number): Shape {
-  const { startUs, endUs } = monthRange(MONTH, 'UTC');
+export function uuidShape(series: number, month = MONTH): Shape {
+  const { startUs, endUs } = monthRange(month, 'UTC');
   const [S, E] = [Number(startUs), Number(endUs)];
   const step = Math.floor((E - S) / 10);
   return {
@@ -93,7 +93,7 @@ function longShape(): Shape {
 export async function benchScale(): Promise<void> {
   if (!process.env.WARP10_URL) throw new Error('no Warp 10: run npm run stack:up (or set WARP10_URL)');
   const sizes = (process.env.BENCH_SCALE_SIZES ?? '50000,200000,500000').split(',').map(Number);
-  const shapes = [longShape(), ...sizes.map(uuidShape)];
+  const shapes = [longShape(), ...sizes.map((n) => uuidShape(n))];
   const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
   const native = await NativeConnection.connect({ address });
   const connection = await Connection.connect({ address });
