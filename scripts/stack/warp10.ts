@@ -191,7 +191,12 @@ const FOREIGN_OWNER = '00000000-0000-4000-8000-0000000000f0';
 export const foreignReadToken = (readToken: string) =>
   readToken.replace(/^local-read-/, 'local-foreign-read-');
 
-function writeConfig(dataDir: string, port: number, s: Secrets): string {
+function writeConfig(
+  dataDir: string,
+  port: number,
+  s: Secrets,
+  archiveStore: Record<string, string> = { 'archive.fetch.dir': LOCAL_ARCHIVE },
+): string {
   const confDir = ensureDir(path.join(dataDir, 'conf'));
   const tokens = path.join(confDir, 'tokens.conf');
   const ttl = 100 * 365 * 24 * 3600 * 1000;
@@ -217,9 +222,9 @@ function writeConfig(dataDir: string, port: number, s: Secrets): string {
     `warpscript.update.endpoint = http://127.0.0.1:${port}/api/v0/update`,
     `warpscript.meta.endpoint = http://127.0.0.1:${port}/api/v0/meta`,
     `warpscript.delete.endpoint = http://127.0.0.1:${port}/api/v0/delete`,
-    // ARCHIVE.FETCH (warp10-extension/) over the local defaults' archive store.
+    // ARCHIVE.FETCH (warp10-extension/) over the local defaults' archive store, unless told another.
     `warpscript.extension.archivefetch = ${EXTENSION_CLASS}`,
-    `archive.fetch.dir = ${LOCAL_ARCHIVE}`,
+    ...Object.entries(archiveStore).map(([k, v]) => `${k} = ${v}`),
   ];
   writeFileSync(generated, lines.join('\n') + '\n', { mode: 0o600 });
   return generated;
@@ -336,10 +341,17 @@ export async function warp10Up(): Promise<Warp10Endpoint> {
  * Writes the configuration of a standalone (data folder, port, keys and tokens) and starts it as the
  * detached process `name` (its pid and log under .data), then waits until it answers with its tokens.
  */
-async function launch(opts: { name: string; dataDir: string; port: number; secrets: Secrets; jar: string }) {
+async function launch(opts: {
+  name: string;
+  dataDir: string;
+  port: number;
+  secrets: Secrets;
+  jar: string;
+  archiveStore?: Record<string, string>;
+}) {
   const { name, dataDir, port, secrets, jar } = opts;
   const url = `http://127.0.0.1:${port}`;
-  const generated = writeConfig(dataDir, port, secrets);
+  const generated = writeConfig(dataDir, port, secrets, opts.archiveStore);
   const extension = buildExtension(jar);
   const pid = startDetached(
     name,
@@ -381,6 +393,8 @@ export async function startStandalone(opts: {
   name: string;
   dataDir: string;
   port: number;
+  /** ARCHIVE.FETCH's store settings (`archive.fetch.*`); default the local defaults' directory. */
+  archiveStore?: Record<string, string>;
 }): Promise<StandaloneInstance> {
   checkJava();
   installedJar ??= installWarp10();
