@@ -15,7 +15,10 @@ export function countingRunner(inner: FeedingRunner, requests: RequestCounts): F
       ? params.fetch.length
       : Array.isArray(params.groups)
         ? params.groups.length
-        : 1;
+        : // archive-encode parses text: no class scanned.
+          typeof params.text === 'string'
+          ? 0
+          : 1;
     const r = requests.get(name) ?? { n: 0, selectors: 0 };
     requests.set(name, { n: r.n + 1, selectors: r.selectors + named });
   };

@@ -120,6 +120,8 @@ export const SupplementSchema = z.object({
   rewritten: z.number().int().nonnegative().optional(),
   live: z.array(SeriesEntrySchema),
   digest: z.string().optional(),
+  /** A partition batch with wrap digests: the wrap digest of the whole batch when this was taken. */
+  wrap: z.string().optional(),
   exportedAt: z.string(),
 });
 export type Supplement = z.infer<typeof SupplementSchema>;
@@ -138,9 +140,12 @@ export const BatchManifestSchema = z.object({
   /**
    * A partition batch: its one selector (its series are those it matched with data at export), and the
    * summary digest of those series with their content hashes (src/warp10/digest.ts; absent in archives
-   * written before content hashes).
+   * written before content hashes), or since wrap digests the digest of their WRAPs (`wrap`, see
+   * wrapDigest in src/warp10/digest.ts: the guard compares the whole content in a dozen operations).
    */
-  partition: z.object({ selector: z.string(), digest: z.string().optional() }).optional(),
+  partition: z
+    .object({ selector: z.string(), digest: z.string().optional(), wrap: z.string().optional() })
+    .optional(),
   series: z.array(SeriesEntrySchema),
   /** Points of `object` (supplements count their own). */
   points: z.number().int().nonnegative(),

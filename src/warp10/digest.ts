@@ -31,3 +31,14 @@ export function summaryDigest(series: readonly SeriesSummary[]): string {
     .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return createHash('sha256').update(lines.join('\n'), 'utf8').digest('hex');
 }
+
+/**
+ * The whole-content digest of a partition batch (archive-delete-partition.mc2 with `$wrap`): SHA-256 of
+ * its series' WRAPs (each series with points, as FETCH gives it), sorted and joined by newlines. Warp 10
+ * computes it with list functions, a dozen operations however many series; a WRAP holds every tick,
+ * value, type, location and elevation, the labels and attributes, so any change to the batch changes it.
+ */
+export function wrapDigest(wrapped: Iterable<string>): string {
+  const sorted = [...wrapped].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return createHash('sha256').update(sorted.join('\n'), 'utf8').digest('hex');
+}

@@ -116,7 +116,9 @@ test('late data: one class of 100,000 UUID-labelled series batched by label pref
       const body = await counted.stream(script, params, signal);
       if (++exports === 2) {
         // While this batch is exported (Warp 10 has read it): a point into one of its series.
-        const a = labelsOf(await oneOf((params.fetch as string[])[0]!, 7));
+        const a = labelsOf(
+          await oneOf((params.selector as string | undefined) ?? (params.fetch as string[])[0]!, 7),
+        );
         await write([`${S + 8 * DAY}// ${key(cls, a)} 45`], [[key(cls, a), S + 8 * DAY]]);
         late.push(key(cls, a));
       }
@@ -197,7 +199,7 @@ test('late data: one class of 100,000 UUID-labelled series batched by label pref
   const manifest = MonthManifestSchema.parse(JSON.parse(await rt.store.getText(monthManifestKey(ref))));
   const batches = manifest.batches.length;
   assert.ok(batches > partitions.length, 'the uncovered series got a batch of its own');
-  const exportReq = requests.get('archive-read')!;
+  const exportReq = requests.get('archive-read-partition')!;
   const delReq = requests.get('archive-delete-partition')!;
   assert.equal(exportReq.selectors, exportReq.n, 'one selector per export request');
   assert.equal(delReq.selectors, delReq.n, 'one selector per guarded delete');

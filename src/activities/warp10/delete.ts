@@ -5,6 +5,7 @@ import { summaryDigest } from '../../warp10/digest.ts';
 import { groupSelectors } from '../../warp10/selectors.ts';
 import { nonRetryable, toFailure } from '../failures.ts';
 import {
+  batchWrapDigest,
   contentDigest,
   findDatasetTemplates,
   isCounts,
@@ -64,8 +65,15 @@ export async function deleteBatch(deps: Warp10ActivityDeps, input: BatchRef): Pr
           },
           cancellationSignal(),
         );
+      const wrap = batchWrapDigest(m);
       const digest = contentDigest(m);
-      if (digest) {
+      if (wrap) {
+        // The whole content (every point, label and attribute) in a dozen Warp 10 operations; when it
+        // differs, the late path finds what changed and takes a new digest.
+        [outcome] = await guard({ wrap, live: live.length });
+        if (!outcome.digest)
+          return { ...result, skipped: false, deleted: 0, alreadyGone: 0, late: [selector] };
+      } else if (digest) {
         // Counts, ticks and content in one digest: when it differs, only a point-by-point comparison
         // with the archive can say what changed, and the late path makes it over the whole batch.
         [outcome] = await guard({ digest, live: live.length, content: true });

@@ -3,16 +3,17 @@ import { cancellationSignal, heartbeat } from '@temporalio/activity';
 import { batchObjectKey } from '../../archive/layout.ts';
 import type { BatchManifest, SeriesEntry } from '../../archive/manifest.ts';
 import { MemberEncoder } from '../../archive/members.ts';
-import { summaryDigest } from '../../warp10/digest.ts';
-import { topListItems } from '../../warp10/json-stream.ts';
+import { wrapDigest } from '../../warp10/digest.ts';
+
 import { nonRetryable, toFailure } from '../failures.ts';
 import { readPlanBatch, requirePlanHead } from '../plan-store.ts';
 import {
-  asReadItem,
   fetchSelectors,
   findDatasetTemplates,
   lastUs,
+  partitionItems,
   readBatch,
+  readItems,
   writeBatch,
   type BatchRef,
   type BatchResult,
@@ -48,25 +49,33 @@ export async function exportBatch(deps: Warp10ActivityDeps, input: BatchRef): Pr
     const started = Date.now();
     const seen = new Map<string, SeriesEntry>();
     const wanted = new Set(selectors);
-    const body = await runner.stream(
-      (!part && dataset?.export) || 'archive-read',
-      {
-        token: tokens.read,
-        selectors,
-        fetch: part ? [part.selector] : fetchSelectors(selectors),
-        start: plan.range.startUs,
-        end: lastUs(plan.range),
-        wrap: true,
-        ...(part ? { all: true } : {}),
-      },
-      cancellationSignal(),
-    );
+    const body = part
+      ? await runner.stream(
+          'archive-read-partition',
+          { token: tokens.read, selector: part.selector, start: plan.range.startUs, end: lastUs(plan.range) },
+          cancellationSignal(),
+        )
+      : await runner.stream(
+          dataset?.export || 'archive-read',
+          {
+            token: tokens.read,
+            selectors,
+            fetch: fetchSelectors(selectors),
+            start: plan.range.startUs,
+            end: lastUs(plan.range),
+            wrap: true,
+          },
+          cancellationSignal(),
+        );
+    // A partition batch comes as [ selector wrapped ] pairs (list functions only: a request of a dozen
+    // Warp 10 operations however many series); its points and ticks are read from the wrapped series.
+    const items = part ? partitionItems(body) : readItems(body);
+    const wraps: string[] = [];
     // One gzip member every ~512 KiB of lines (src/archive/members.ts): a series is read back alone
     // with its member; members compress in the thread pool while the reply is parsed on.
     const encoder = new MemberEncoder();
     async function* members(): AsyncGenerator<Buffer> {
-      for await (const raw of topListItems(body)) {
-        const [selector, points, first, last, wrapped, hash, attributes] = asReadItem(raw);
+      for await (const [selector, points, first, last, wrapped, hash, attributes] of items) {
         if ((!part && !wanted.has(selector)) || seen.has(selector)) continue;
         const entry: SeriesEntry = {
           selector,
@@ -80,6 +89,7 @@ export async function exportBatch(deps: Warp10ActivityDeps, input: BatchRef): Pr
         if (points > 0) {
           if (!wrapped)
             throw nonRetryable('WarpScriptError', `series ${selector} came back without data`, batch);
+          if (part) wraps.push(wrapped);
           entry.member = encoder.push(`${wrapped}\n`);
           if (encoder.full) yield* encoder.drain(1);
         }
@@ -92,12 +102,10 @@ export async function exportBatch(deps: Warp10ActivityDeps, input: BatchRef): Pr
       contentType: 'application/gzip',
     });
     const object = { ...stored, members: encoder.members };
-    // A partition batch keeps one digest of its series' content hashes, not a hash a series: its
-    // manifest stays small against its data (many series of few points).
-    const kept = part ? [...seen.values()].filter((s) => s.points > 0) : undefined;
-    const contentDigest = kept?.every((s) => s.hash) ? summaryDigest(kept) : undefined;
-    const series = kept
-      ? kept.map(({ hash: _, ...s }) => s)
+    // A partition batch keeps one digest of its series' WRAPs, not a hash a series: its manifest stays
+    // small against its data (many series of few points), and its guard compares the whole content.
+    const series = part
+      ? [...seen.values()].filter((s) => s.points > 0)
       : selectors.map((s) => seen.get(s) ?? { selector: s, points: 0, first: null, last: null });
     const manifest: BatchManifest = {
       format: 'warp10-offloader/batch@1',
@@ -107,9 +115,7 @@ export async function exportBatch(deps: Warp10ActivityDeps, input: BatchRef): Pr
       batch,
       range: plan.range,
       object,
-      ...(part
-        ? { partition: { selector: part.selector, ...(contentDigest ? { digest: contentDigest } : {}) } }
-        : {}),
+      ...(part ? { partition: { selector: part.selector, wrap: wrapDigest(wraps) } } : {}),
       series,
       points: series.reduce((n, s) => n + s.points, 0),
       status: 'exported',

@@ -2,11 +2,13 @@
 import { cancellationSignal } from '@temporalio/activity';
 import { gzipLines } from '../../archive/lines.ts';
 import { supplementObjectKey } from '../../archive/layout.ts';
-import type { SeriesEntry, Supplement } from '../../archive/manifest.ts';
+import type { BatchManifest, SeriesEntry, Supplement } from '../../archive/manifest.ts';
 import { MemberEncoder, seekableGzip } from '../../archive/members.ts';
 import type { FeedingRunner, WarpScriptRunner } from '../../warp10/runner.ts';
 import { nonRetryable, toFailure } from '../failures.ts';
+import { latePartitionRows } from './late-partition.ts';
 import {
+  batchWrapDigest,
   contentDigest,
   fetchSelectors,
   lastUs,
@@ -33,45 +35,24 @@ export interface LateResult {
  * Archives the late data of a verified batch: the points now live in `series` that none of the batch's
  * objects holds as they are (new ticks, and rewritten values at archived ticks), as one more object of
  * the batch (a supplement), read back and checked before the batch manifest lists it. Only then may the
- * guarded delete remove those points. A partition batch with a content digest is compared whole.
+ * guarded delete remove those points. A partition batch is compared whole: by the worker when it has a
+ * wrap digest (late-partition.ts), by archive-late.mc2 when it was exported before.
  */
 export async function archiveLateData(
   deps: Warp10ActivityDeps,
   input: BatchRef & { series: string[] },
 ): Promise<LateResult> {
-  const { store, runner, tokens } = deps;
+  const { store } = deps;
   const { batch } = input;
   try {
     const m = await readBatch(store, input, batch);
     if (!m || m.status !== 'verified') {
       throw nonRetryable('NotVerified', `batch ${batch} is ${m?.status ?? 'missing'}, not verified`, batch);
     }
-    if (!isFedRunner(runner)) throw new Error('archiving late data needs a runner that can feed lines');
-    const known = new Set(m.series.map((s) => s.selector));
-    // A partition batch owns every series its selector matches, new ones included.
-    const all = contentDigest(m) !== undefined;
-    const wanted = all ? [] : m.partition ? input.series : input.series.filter((s) => known.has(s));
-    const objects = [m.object, ...(m.supplements ?? []).map((x) => x.object)];
-    async function* archivedLines() {
-      for (const o of objects) yield* gzipLines(await store.get(o.key));
-    }
-    const [reply] = await runner.runFed<[{ rows: unknown[]; digest: string | null }]>(
-      'archive-late',
-      {
-        readToken: tokens.read,
-        wanted: Object.fromEntries(wanted.map((s) => [s, true])),
-        fetch: m.partition ? [m.partition.selector] : fetchSelectors(wanted),
-        start: m.range.startUs,
-        end: lastUs(m.range),
-        ...(all ? { all: true } : {}),
-      },
-      { items: archivedLines(), macro: 'series', end: 'finish' },
-      cancellationSignal(),
-    );
-    if (!Array.isArray(reply?.rows) || (all && typeof reply.digest !== 'string')) {
-      throw unexpected('late-data', reply);
-    }
-    const late = reply.rows.map(asLateRow);
+    const wrapKind = batchWrapDigest(m) !== undefined;
+    const { rows: late, digest } = wrapKind
+      ? await latePartitionRows(deps, m).then((r) => ({ rows: r.rows, digest: r.wrap }))
+      : await lateRows(deps, m, input.series);
     const fresh = late.filter((r) => r.points > 0);
     const n = (m.supplements?.length ?? 0) + 1;
     const key = supplementObjectKey(input, batch, n);
@@ -102,8 +83,8 @@ export async function archiveLateData(
       points: fresh.reduce((t, r) => t + r.points, 0),
       ...(rewritten > 0 ? { rewritten } : {}),
       // A partition batch's guard compares its digest; a hash a series would only grow its manifest.
-      live: late.map(({ live: { hash, ...counts } }) => (all ? counts : { ...counts, hash })),
-      ...(all ? { digest: reply.digest as string } : {}),
+      live: late.map(({ live: { hash, ...counts } }) => (m.partition ? counts : { ...counts, hash })),
+      ...(digest === undefined ? {} : wrapKind ? { wrap: digest } : { digest }),
       exportedAt: new Date().toISOString(),
     };
     await writeBatch(store, input, batch, {
@@ -123,7 +104,42 @@ export async function archiveLateData(
   }
 }
 
-interface LateRow {
+/** The late rows by archive-late.mc2 (batches of a few series, partition batches exported before wrap digests). */
+async function lateRows(
+  deps: Warp10ActivityDeps,
+  m: BatchManifest,
+  series: string[],
+): Promise<{ rows: LateRow[]; digest: string | undefined }> {
+  const { store, runner, tokens } = deps;
+  if (!isFedRunner(runner)) throw new Error('archiving late data needs a runner that can feed lines');
+  const known = new Set(m.series.map((s) => s.selector));
+  // A partition batch owns every series its selector matches, new ones included.
+  const all = contentDigest(m) !== undefined;
+  const wanted = all ? [] : m.partition ? series : series.filter((s) => known.has(s));
+  const objects = [m.object, ...(m.supplements ?? []).map((x) => x.object)];
+  async function* archivedLines() {
+    for (const o of objects) yield* gzipLines(await store.get(o.key));
+  }
+  const [reply] = await runner.runFed<[{ rows: unknown[]; digest: string | null }]>(
+    'archive-late',
+    {
+      readToken: tokens.read,
+      wanted: Object.fromEntries(wanted.map((s) => [s, true])),
+      fetch: m.partition ? [m.partition.selector] : fetchSelectors(wanted),
+      start: m.range.startUs,
+      end: lastUs(m.range),
+      ...(all ? { all: true } : {}),
+    },
+    { items: archivedLines(), macro: 'series', end: 'finish' },
+    cancellationSignal(),
+  );
+  if (!Array.isArray(reply?.rows) || (all && typeof reply.digest !== 'string')) {
+    throw unexpected('late-data', reply);
+  }
+  return { rows: reply.rows.map(asLateRow), digest: all ? (reply.digest as string) : undefined };
+}
+
+export interface LateRow {
   selector: string;
   wrapped: string | null;
   points: number;

@@ -3,7 +3,7 @@
 import { cancellationSignal, heartbeat } from '@temporalio/activity';
 import type { MonthRange, PartitionBatch } from '../../archive/manifest.ts';
 import type { Selector } from '../../config/schema.ts';
-import { asReadItem, fetchSelectors, lastUs, type Warp10ActivityDeps } from './shared.ts';
+import { asReadItem, fetchSelectors, lastUs, partitionItems, type Warp10ActivityDeps } from './shared.ts';
 
 /** Series listed per plan request: bounded so a page stays far under Warp 10's fetch limits. */
 export const PLAN_PAGE = 5_000;
@@ -113,20 +113,15 @@ export async function partitionRead(
   part: PartitionBatch,
   range: MonthRange,
 ) {
-  const [items] = await runner.run<[unknown[]]>(
-    'archive-read',
-    {
-      token: tokens.read,
-      selectors: [],
-      fetch: [part.selector],
-      start: range.startUs,
-      end: lastUs(range),
-      wrap: false,
-      all: true,
-    },
+  // List functions only (archive-read-partition.mc2): a dozen Warp 10 operations however large the batch.
+  const body = await runner.stream(
+    'archive-read-partition',
+    { token: tokens.read, selector: part.selector, start: range.startUs, end: lastUs(range) },
     cancellationSignal(),
   );
-  return new Map(items.map(asReadItem).map((i) => [i[0], i]));
+  const found = new Map<string, ReturnType<typeof asReadItem>>();
+  for await (const item of partitionItems(body)) found.set(item[0], item);
+  return found;
 }
 
 /** Labels in a selector `class{k=v,...}` (names and values are URL-encoded: no raw comma inside). */

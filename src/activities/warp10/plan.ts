@@ -48,12 +48,14 @@ export type PlanInput = DatasetMonth & { dryRun?: boolean; ignoreLateness?: bool
 /** Datasets of at least this many series are batched by label prefix (see src/warp10/partitions.ts). */
 export const PARTITION_MIN_SERIES = 10_000;
 /**
- * A partition batch names at most this many series, whatever its points: requests stay bounded. Its
- * heaviest request, the late-data comparison, costs Warp 10 about 260 operations an unchanged series and
- * 420 an appended one (measured on 3.5.0, test/warp10/ops-budget.test.ts), so 20,000 series stay under
- * 9,000,000 of a `warpscript.maxops` of 10,000,000.
+ * A partition batch names at most this many series, whatever its points. Its requests use list functions
+ * only (archive-read-partition.mc2, the wrap-digest guard of archive-delete-partition.mc2,
+ * archive-encode.mc2): their Warp 10 operations do not grow with its series
+ * (test/warp10/ops-budget.test.ts), so batches are sized by points (`pointsPerBatch`); this bound keeps
+ * one request's WRAPs (about 100 bytes a series of a point) in tens of megabytes when series hold few
+ * points.
  */
-export const PARTITION_MAX_SERIES = 20_000;
+export const PARTITION_MAX_SERIES = 100_000;
 /** Series the plan of a large dataset reads to size its batches by points. */
 const SAMPLE_SERIES = 1_000;
 

@@ -4,8 +4,10 @@ import { batchManifestKey, type MonthRef } from '../../archive/layout.ts';
 import { BatchManifestSchema, type BatchManifest, type MonthRange } from '../../archive/manifest.ts';
 import type { OffloadConfig, Selector } from '../../config/schema.ts';
 import { findDataset } from '../../config/load.ts';
+import { decodeWrapped } from '../../archive/wrap-decode.ts';
 import { monthRange } from '../../month.ts';
 import type { ArchiveStore } from '../../store/types.ts';
+import { topListItems } from '../../warp10/json-stream.ts';
 import { groupSelectors } from '../../warp10/selectors.ts';
 import type { WarpScriptRunner } from '../../warp10/runner.ts';
 import { nonRetryable } from '../failures.ts';
@@ -83,6 +85,28 @@ export function asReadItem(x: unknown): ReadItem {
   return [x[0], x[1], x[2], x[3], wrapped, hash, attrs as Record<string, string> | undefined];
 }
 
+/** The rows of an archive-read reply. */
+export async function* readItems(body: AsyncIterable<Uint8Array>): AsyncGenerator<ReadItem> {
+  for await (const raw of topListItems(body)) yield asReadItem(raw);
+}
+
+/** A [ selector wrapped ] pair of archive-read-partition.mc2 or archive-encode.mc2. */
+export function asPair(x: unknown): [string, string] {
+  if (!Array.isArray(x) || x.length !== 2 || typeof x[0] !== 'string' || typeof x[1] !== 'string')
+    throw unexpected('partition read', x);
+  return [x[0], x[1]];
+}
+
+/** The rows of an archive-read-partition reply, counted from the wrapped series themselves. */
+export async function* partitionItems(body: AsyncIterable<Uint8Array>): AsyncGenerator<ReadItem> {
+  for await (const raw of topListItems(body)) {
+    const [selector, wrapped] = asPair(raw);
+    const d = decodeWrapped(wrapped);
+    const attrs = Object.keys(d.attributes).length > 0 ? d.attributes : undefined;
+    yield [selector, d.points, d.first, d.last, wrapped, null, attrs];
+  }
+}
+
 export function datasetOf(config: OffloadConfig, ref: DatasetMonth) {
   if (ref.selector) {
     const discover = config.groups.find((g) => g.name === ref.group)?.discover;
@@ -126,6 +150,13 @@ export function findDatasetTemplates(config: OffloadConfig, ref: MonthRef) {
   const group = config.groups.find((g) => g.name === ref.group);
   const configured = group?.datasets.find((d) => d.name === ref.dataset);
   return configured ? configured.templates : group?.discover?.templates;
+}
+
+/** A partition batch's wrap digest as of its latest supplement; undefined for batches exported before. */
+export function batchWrapDigest(m: BatchManifest): string | undefined {
+  if (!m.partition?.wrap) return undefined;
+  const latest = [...(m.supplements ?? [])].reverse().find((x) => x.wrap);
+  return latest?.wrap ?? m.partition.wrap;
 }
 
 /** A partition batch's digest with content hashes, as of its latest supplement; undefined before them. */
