@@ -4,7 +4,6 @@ import { batchObjectKey } from '../../archive/layout.ts';
 import type { BatchManifest, SeriesEntry } from '../../archive/manifest.ts';
 import { MemberEncoder } from '../../archive/members.ts';
 import { wrapDigest } from '../../warp10/digest.ts';
-
 import { nonRetryable, toFailure } from '../failures.ts';
 import { readPlanBatch, requirePlanHead } from '../plan-store.ts';
 import {
@@ -14,6 +13,7 @@ import {
   partitionItems,
   readBatch,
   readItems,
+  streamPartition,
   writeBatch,
   type BatchRef,
   type BatchResult,
@@ -50,11 +50,7 @@ export async function exportBatch(deps: Warp10ActivityDeps, input: BatchRef): Pr
     const seen = new Map<string, SeriesEntry>();
     const wanted = new Set(selectors);
     const body = part
-      ? await runner.stream(
-          'archive-read-partition',
-          { token: tokens.read, selector: part.selector, start: plan.range.startUs, end: lastUs(plan.range) },
-          cancellationSignal(),
-        )
+      ? await streamPartition(deps, part.selector, plan.range)
       : await runner.stream(
           dataset?.export || 'archive-read',
           {

@@ -13,7 +13,7 @@ import { formatValue, percent, seriesName } from '../../restore/input-format.ts'
 import { wrapDigest } from '../../warp10/digest.ts';
 import { topListItems } from '../../warp10/json-stream.ts';
 import { nonRetryable } from '../failures.ts';
-import { asPair, lastUs, type Warp10ActivityDeps } from './shared.ts';
+import { asPair, lastUs, streamPartition, type Warp10ActivityDeps } from './shared.ts';
 import type { LateRow } from './late.ts';
 
 /** Input-format text sent to Warp 10 in one archive-encode request, at most (a series is never split). */
@@ -35,15 +35,11 @@ export async function latePartitionRows(
   deps: Warp10ActivityDeps,
   m: BatchManifest,
 ): Promise<{ rows: LateRow[]; wrap: string }> {
-  const { store, runner, tokens } = deps;
+  const { store, runner } = deps;
   const selector = m.partition!.selector;
   const start = BigInt(m.range.startUs);
   const end = BigInt(lastUs(m.range));
-  const body = await runner.stream(
-    'archive-read-partition',
-    { token: tokens.read, selector, start: m.range.startUs, end: lastUs(m.range) },
-    cancellationSignal(),
-  );
+  const body = await streamPartition(deps, selector, m.range);
   const live: [string, string][] = [];
   for await (const raw of topListItems(body)) live.push(asPair(raw));
   const wrap = wrapDigest(live.map(([, w]) => w));

@@ -3,7 +3,14 @@
 import { cancellationSignal, heartbeat } from '@temporalio/activity';
 import type { MonthRange, PartitionBatch } from '../../archive/manifest.ts';
 import type { Selector } from '../../config/schema.ts';
-import { asReadItem, fetchSelectors, lastUs, partitionItems, type Warp10ActivityDeps } from './shared.ts';
+import {
+  asReadItem,
+  fetchSelectors,
+  lastUs,
+  partitionItems,
+  streamPartition,
+  type Warp10ActivityDeps,
+} from './shared.ts';
 
 /** Series listed per plan request: bounded so a page stays far under Warp 10's fetch limits. */
 export const PLAN_PAGE = 5_000;
@@ -113,12 +120,7 @@ export async function partitionRead(
   part: PartitionBatch,
   range: MonthRange,
 ) {
-  // List functions only (archive-read-partition.mc2): a dozen Warp 10 operations however large the batch.
-  const body = await runner.stream(
-    'archive-read-partition',
-    { token: tokens.read, selector: part.selector, start: range.startUs, end: lastUs(range) },
-    cancellationSignal(),
-  );
+  const body = await streamPartition({ runner, tokens }, part.selector, range);
   const found = new Map<string, ReturnType<typeof asReadItem>>();
   for await (const item of partitionItems(body)) found.set(item[0], item);
   return found;

@@ -1,5 +1,6 @@
 // What every phase of the Warp 10 activities shares: their dependencies, which dataset-month and batch,
 // the month's range, the items a read reply holds, and the batch manifests kept in the store.
+import { cancellationSignal } from '@temporalio/activity';
 import { batchManifestKey, type MonthRef } from '../../archive/layout.ts';
 import { BatchManifestSchema, type BatchManifest, type MonthRange } from '../../archive/manifest.ts';
 import type { OffloadConfig, Selector } from '../../config/schema.ts';
@@ -95,6 +96,22 @@ export function asPair(x: unknown): [string, string] {
   if (!Array.isArray(x) || x.length !== 2 || typeof x[0] !== 'string' || typeof x[1] !== 'string')
     throw unexpected('partition read', x);
   return [x[0], x[1]];
+}
+
+/**
+ * The reply of archive-read-partition.mc2 for one selector over a range: every series it matches with
+ * points, as [ selector wrapped ] pairs (list functions only: a dozen Warp 10 operations however many).
+ */
+export function streamPartition(
+  { runner, tokens }: Pick<Warp10ActivityDeps, 'runner' | 'tokens'>,
+  selector: string,
+  range: MonthRange,
+): Promise<AsyncIterable<Uint8Array>> {
+  return runner.stream(
+    'archive-read-partition',
+    { token: tokens.read, selector, start: range.startUs, end: lastUs(range) },
+    cancellationSignal(),
+  );
 }
 
 /** The rows of an archive-read-partition reply, counted from the wrapped series themselves. */
