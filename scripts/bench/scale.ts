@@ -23,6 +23,7 @@ import { buildRuntime, type Runtime } from '../../src/worker/runtime.ts';
 import { createOffloadWorker } from '../../src/worker/worker.ts';
 import type { ArchiveResult } from '../../src/workflows/archive.ts';
 import { DATA, ROOT, ensureDir } from '../stack/common.ts';
+import { activityPhases, describePhases } from './phases.ts';
 import { countingRunner, describeRequests, type RequestCounts } from './requests.ts';
 
 const MONTH = '2001-03';
@@ -183,9 +184,11 @@ export async function benchScale(): Promise<void> {
         ) as Promise<ArchiveResult>,
     );
     let events = 0;
+    const phases = new Map();
     for await (const info of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
       const h = await client.workflow.getHandle(workflowId, info.runId).fetchHistory();
       events = Math.max(events, h.events?.length ?? 0);
+      activityPhases(h.events ?? [], phases);
     }
     // Plans and manifests against the data objects they describe.
     let meta = 0;
@@ -220,6 +223,7 @@ export async function benchScale(): Promise<void> {
     rows.push(row);
     console.log(`  ${row.join(' | ')}`);
     console.log(`    requests: ${describeRequests(requests)}`);
+    console.log(`    activities: ${describePhases(phases)}`);
   }
   console.log('');
   console.log(
