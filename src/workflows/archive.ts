@@ -40,6 +40,8 @@ export interface ArchiveInput extends DatasetMonth {
     next: number;
     batchConcurrency: number;
     deleteConcurrency: number;
+    /** Each batch exported, verified and deleted in turn in its lane (a partitioned plan's first round). */
+    pipelined?: boolean;
     progress: ArchiveProgress;
     /** Rechecks for late series done so far (each may add batches). */
     rechecks?: number;
@@ -165,6 +167,8 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
   });
 
   let failedBatch: number | undefined;
+  /** The step that failed when it is not the run's phase (a pipelined lane's verify or delete). */
+  let failedStep: BatchPhase | undefined;
   const steps: Record<BatchPhase, (batch: number) => Promise<void>> = {
     export: async (batch) => {
       const r = await warp10.exportBatch.executeWithOptions(summary('export', batch), [
@@ -253,6 +257,7 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
         next: first,
         batchConcurrency: plan.batchConcurrency ?? 1,
         deleteConcurrency: plan.deleteConcurrency ?? 1,
+        ...(plan.pipelined && first === 1 ? { pipelined: true } : {}),
         progress,
         rechecks: 0,
         firstOfRound: first,
@@ -281,7 +286,37 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
         await continueAsNew<typeof archive>({ ...input, resume: { ...resume, progress } });
     }
     for (;;) {
-      for (const phase of PHASES.slice(PHASES.indexOf(resume.phase))) {
+      if (resume.pipelined) {
+        // Batch after batch, each exported, verified and deleted (guarded) in its lane: the deletes,
+        // which wait on Warp 10's disk, overlap the next batches' exports, which use its CPU. Shown as
+        // export until every batch is exported, then as delete.
+        if (progress.phase !== 'export' && progress.phase !== 'delete') enter('export');
+        const first = resume.next;
+        const stop = await forBatches(
+          first,
+          progress.batches,
+          resume.batchConcurrency,
+          budget / 3,
+          async (b) => {
+            let phase: BatchPhase = 'export';
+            try {
+              for (phase of PHASES) {
+                await steps[phase](b);
+                if (phase === 'export' && progress.exported >= progress.batches) enter('delete');
+              }
+            } catch (err) {
+              failedBatch ??= b;
+              failedStep ??= phase;
+              throw err;
+            }
+          },
+        );
+        budget -= 3 * (stop - first);
+        if (stop <= progress.batches) {
+          await continueAsNew<typeof archive>({ ...input, resume: { ...resume, next: stop, progress } });
+        }
+      }
+      for (const phase of resume.pipelined ? [] : PHASES.slice(PHASES.indexOf(resume.phase))) {
         if (progress.phase !== phase) enter(phase);
         const first = phase === resume.phase ? resume.next : (resume.firstOfRound ?? 1);
         const concurrency = phase === 'delete' ? resume.deleteConcurrency : resume.batchConcurrency;
@@ -321,6 +356,8 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
         phase: 'export',
         next: firstNew,
         firstOfRound: firstNew,
+        // Late series' batches name series one by one: phase after phase, as any small dataset.
+        pipelined: false,
         deleteConcurrency: late.deleteConcurrency ?? resume.deleteConcurrency,
       };
     }
@@ -339,7 +376,7 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
   } catch (err) {
     // Continuing as new is how a long run goes on, not a failure to compensate.
     if (isCancellation(err) || err instanceof ContinueAsNew) throw err;
-    const failedPhase = progress.phase;
+    const failedPhase = failedStep ?? progress.phase;
     enter('failed');
     // Refused before anything was done (the month is inside its lateness): nothing to compensate,
     // nothing to record; whoever started the run hears why.

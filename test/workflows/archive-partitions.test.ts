@@ -4,7 +4,8 @@
 // and a brand-new series written between its verify and its delete (both inside the batch's partition),
 // a value rewritten at an archived tick (found by the content digest), and a series no partition covers
 // (found by the recheck). Every point of the month ends archived
-// exactly once, nothing of it stays live, points outside it stay, every history stays bounded.
+// exactly once, nothing of it stays live, points outside it stay, every history stays bounded. Batches
+// are pipelined: the first is deleted before the last is exported.
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
@@ -86,11 +87,13 @@ test('late data: one class of 100,000 UUID-labelled series batched by label pref
   const counted = countingRunner(inner, requests);
   let exports = 0;
   let deletes = 0;
+  let exportsBeforeFirstDelete = 0;
   const late: string[] = [];
   const rewrites = new Map<string, unknown>();
   const runner: FeedingRunner = {
     run: async (script, params, signal) => {
       if (script === 'archive-delete-partition' && ++deletes === 1) {
+        exportsBeforeFirstDelete = exports;
         // Between this batch's verify and its delete: a point into one of its series, and a new
         // series inside its partition (same labels, an instance name no series has).
         const sel = params.selector as string;
@@ -193,6 +196,12 @@ test('late data: one class of 100,000 UUID-labelled series batched by label pref
   assert.ok(partitions.length >= 3, `${partitions.length} partitions`);
   for (const p of partitions)
     assert.ok(!Array.isArray(p) && p.series <= POINTS_PER_BATCH, `${JSON.stringify(p).slice(0, 200)}`);
+
+  // Pipelined: the first batch was deleted while later ones were still to be exported.
+  assert.ok(
+    exportsBeforeFirstDelete < partitions.length,
+    `${exportsBeforeFirstDelete} of ${partitions.length} exports before the first delete`,
+  );
 
   // Requests: a fixed number per batch, each naming one selector; the class is scanned per request,
   // never per series.

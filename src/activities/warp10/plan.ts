@@ -33,6 +33,11 @@ export interface PlanResult {
   batchConcurrency?: number;
   /** The same for deletes: 1 when some series extend others (more labels), which go first. */
   deleteConcurrency?: number;
+  /**
+   * Each batch deleted as soon as it is verified, while the next ones export (a partitioned plan: its
+   * batches are disjoint, and Warp 10's deletes wait on the disk while its reads use the CPU).
+   */
+  pipelined?: boolean;
   points?: number;
   bytes?: number;
   /** Dry run only: what would be archived and deleted, batch by batch. */
@@ -139,6 +144,7 @@ export async function planMonth(deps: Warp10ActivityDeps, input: PlanInput): Pro
       batchConcurrency: dataset.batchConcurrency,
       // Plans written before this flag may nest: their deletes keep the plan's order.
       deleteConcurrency: plan.nested === false ? dataset.batchConcurrency : 1,
+      ...(plan.partitions ? { pipelined: true } : {}),
     };
     if (!input.dryRun) return { status: 'planned', ...planned };
 
