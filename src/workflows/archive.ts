@@ -1,6 +1,8 @@
 // The `archive` workflow: one dataset, one month. It reads like the business process:
 //   plan → export every batch → verify every batch → delete every batch (guarded) → commit.
 // Each step is an idempotent activity whose state lives in the archive store, so a rerun resumes.
+// A partitioned plan (disjoint batches) is pipelined instead: each batch exported, verified and deleted
+// in its lane, so a delete overlaps the next export.
 // Batches of a phase run `batchConcurrency` at a time; a dataset of thousands of batches continues as
 // a new run of the same workflow ID before its history grows large, carrying where it stopped.
 import {

@@ -254,3 +254,57 @@ test('late data: one class of 100,000 UUID-labelled series batched by label pref
   );
   await rt.close();
 });
+
+test('dry run of a partitioned dataset: at least 4 batches however few its points, every series and point counted through the partition read, nothing written to the store, nothing deleted', async (t) => {
+  const w = warp10OrSkip(t);
+  if (!w) return;
+  const cls = uniqueId('test.dry').replace(/-/g, '.');
+  // 12,000 series of 2 points: far under the default pointsPerBatch (500,000), one batch by points.
+  const config = testConfig({
+    groups: [{ name: 'apps', datasets: [{ name: 'dry', selector: { class: cls } }] }],
+  });
+  const rt: Runtime = buildRuntime(config, { log: () => {} });
+  const SERIES = 12_000;
+  const lines: string[] = [];
+  for (let i = 0; i < SERIES; i++) {
+    const k = `${cls}{app=${randomUUID()},inst=${randomBytes(4).toString('hex')},zone=par${i % 3}}`;
+    lines.push(`${S + i}// ${k} ${i}`, `=${E - 1 - i}// 1`);
+  }
+  for (let i = 0; i < lines.length; i += 50_000)
+    await rt.client.update(rt.tokens.write, lines.slice(i, i + 50_000).join('\n'));
+  const ref = { group: 'apps', dataset: 'dry', month: MONTH };
+  const taskQueue = uniqueId('dry');
+  const worker = await createOffloadWorker({
+    connection: env.nativeConnection,
+    runtime: rt,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+  });
+  const result = (await worker.runUntil(
+    env.client.workflow.execute('archive', {
+      taskQueue,
+      workflowId: `${archiveWorkflowId(ref)}-${taskQueue}`,
+      args: [{ ...ref, dryRun: true }],
+    }),
+  )) as ArchiveResult;
+
+  assert.equal(result.status, 'dry-run');
+  const batches = result.dryRun ?? [];
+  assert.ok(batches.length >= 4, `${batches.length} batches`);
+  assert.equal(
+    batches.reduce((n, b) => n + b.series, 0),
+    SERIES,
+  );
+  assert.equal(result.points, 2 * SERIES);
+  assert.equal(
+    batches.reduce((n, b) => n + b.points, 0),
+    2 * SERIES,
+  );
+  assert.deepEqual(await rt.store.list(''), [], 'a dry run writes nothing');
+  const [[series, points]] = await httpRunner(new Warp10Client({ url: w.url })).run<[[number, number]]>(
+    COUNT_RANGE,
+    { token: w.readToken, class: cls, labels: {}, start: S, end: E - 1 },
+  );
+  assert.deepEqual([series, points], [SERIES, 2 * SERIES], 'nothing deleted');
+  await rt.close();
+});

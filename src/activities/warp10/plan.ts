@@ -61,6 +61,12 @@ export const PARTITION_MIN_SERIES = 10_000;
  * points.
  */
 export const PARTITION_MAX_SERIES = 100_000;
+/**
+ * A partitioned month has at least this many batches however few its points: its batches are pipelined
+ * (each deleted while the next exports), so a month of one batch would run its export and its delete
+ * one after the other.
+ */
+export const PARTITION_MIN_BATCHES = 4;
 /** Series the plan of a large dataset reads to size its batches by points. */
 const SAMPLE_SERIES = 1_000;
 
@@ -207,6 +213,7 @@ async function planPartitions(
   const liveShare = sample.live / Math.max(1, sample.sampled);
   const maxSeries = Math.min(
     PARTITION_MAX_SERIES,
+    Math.ceil(all.length / PARTITION_MIN_BATCHES),
     Math.max(1, Math.floor(dataset.pointsPerBatch / (pointsPerSeries * liveShare))),
   );
   const specs = buildPartitions(
