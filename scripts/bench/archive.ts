@@ -20,6 +20,7 @@ import type { ArchiveResult } from '../../src/workflows/archive.ts';
 import { DATA, ROOT, ensureDir } from '../stack/common.ts';
 import type { WorkerJob, WorkerReport } from './archive-worker.ts';
 import type { BenchRow } from './table.ts';
+import { activityPhases } from './phases.ts';
 
 const STEP = 30 * 60 * 1_000_000; // one point every 30 minutes: 1,488 a series in a 31-day month
 const MONTH = '2001-01';
@@ -137,21 +138,8 @@ export async function benchArchive(opts: ArchiveBenchOptions): Promise<BenchRow[
     clearInterval(sampler);
     // Phase wall times: first scheduled to last completed activity of each type.
     const history = await client.workflow.getHandle(workflowId).fetchHistory();
-    const scheduled = new Map<number, { type: string; at: number }>();
-    const span = new Map<string, [number, number]>();
-    for (const e of history.events ?? []) {
-      const at = Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
-      const s = e.activityTaskScheduledEventAttributes;
-      if (s) scheduled.set(Number(e.eventId), { type: s.activityType?.name ?? '?', at });
-      const c = e.activityTaskCompletedEventAttributes;
-      if (c) {
-        const from = scheduled.get(Number(c.scheduledEventId));
-        if (!from) continue;
-        const [a, b] = span.get(from.type) ?? [from.at, at];
-        span.set(from.type, [Math.min(a, from.at), Math.max(b, at)]);
-      }
-    }
-    const phase = (t: string) => (span.get(t) ? span.get(t)![1] - span.get(t)![0] : 0);
+    const spans = activityPhases(history.events ?? []);
+    const phase = (t: string) => spans.get(t)?.wallMs ?? 0;
     await rt.close();
     rmSync(storePath, { recursive: true, force: true });
     return {
