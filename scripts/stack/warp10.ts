@@ -358,7 +358,9 @@ async function launch(opts: {
     javaBin(),
     [
       '-Xms256m',
-      '-Xmx2g',
+      // The directory holds every series' metadata in heap: the scale bench's classes (2.25 M series
+      // over one run) overflow 2 GiB.
+      '-Xmx4g',
       '-Dfile.encoding=UTF-8',
       '-Djava.awt.headless=true',
       '--add-exports',
