@@ -10,9 +10,11 @@ import {
   ApplicationFailure,
   ContinueAsNew,
   ParentClosePolicy,
+  condition,
   continueAsNew,
   defineQuery,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -294,6 +296,9 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
         // export until every batch is exported, then as delete.
         if (progress.phase !== 'export' && progress.phase !== 'delete') enter('export');
         const first = resume.next;
+        // The other lanes wait for the first batch's export: two exports at once share Warp 10's CPU,
+        // and the first delete would start later. (Runs recorded before this change replay without it.)
+        let firstExported = !patched('pipeline-first-export-alone');
         const stop = await forBatches(
           first,
           progress.batches,
@@ -302,13 +307,17 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
           async (b) => {
             let phase: BatchPhase = 'export';
             try {
+              if (b !== first) await condition(() => firstExported);
+              if (failedBatch !== undefined) return;
               for (phase of PHASES) {
                 await steps[phase](b);
+                if (b === first) firstExported = true;
                 if (phase === 'export' && progress.exported >= progress.batches) enter('delete');
               }
             } catch (err) {
               failedBatch ??= b;
               failedStep ??= phase;
+              firstExported = true; // the waiting lanes see the failure and take nothing more
               throw err;
             }
           },

@@ -88,6 +88,8 @@ test('late data: one class of 100,000 UUID-labelled series batched by label pref
   let exports = 0;
   let deletes = 0;
   let exportsBeforeFirstDelete = 0;
+  let firstExportReadAt = Infinity;
+  let secondExportAt = 0;
   const late: string[] = [];
   const rewrites = new Map<string, unknown>();
   const runner: FeedingRunner = {
@@ -116,8 +118,16 @@ test('late data: one class of 100,000 UUID-labelled series batched by label pref
     },
     runFed: async (script, params, feed, signal) => counted.runFed(script, params, feed, signal),
     stream: async (script, params, signal) => {
+      const n = ++exports;
+      if (n === 2) secondExportAt = performance.now();
       const body = await counted.stream(script, params, signal);
-      if (++exports === 2) {
+      if (n === 1) {
+        return (async function* () {
+          yield* body;
+          firstExportReadAt = performance.now();
+        })();
+      }
+      if (n === 2) {
         // While this batch is exported (Warp 10 has read it): a point into one of its series.
         const a = labelsOf(
           await oneOf((params.selector as string | undefined) ?? (params.fetch as string[])[0]!, 7),
@@ -201,6 +211,11 @@ test('late data: one class of 100,000 UUID-labelled series batched by label pref
   assert.ok(
     exportsBeforeFirstDelete < partitions.length,
     `${exportsBeforeFirstDelete} of ${partitions.length} exports before the first delete`,
+  );
+  // The first export ran alone: the second began after the first one's reply was read.
+  assert.ok(
+    secondExportAt > firstExportReadAt,
+    `second export began ${(firstExportReadAt - secondExportAt).toFixed(0)} ms before the first one's reply was read`,
   );
 
   // Requests: a fixed number per batch, each naming one selector; the class is scanned per request,
