@@ -9,11 +9,12 @@ import { uniqueId, workflowBundle } from './stack.ts';
 /**
  * Runs the archive `runs` times in a row (a rerun must find the month archived); rejects with the
  * workflow's failure if a run fails. Workflow IDs carry the task queue, so tests never collide.
+ * `ref` may ask for a dry run.
  */
 export async function archiveRuns(
   env: TestWorkflowEnvironment,
   rt: Runtime,
-  ref: MonthRef,
+  ref: MonthRef & { dryRun?: boolean },
   runs = 1,
 ): Promise<ArchiveResult[]> {
   const taskQueue = uniqueId(`archive-${ref.dataset}`);

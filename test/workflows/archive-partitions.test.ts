@@ -20,6 +20,7 @@ import { buildRuntime, type Runtime } from '../../src/worker/runtime.ts';
 import { createOffloadWorker } from '../../src/worker/worker.ts';
 import type { ArchiveResult } from '../../src/workflows/archive.ts';
 import { countingRunner, describeRequests, type RequestCounts } from '../../scripts/bench/requests.ts';
+import { archiveRuns } from '../support/archive-run.ts';
 import { testConfig } from '../support/config.ts';
 import { assertSameTicks, decodedTicks, deletedBatches, type TickLedger } from '../support/ledger.ts';
 import { temporalEnv, uniqueId, warp10OrSkip, workflowBundle } from '../support/stack.ts';
@@ -288,20 +289,7 @@ test('dry run of a partitioned dataset: at least 4 batches however few its point
   for (let i = 0; i < lines.length; i += 50_000)
     await rt.client.update(rt.tokens.write, lines.slice(i, i + 50_000).join('\n'));
   const ref = { group: 'apps', dataset: 'dry', month: MONTH };
-  const taskQueue = uniqueId('dry');
-  const worker = await createOffloadWorker({
-    connection: env.nativeConnection,
-    runtime: rt,
-    taskQueue,
-    workflowBundle: await workflowBundle(),
-  });
-  const result = (await worker.runUntil(
-    env.client.workflow.execute('archive', {
-      taskQueue,
-      workflowId: `${archiveWorkflowId(ref)}-${taskQueue}`,
-      args: [{ ...ref, dryRun: true }],
-    }),
-  )) as ArchiveResult;
+  const [result] = (await archiveRuns(env, rt, { ...ref, dryRun: true })) as [ArchiveResult];
 
   assert.equal(result.status, 'dry-run');
   const batches = result.dryRun ?? [];
