@@ -6,7 +6,8 @@
 // work on identical classes (FETCH + WRAP export through gzip, one full read, one DELETE; once before the
 // offloader and once after, the mean of the two), their ratio,
 // the offloader's Warp 10 requests and the selectors they name (each a scan of the class's metadata),
-// and seconds per million points. `BENCH_SCALE_SIZES=50000,200000` picks sizes.
+// and seconds per million points. `BENCH_SCALE_SIZES=50000,200000` picks sizes; `BENCH_SCALE_DATASET` (JSON,
+// e.g. `{"batchConcurrency":2}`) sets dataset settings over the defaults.
 import { createWriteStream, rmSync } from 'node:fs';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -96,6 +97,8 @@ export async function benchScale(): Promise<void> {
   if (!process.env.WARP10_URL) throw new Error('no Warp 10: run npm run stack:up (or set WARP10_URL)');
   const sizes = (process.env.BENCH_SCALE_SIZES ?? '50000,200000,500000').split(',').map(Number);
   const shapes = [longShape(), ...sizes.map((n) => uuidShape(n))];
+  // Dataset settings over the defaults, e.g. `BENCH_SCALE_DATASET='{"batchConcurrency":4}'`.
+  const datasetOptions = JSON.parse(process.env.BENCH_SCALE_DATASET ?? '{}') as Record<string, unknown>;
   const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
   const native = await NativeConnection.connect({ address });
   const connection = await Connection.connect({ address });
@@ -120,7 +123,10 @@ export async function benchScale(): Promise<void> {
         store: { type: 'local', path: storePath },
         lateData: { lateness: '0 minutes' },
         groups: [
-          { name: 'bench', datasets: [{ name: cls.replace(/[^a-z0-9]/g, ''), selector: { class: cls } }] },
+          {
+            name: 'bench',
+            datasets: [{ name: cls.replace(/[^a-z0-9]/g, ''), selector: { class: cls }, ...datasetOptions }],
+          },
         ],
       },
       'bench',
@@ -157,7 +163,10 @@ export async function benchScale(): Promise<void> {
     return { exportMs, readMs, deleteMs, totalMs: exportMs + readMs + deleteMs };
   };
 
-  console.log(`scale benchmark: offloader (default configuration) vs plain script, month ${MONTH}`);
+  const settings = Object.keys(datasetOptions).length
+    ? JSON.stringify(datasetOptions)
+    : 'default configuration';
+  console.log(`scale benchmark: offloader (${settings}) vs plain script, month ${MONTH}`);
   const rows: string[][] = [];
   for (const shape of shapes) {
     // The plain floor, on a class of its own, once before the offloader and once after: Warp 10's
