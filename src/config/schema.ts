@@ -431,12 +431,15 @@ export const templatesSchema = strict({
   delete: templatePath.optional(),
 });
 
-const seriesPerBatchSchema = intBetween(1, 100_000).default(500);
+export const BATCH_DEFAULTS = { seriesPerBatch: 500, pointsPerBatch: 250_000, batchConcurrency: 4 } as const;
+const seriesPerBatchSchema = intBetween(1, 100_000).default(BATCH_DEFAULTS.seriesPerBatch);
 // Large datasets (10,000 series and more) are batched by label prefix, each batch sized to about this
 // many points from a sample: one selector a request, whatever the labels.
-const pointsPerBatchSchema = intBetween(1_000, 10_000_000).default(500_000);
-// Batches of one dataset in flight at once; the group's concurrency multiplies it.
-const batchConcurrencySchema = intBetween(1, 64).default(2);
+const pointsPerBatchSchema = intBetween(1_000, 10_000_000).default(BATCH_DEFAULTS.pointsPerBatch);
+// Batches of one dataset in flight at once; the group's concurrency multiplies it. Four, because
+// Warp 10's standalone DELETE syncs a LevelDB write per series and concurrent deletes share those
+// syncs (BENCHMARKS.md, issue 18): 4 lanes archived 200,000 series 1.2-1.3x faster than 2.
+const batchConcurrencySchema = intBetween(1, 64).default(BATCH_DEFAULTS.batchConcurrency);
 
 export const datasetSchema = strict({
   name: matching(

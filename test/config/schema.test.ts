@@ -64,6 +64,9 @@ describe('defaults', () => {
     assert.equal(g.concurrency, 4);
     assert.deepEqual(g.datasets[0]?.selector.labels, {});
     assert.equal(g.datasets[0]?.seriesPerBatch, 500);
+    // Four lanes and batches of 250,000 points: what BENCHMARKS.md measured fastest for big classes.
+    assert.equal(g.datasets[0]?.pointsPerBatch, 250_000);
+    assert.equal(g.datasets[0]?.batchConcurrency, 4);
     assert.equal(c.slack, undefined);
   });
 

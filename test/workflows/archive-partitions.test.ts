@@ -275,7 +275,7 @@ test('dry run of a partitioned dataset: at least 4 batches however few its point
   const w = warp10OrSkip(t);
   if (!w) return;
   const cls = uniqueId('test.dry').replace(/-/g, '.');
-  // 12,000 series of 2 points: far under the default pointsPerBatch (500,000), one batch by points.
+  // 12,000 series of 2 points: far under the default pointsPerBatch (250,000), one batch by points.
   const config = testConfig({
     groups: [{ name: 'apps', datasets: [{ name: 'dry', selector: { class: cls } }] }],
   });

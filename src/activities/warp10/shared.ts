@@ -3,7 +3,7 @@
 import { cancellationSignal } from '@temporalio/activity';
 import { batchManifestKey, type MonthRef } from '../../archive/layout.ts';
 import { BatchManifestSchema, type BatchManifest, type MonthRange } from '../../archive/manifest.ts';
-import type { OffloadConfig, Selector } from '../../config/schema.ts';
+import { BATCH_DEFAULTS, type OffloadConfig, type Selector } from '../../config/schema.ts';
 import { findDataset } from '../../config/load.ts';
 import { decodeWrapped } from '../../archive/wrap-decode.ts';
 import { monthRange } from '../../month.ts';
@@ -129,12 +129,9 @@ export function datasetOf(config: OffloadConfig, ref: DatasetMonth) {
     const discover = config.groups.find((g) => g.name === ref.group)?.discover;
     return {
       selector: ref.selector,
-      seriesPerBatch: ref.seriesPerBatch ?? 500,
-      pointsPerBatch: discover?.pointsPerBatch ?? 500_000,
-      batchConcurrency:
-        ref.batchConcurrency ??
-        config.groups.find((g) => g.name === ref.group)?.discover?.batchConcurrency ??
-        2,
+      seriesPerBatch: ref.seriesPerBatch ?? BATCH_DEFAULTS.seriesPerBatch,
+      pointsPerBatch: discover?.pointsPerBatch ?? BATCH_DEFAULTS.pointsPerBatch,
+      batchConcurrency: ref.batchConcurrency ?? discover?.batchConcurrency ?? BATCH_DEFAULTS.batchConcurrency,
       templates: undefined,
     };
   }
