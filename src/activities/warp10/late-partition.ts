@@ -14,7 +14,7 @@ import { wrapDigest } from '../../warp10/digest.ts';
 import { topListItems } from '../../warp10/json-stream.ts';
 import { nonRetryable } from '../failures.ts';
 import { asPair, lastUs, streamPartition, type Warp10ActivityDeps } from './shared.ts';
-import type { LateRow } from './late.ts';
+import type { LateRow } from './late-row.ts';
 
 /** Input-format text sent to Warp 10 in one archive-encode request, at most (a series is never split). */
 const ENCODE_CHUNK_BYTES = 2 * 1024 * 1024;

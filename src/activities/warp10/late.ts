@@ -2,11 +2,12 @@
 import { cancellationSignal } from '@temporalio/activity';
 import { gzipLines } from '../../archive/lines.ts';
 import { supplementObjectKey } from '../../archive/layout.ts';
-import type { BatchManifest, SeriesEntry, Supplement } from '../../archive/manifest.ts';
+import type { BatchManifest, Supplement } from '../../archive/manifest.ts';
 import { MemberEncoder, seekableGzip } from '../../archive/members.ts';
 import type { FeedingRunner, WarpScriptRunner } from '../../warp10/runner.ts';
 import { nonRetryable, toFailure } from '../failures.ts';
 import { latePartitionRows } from './late-partition.ts';
+import type { LateRow } from './late-row.ts';
 import {
   batchWrapDigest,
   contentDigest,
@@ -137,16 +138,6 @@ async function lateRows(
     throw unexpected('late-data', reply);
   }
   return { rows: reply.rows.map(asLateRow), digest: all ? (reply.digest as string) : undefined };
-}
-
-export interface LateRow {
-  selector: string;
-  wrapped: string | null;
-  points: number;
-  first: number | null;
-  last: number | null;
-  rewritten: number;
-  live: SeriesEntry;
 }
 
 function asLateRow(x: unknown): LateRow {
