@@ -12,17 +12,27 @@ import io.warp10.script.WarpScriptException;
 import io.warp10.script.WarpScriptLib;
 import io.warp10.script.WarpScriptStack;
 import io.warp10.script.WarpScriptStackFunction;
+import io.warp10.script.functions.FETCH;
+import io.warp10.continuum.Tokens;
+import io.warp10.quasar.token.thrift.data.ReadToken;
 import io.warp10.warp.sdk.Capabilities;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.apache.thrift.TDeserializer;
@@ -37,17 +47,22 @@ import org.apache.thrift.TException;
  * selector matcher, the token's owner/producer/application scoping, FIND's {@code gts.limit}) gives the
  * series the caller may see; the archive's index gives where their points are. Only their members are
  * read, each checked by its SHA-256, decoded with Warp 10's own UNWRAP code and clipped to the window.
- * FETCH's {@code fetch.limit} applies: the points the index promises are counted before anything is read.
+ * FETCH's {@code fetch.limit} applies: the points the index promises are counted before anything is read,
+ * and the points decoded while they are. The token is checked as FETCH checks it ({@code .nofetch},
+ * {@code .nofind}, its {@code .start} and {@code .end}). Parts are read on the extension's own bounded
+ * pool, within {@link Limits#timeoutMs()}.
  */
 public class ArchiveFetch extends NamedWarpScriptFunction implements WarpScriptStackFunction {
 
   private final ArchiveIndex index;
   private final String capability;
+  private final ExecutorService pool;
 
-  public ArchiveFetch(String name, ArchiveIndex index, String capability) {
+  public ArchiveFetch(String name, ArchiveIndex index, String capability, ExecutorService pool) {
     super(name);
     this.index = index;
     this.capability = capability;
+    this.pool = pool;
   }
 
   @Override
@@ -60,16 +75,20 @@ public class ArchiveFetch extends NamedWarpScriptFunction implements WarpScriptS
     if (null == Capabilities.get(stack, capability)) {
       throw new WarpScriptException(getName() + " needs the '" + capability + "' capability: add a token that grants it with CAPADD first.");
     }
-    long[] window = window(params);
+    if (!(params.get("token") instanceof String token)) throw new WarpScriptException(getName() + " expects a 'token' STRING (a read token).");
+    long[] window = tokenWindow(token, window(params));
     long start = window[0];
     long end = window[1];
+    if (start > end) {
+      stack.push(new ArrayList<Object>());
+      return stack;
+    }
 
     // The series the caller may see, as Warp 10 selects them.
     Map<Object, Object> find = new LinkedHashMap<>();
     for (String k : new String[] { "token", "selector", "selectors", "class", "labels" }) {
       if (params.containsKey(k)) find.put(k, params.get(k));
     }
-    if (!(find.get("token") instanceof String)) throw new WarpScriptException(getName() + " expects a 'token' STRING (a read token).");
     stack.push(find);
     ((WarpScriptStackFunction) WarpScriptLib.getFunction(WarpScriptLib.FIND)).apply(stack);
     Object found = stack.pop();
@@ -99,14 +118,7 @@ public class ArchiveFetch extends NamedWarpScriptFunction implements WarpScriptS
     for (ArchiveIndex.Hit h : hits.values()) {
       for (ArchiveIndex.Part p : h.parts()) byPart.computeIfAbsent(p, k -> new HashSet<>()).add(h.selector());
     }
-    // Parts are read and decoded in parallel (each on its own), then merged in object order.
-    List<Map.Entry<ArchiveIndex.Part, Set<String>>> work = new ArrayList<>(byPart.entrySet());
-    List<List<Decoded>> decoded;
-    try {
-      decoded = work.parallelStream().map(e -> decode(e.getKey(), e.getValue(), start, end)).toList();
-    } catch (Failed f) {
-      throw new WarpScriptException(getName() + f.getMessage());
-    }
+    List<List<Decoded>> decoded = readAll(byPart, start, end, fetched, limit);
     Map<String, GeoTimeSerie> out = new LinkedHashMap<>();
     Map<String, Integer> pieces = new LinkedHashMap<>();
     for (List<Decoded> part : decoded) {
@@ -146,15 +158,53 @@ public class ArchiveFetch extends NamedWarpScriptFunction implements WarpScriptS
     }
   }
 
-  private record Decoded(String selector, GeoTimeSerie gts) {}
+  record Decoded(String selector, GeoTimeSerie gts) {}
+
+  /**
+   * Parts read and decoded on the extension's pool (each on its own), in object order. The points decoded
+   * count against fetch.limit as they come (the index's counts are the archive's word, not a bound); the
+   * whole read is boxed in time; the first failure cancels the rest.
+   */
+  List<List<Decoded>> readAll(Map<ArchiveIndex.Part, Set<String>> byPart, long start, long end, AtomicLong fetched, long limit)
+      throws WarpScriptException {
+    AtomicLong decodedPoints = new AtomicLong(fetched.get());
+    List<Future<List<Decoded>>> futures = new ArrayList<>(byPart.size());
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(index.limits().timeoutMs());
+    try {
+      for (Map.Entry<ArchiveIndex.Part, Set<String>> e : byPart.entrySet()) {
+        futures.add(pool.submit(() -> decode(e.getKey(), e.getValue(), start, end, decodedPoints, limit)));
+      }
+      List<List<Decoded>> out = new ArrayList<>(futures.size());
+      for (Future<List<Decoded>> f : futures) {
+        long left = deadline - System.nanoTime();
+        out.add(f.get(Math.max(0, left), TimeUnit.NANOSECONDS));
+      }
+      return out;
+    } catch (TimeoutException te) {
+      throw new WarpScriptException(getName() + " read the archive for more than " + index.limits().timeoutMs()
+          + " ms (archive.fetch.timeout.ms): narrow the window or the selector.");
+    } catch (InterruptedException ie) {
+      Thread.currentThread().interrupt();
+      throw new WarpScriptException(getName() + " was interrupted.");
+    } catch (ExecutionException ee) {
+      if (ee.getCause() instanceof Failed f) throw new WarpScriptException(getName() + f.getMessage());
+      throw new WarpScriptException(getName() + " failed to read the archive (" + ee.getCause().getClass().getSimpleName() + ").");
+    } catch (CancellationException | java.util.concurrent.RejectedExecutionException ce) {
+      throw new WarpScriptException(getName() + " could not read the archive: its read pool is shut down.");
+    } finally {
+      for (Future<List<Decoded>> f : futures) f.cancel(true);
+    }
+  }
 
   /** The series of one part that are wanted, each clipped to [start, end] (only when it goes beyond). */
-  private List<Decoded> decode(ArchiveIndex.Part part, Set<String> wanted, long start, long end) {
+  private List<Decoded> decode(ArchiveIndex.Part part, Set<String> wanted, long start, long end, AtomicLong decodedPoints, long limit) {
     List<String> lines;
     try {
       lines = index.lines(part);
     } catch (IOException ioe) {
       throw new Failed(" cannot read the archive: " + ioe.getMessage());
+    } catch (RuntimeException re) {
+      throw new Failed(" cannot read the archive (" + re.getClass().getSimpleName() + ")");
     }
     // One deserializer a task: they are not thread-safe.
     TDeserializer deser = ThriftUtils.getTDeserializer();
@@ -166,14 +216,52 @@ public class ArchiveFetch extends NamedWarpScriptFunction implements WarpScriptS
         deser.deserialize(wrapper, OrderPreservingBase64.decode(line.getBytes(StandardCharsets.US_ASCII)));
         gts = GTSWrapperHelper.fromGTSWrapperToGTS(wrapper);
       } catch (TException | RuntimeException e) {
-        throw new Failed(" found an archived line that does not decode: " + e.getMessage());
+        throw new Failed(" found an archived line that does not decode in " + part.object() + " (" + e.getClass().getSimpleName() + ")");
       }
       String selector = GTSHelper.buildSelector(gts, false);
       if (!wanted.contains(selector)) continue;
       boolean inside = gts.size() == 0 || (GTSHelper.firsttick(gts) >= start && GTSHelper.lasttick(gts) <= end);
-      out.add(new Decoded(selector, inside ? gts : GTSHelper.timeclip(gts, start, end)));
+      GeoTimeSerie clipped = inside ? gts : GTSHelper.timeclip(gts, start, end);
+      long count = decodedPoints.addAndGet(clipped.size());
+      if (count > limit) {
+        throw new Failed(" exceeded limit of " + limit + " datapoints, current count is " + count + ". Consider raising the limit or using capabilities.");
+      }
+      if (Thread.currentThread().isInterrupted()) throw new Failed(" was cancelled.");
+      out.add(new Decoded(selector, clipped));
     }
     return out;
+  }
+
+  /**
+   * The window narrowed as FETCH narrows it for this token ({@code .start}, {@code .end}); a token FETCH
+   * refuses ({@code .nofetch}, {@code .nofind}) refused with FETCH's words. Restrictions FETCH applies by
+   * count ({@code .count}, {@code .pre}, {@code .post}) have no equivalent here: such a token is refused.
+   */
+  private long[] tokenWindow(String token, long[] window) throws WarpScriptException {
+    ReadToken rtoken;
+    try {
+      rtoken = Tokens.extractReadToken(token);
+      Map<String, String> attrs = rtoken.getAttributes();
+      if (attrs != null && (attrs.containsKey(Constants.TOKEN_ATTR_NOFETCH) || attrs.containsKey(Constants.TOKEN_ATTR_NOFIND))) {
+        throw new WarpScriptException("Token cannot be used for fetching data.");
+      }
+    } catch (WarpScriptException wse) {
+      throw new WarpScriptException(getName() + " given an invalid read token.", wse);
+    }
+    Map<String, String> attrs = rtoken.getAttributes();
+    if (attrs == null || attrs.isEmpty()) return window;
+    for (String a : new String[] { Constants.TOKEN_ATTR_COUNT, Constants.TOKEN_ATTR_BOUNDARY_PRE, Constants.TOKEN_ATTR_BOUNDARY_POST }) {
+      if (attrs.containsKey(a)) {
+        throw new WarpScriptException(getName() + " cannot honour the token's '" + a + "' restriction: use FETCH with this token.");
+      }
+    }
+    Map<String, Object> p = new HashMap<>();
+    p.put(FETCH.PARAM_START, window[0]);
+    p.put(FETCH.PARAM_END, window[1]);
+    Map<String, Object> t = FETCH.parseTokenAttributes(rtoken, p);
+    long start = t.get(FETCH.PARAM_START) instanceof Long s && s > window[0] ? s : window[0];
+    long end = t.get(FETCH.PARAM_END) instanceof Long e && e < window[1] ? e : window[1];
+    return new long[] { start, end };
   }
 
   /** [start, end], both inclusive, from FETCH's 'start' + 'end' or 'end' + 'timespan'. */

@@ -5,6 +5,9 @@ import io.warp10.warp.sdk.WarpScriptExtension;
 
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Loads ARCHIVE.FETCH. Configuration (Warp 10's; docs/QUERYING.md):
@@ -16,7 +19,12 @@ import java.util.Map;
  * the environment's AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY of the Warp 10 process);</li>
  * <li>{@code archive.fetch.capability}: the capability a script must hold (default {@code archive.fetch});</li>
  * <li>{@code archive.fetch.cache.series}: how many series of parsed month indexes stay in memory
- * (default 1,000,000, some 100 MB; 0: none).</li>
+ * (default 1,000,000, some 100 MB; 0: none);</li>
+ * <li>what one call may cost ({@link Limits}): {@code archive.fetch.max.read.bytes} (one member or object
+ * read, default 64 MiB), {@code archive.fetch.max.manifest.bytes} (one manifest as stored, 64 MiB),
+ * {@code archive.fetch.max.inflated.bytes} (what one of them may decompress to, 256 MiB),
+ * {@code archive.fetch.timeout.ms} (60,000) and {@code archive.fetch.threads} (the read pool, the
+ * number of cores and at least 2).</li>
  * </ul>
  */
 public class ArchiveFetchExtension extends WarpScriptExtension {
@@ -26,6 +34,11 @@ public class ArchiveFetchExtension extends WarpScriptExtension {
   public static final String S3 = "archive.fetch.s3.";
   public static final String CAPABILITY = "archive.fetch.capability";
   public static final String CACHE = "archive.fetch.cache.series";
+  public static final String MAX_READ = "archive.fetch.max.read.bytes";
+  public static final String MAX_MANIFEST = "archive.fetch.max.manifest.bytes";
+  public static final String MAX_INFLATED = "archive.fetch.max.inflated.bytes";
+  public static final String TIMEOUT = "archive.fetch.timeout.ms";
+  public static final String THREADS = "archive.fetch.threads";
 
   @Override
   public Map<String, Object> getFunctions() {
@@ -36,14 +49,39 @@ public class ArchiveFetchExtension extends WarpScriptExtension {
     } catch (NumberFormatException e) {
       throw new IllegalStateException("ARCHIVE.FETCH: '" + CACHE + "' must be a number of series (0: no cache)");
     }
-    ArchiveIndex index = new ArchiveIndex(store(), cache);
-    return Map.of("ARCHIVE.FETCH", new ArchiveFetch("ARCHIVE.FETCH", index, capability));
+    Limits d = Limits.DEFAULTS;
+    Limits limits = new Limits(number(MAX_READ, d.maxReadBytes()), number(MAX_MANIFEST, d.maxManifestBytes()),
+        number(MAX_INFLATED, d.maxInflatedBytes()), number(TIMEOUT, d.timeoutMs()), (int) Math.min(256, number(THREADS, d.threads())));
+    ArchiveIndex index = new ArchiveIndex(store(limits), cache, limits);
+    return Map.of("ARCHIVE.FETCH", new ArchiveFetch("ARCHIVE.FETCH", index, capability, pool(limits.threads())));
   }
 
-  private static ArchiveStore store() {
+  /** The extension's own read pool: daemon threads, so that it never holds Warp 10 up at shutdown. */
+  private static ExecutorService pool(int threads) {
+    AtomicInteger n = new AtomicInteger();
+    return Executors.newFixedThreadPool(threads, r -> {
+      Thread t = new Thread(r, "archive-fetch-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  private static long number(String key, long dflt) {
+    String v = WarpConfig.getProperty(key);
+    if (v == null || v.isBlank()) return dflt;
+    try {
+      long n = Long.parseLong(v.trim());
+      if (n <= 0) throw new NumberFormatException();
+      return n;
+    } catch (NumberFormatException e) {
+      throw new IllegalStateException("ARCHIVE.FETCH: '" + key + "' must be a positive whole number, not '" + v.trim() + "'");
+    }
+  }
+
+  private static ArchiveStore store(Limits limits) {
     String type = WarpConfig.getProperty(STORE, "local").trim();
     if (type.equals("local")) {
-      return new LocalStore(Path.of(required(DIR, "the archive store's directory (the offloader's store.path)")));
+      return new LocalStore(Path.of(required(DIR, "the archive store's directory (the offloader's store.path)")), limits.maxReadBytes());
     }
     if (type.equals("s3")) {
       String id = WarpConfig.getProperty(S3 + "access.key.id", System.getenv("AWS_ACCESS_KEY_ID"));
@@ -54,7 +92,7 @@ public class ArchiveFetchExtension extends WarpScriptExtension {
       }
       return new S3Store(required(S3 + "endpoint", "the S3 endpoint URL, such as https://s3.example.net"),
           WarpConfig.getProperty(S3 + "region", "us-east-1").trim(), required(S3 + "bucket", "the archive's bucket"),
-          WarpConfig.getProperty(S3 + "prefix", "").trim(), id.trim(), secret.trim());
+          WarpConfig.getProperty(S3 + "prefix", "").trim(), id.trim(), secret.trim(), limits.maxReadBytes());
     }
     throw new IllegalStateException("ARCHIVE.FETCH: '" + STORE + "' is local or s3, not '" + type + "'");
   }

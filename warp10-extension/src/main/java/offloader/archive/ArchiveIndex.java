@@ -2,10 +2,7 @@ package offloader.archive;
 
 import io.warp10.json.JsonUtils;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -18,7 +15,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
-import java.util.zip.GZIPInputStream;
 
 /**
  * The archive's index, as the offloader writes it (docs/ARCHIVE-LAYOUT.md):
@@ -49,7 +45,11 @@ public final class ArchiveIndex {
 
   static final Pattern MONTH = Pattern.compile("\\d{4}-\\d{2}");
 
+  /** The objects a month's manifests may name, relative to the month's prefix: its batches and their supplements. */
+  static final Pattern OBJECT = Pattern.compile("batch-\\d{5}(\\.late-\\d{2})?\\.wrap\\.gz");
+
   private final ArchiveStore store;
+  private final Limits limits;
   private final long maxCachedSeries;
   /** Months by key prefix, least recently used first. */
   private final LinkedHashMap<String, Month> cache = new LinkedHashMap<>(16, 0.75f, true);
@@ -57,8 +57,17 @@ public final class ArchiveIndex {
   private long reads = 0;
 
   public ArchiveIndex(ArchiveStore store, long maxCachedSeries) {
+    this(store, maxCachedSeries, Limits.DEFAULTS);
+  }
+
+  public ArchiveIndex(ArchiveStore store, long maxCachedSeries, Limits limits) {
     this.store = store;
     this.maxCachedSeries = maxCachedSeries;
+    this.limits = limits;
+  }
+
+  public Limits limits() {
+    return limits;
   }
 
   /** Month indexes parsed so far (a cached month is not parsed again): for tests. */
@@ -155,17 +164,21 @@ public final class ArchiveIndex {
       Map<String, Object> bm = json(key);
       if (bm == null || v == null) throw new IOException(prefix + ": batch " + batch + " has no manifest");
       versions.put(key, v);
-      size += entries(series, map(bm.get("object")), list(bm.get("series")));
+      size += entries(prefix, series, map(bm.get("object")), list(bm.get("series")));
       for (Object sup : list(bm.get("supplements"))) {
         Map<String, Object> s = map(sup);
-        size += entries(series, map(s.get("object")), list(s.get("series")));
+        size += entries(prefix, series, map(s.get("object")), list(s.get("series")));
       }
     }
     return new Month(num(range.get("startUs")), num(range.get("endUs")), version, versions, series, size);
   }
 
-  private static int entries(Map<String, List<Entry>> out, Map<String, Object> object, List<Object> series) throws IOException {
+  private int entries(String prefix, Map<String, List<Entry>> out, Map<String, Object> object, List<Object> series) throws IOException {
     String key = str(object.get("key"));
+    // Only the month's own objects: a manifest cannot send a read anywhere else in (or out of) the store.
+    if (!key.startsWith(prefix) || !OBJECT.matcher(key.substring(prefix.length())).matches()) {
+      throw new IOException(prefix + ": a batch manifest names an object key which is not one of the month's objects (batch-NNNNN[.late-NN].wrap.gz)");
+    }
     List<Object> members = list(object.get("members"));
     int n = 0;
     for (Object e : series) {
@@ -176,13 +189,15 @@ public final class ArchiveIndex {
       Part part;
       Object m = entry.get("member");
       if (m != null && !members.isEmpty()) {
-        int i = (int) num(m);
-        if (i < 0 || i >= members.size()) throw new IOException(key + ": series " + selector + " names member " + i + " of " + members.size());
-        Map<String, Object> mem = map(members.get(i));
-        part = new Part(key, num(mem.get("offset")), num(mem.get("bytes")), str(mem.get("sha256")), false);
+        long i = num(m);
+        if (i < 0 || i >= members.size()) throw new IOException(key + ": a series names member " + i + " of " + members.size());
+        Map<String, Object> mem = map(members.get((int) i));
+        part = new Part(key, num(mem.get("offset")), num(mem.get("bytes")), sha(mem.get("sha256")), false);
+        ArchiveStore.checkRange(key, part.offset(), part.length(), limits.maxReadBytes());
       } else {
         // An archive written before seekable objects: the whole object, checked by its own hash.
-        part = new Part(key, 0, num(object.get("bytes")), str(object.get("sha256")), true);
+        part = new Part(key, 0, num(object.get("bytes")), sha(object.get("sha256")), true);
+        ArchiveStore.checkRange(key, 0, part.length(), limits.maxReadBytes());
       }
       out.computeIfAbsent(selector, k -> new ArrayList<>(1)).add(new Entry(points, num(entry.get("first")), num(entry.get("last")), part));
       n++;
@@ -192,20 +207,16 @@ public final class ArchiveIndex {
 
   /** The lines of one part: its bytes read at their offset, checked against the index, gunzipped. */
   public List<String> lines(Part part) throws IOException {
-    byte[] bytes = part.whole() ? store.get(part.object()) : store.range(part.object(), part.offset(), part.length());
+    byte[] bytes = part.whole() ? store.get(part.object(), limits.maxReadBytes()) : store.range(part.object(), part.offset(), part.length());
     if (bytes == null) throw new IOException(part.object() + " is missing");
-    String sha = sha256(bytes);
     String where = part.object() + (part.whole() ? "" : " member at byte " + part.offset());
-    if (!sha.equals(part.sha256())) {
-      throw new IOException(where + " has SHA-256 " + sha + ", its index says " + part.sha256());
-    }
+    // Whatever was read is named by where it is, never by its content or its hash: a damaged or foreign
+    // part tells nothing of what it holds.
+    if (bytes.length != part.length() && !part.whole()) throw new IOException(where + " is not the length its index says");
+    if (!sha256(bytes).equals(part.sha256())) throw new IOException(where + " does not match its SHA-256 in the index");
     List<String> out = new ArrayList<>();
-    try (InputStream in = new GZIPInputStream(new ByteArrayInputStream(bytes))) {
-      String text = new String(in.readAllBytes(), StandardCharsets.US_ASCII);
-      for (String line : text.split("\n")) if (!line.isEmpty()) out.add(line);
-    } catch (java.util.zip.ZipException ze) {
-      throw new IOException(where + " is not readable gzip: " + ze.getMessage(), ze);
-    }
+    String text = new String(Bounded.gunzip(bytes, limits.maxInflatedBytes(), where), StandardCharsets.US_ASCII);
+    for (String line : text.split("\n")) if (!line.isEmpty()) out.add(line);
     return out;
   }
 
@@ -220,15 +231,15 @@ public final class ArchiveIndex {
   /** A JSON document of the store (gzip or plain, as the offloader reads them); null when absent. */
   @SuppressWarnings("unchecked")
   private Map<String, Object> json(String key) throws IOException {
-    byte[] bytes = store.get(key);
+    byte[] bytes = store.get(key, limits.maxManifestBytes());
     if (bytes == null) return null;
-    if (bytes.length > 2 && (bytes[0] & 0xff) == 0x1f && (bytes[1] & 0xff) == 0x8b) {
-      try (InputStream in = new GZIPInputStream(new ByteArrayInputStream(bytes)); ByteArrayOutputStream out = new ByteArrayOutputStream()) {
-        in.transferTo(out);
-        bytes = out.toByteArray();
-      }
+    if (Bounded.isGzip(bytes)) bytes = Bounded.gunzip(bytes, limits.maxInflatedBytes(), key);
+    Object o;
+    try {
+      o = JsonUtils.jsonToObject(new String(bytes, StandardCharsets.UTF_8));
+    } catch (IOException | RuntimeException e) {
+      throw new IOException(key + " is not readable JSON");
     }
-    Object o = JsonUtils.jsonToObject(new String(bytes, StandardCharsets.UTF_8));
     if (!(o instanceof Map)) throw new IOException(key + " is not a JSON object");
     return (Map<String, Object>) o;
   }
@@ -236,23 +247,35 @@ public final class ArchiveIndex {
   @SuppressWarnings("unchecked")
   private static Map<String, Object> map(Object o) throws IOException {
     if (o instanceof Map) return (Map<String, Object>) o;
-    throw new IOException("the archive index holds " + o + " where an object was expected");
+    throw new IOException("the archive index holds " + brief(o) + " where an object was expected");
   }
 
   @SuppressWarnings("unchecked")
   private static List<Object> list(Object o) throws IOException {
     if (o == null) return List.of();
     if (o instanceof List) return (List<Object>) o;
-    throw new IOException("the archive index holds " + o + " where a list was expected");
+    throw new IOException("the archive index holds " + brief(o) + " where a list was expected");
   }
 
   private static long num(Object o) throws IOException {
     if (o instanceof Number n) return n.longValue();
-    throw new IOException("the archive index holds " + o + " where a number was expected");
+    throw new IOException("the archive index holds " + brief(o) + " where a number was expected");
+  }
+
+  private static String sha(Object o) throws IOException {
+    if (o instanceof String s && SHA256.matcher(s).matches()) return s;
+    throw new IOException("the archive index holds " + brief(o) + " where a SHA-256 was expected");
+  }
+
+  private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
+
+  /** A value of the index as an error may show it: short, printable. */
+  private static String brief(Object o) {
+    return o == null ? "nothing" : ArchiveStore.printable(String.valueOf(o)).substring(0, Math.min(40, ArchiveStore.printable(String.valueOf(o)).length()));
   }
 
   private static String str(Object o) throws IOException {
     if (o instanceof String s) return s;
-    throw new IOException("the archive index holds " + o + " where a string was expected");
+    throw new IOException("the archive index holds " + brief(o) + " where a string was expected");
   }
 }

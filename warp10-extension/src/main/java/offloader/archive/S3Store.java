@@ -24,12 +24,14 @@ import org.w3c.dom.NodeList;
 /**
  * An S3-compatible store, path-style ({@code <endpoint>/<bucket>/<prefix><key>}, what MinIO, Ceph,
  * Cellar and s3rver serve), read with signed GET (ranges), HEAD and ListObjectsV2. Errors name the key
- * and the HTTP status, never the credentials.
+ * (relative to the archive) and the HTTP status, never the endpoint, the bucket or the credentials.
  */
 public final class S3Store implements ArchiveStore {
 
   /** How long a listing of the committed months is used before the bucket is listed again. */
   static final long LISTING_TTL_MS = 60_000;
+  /** A ListObjectsV2 page holds 1,000 keys of at most 1 KiB each: more is not a listing. */
+  private static final long MAX_LISTING_PAGE_BYTES = 4L << 20;
   private static final java.util.regex.Pattern MANIFEST = java.util.regex.Pattern.compile("([^/]+/[^/]+/\\d{4}-\\d{2}/)manifest\\.json");
   private static final DateTimeFormatter AMZ_DATE = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'");
 
@@ -38,10 +40,17 @@ public final class S3Store implements ArchiveStore {
   private final String prefix;
   private final SigV4 signer;
   private final HttpClient http;
+  private final long maxReadBytes;
   private List<String> months;
   private long listedAt;
 
   public S3Store(String endpoint, String region, String bucket, String prefix, String accessKeyId, String secretAccessKey) {
+    this(endpoint, region, bucket, prefix, accessKeyId, secretAccessKey, Limits.DEFAULTS.maxReadBytes());
+  }
+
+  public S3Store(String endpoint, String region, String bucket, String prefix, String accessKeyId, String secretAccessKey,
+      long maxReadBytes) {
+    this.maxReadBytes = maxReadBytes;
     this.endpoint = URI.create(endpoint.endsWith("/") ? endpoint.substring(0, endpoint.length() - 1) : endpoint);
     this.bucket = bucket;
     this.prefix = prefix == null || prefix.isEmpty() || prefix.endsWith("/") ? (prefix == null ? "" : prefix) : prefix + "/";
@@ -50,7 +59,9 @@ public final class S3Store implements ArchiveStore {
     this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build();
   }
 
-  private HttpResponse<byte[]> send(String method, String key, Map<String, String> query, String range) throws IOException {
+  private <T> HttpResponse<T> send(String method, String key, Map<String, String> query, String range, HttpResponse.BodyHandler<T> body)
+      throws IOException {
+    if (key != null) ArchiveStore.checkKey(key);
     String path = "/" + SigV4.encode(bucket, true) + (key == null ? "/" : "/" + SigV4.encode(prefix + key, false));
     StringBuilder qs = new StringBuilder();
     for (Map.Entry<String, String> e : new java.util.TreeMap<>(query).entrySet()) {
@@ -68,23 +79,33 @@ public final class S3Store implements ArchiveStore {
     for (Map.Entry<String, String> h : headers.entrySet()) if (!h.getKey().equals("host")) req.header(h.getKey(), h.getValue());
     req.header("Authorization", signer.authorization(method, path, query, headers, date));
     try {
-      return http.send(req.build(), HttpResponse.BodyHandlers.ofByteArray());
+      return http.send(req.build(), body);
     } catch (InterruptedException ie) {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted while reading " + what(key));
     } catch (IOException ioe) {
-      throw new IOException("cannot reach the archive's S3 endpoint " + endpoint + " for " + what(key) + ": " + ioe.getMessage(), ioe);
+      // The exception's kind only: its message can name the endpoint's host.
+      throw new IOException("cannot reach the archive's S3 store for " + what(key) + " (" + ioe.getClass().getSimpleName() + ")");
     }
   }
 
-  private String what(String key) {
-    return key == null ? "a listing of bucket " + bucket : "s3://" + bucket + "/" + prefix + key;
+  private HttpResponse<byte[]> send(String method, String key, Map<String, String> query, String range) throws IOException {
+    return send(method, key, query, range, HttpResponse.BodyHandlers.ofByteArray());
   }
 
-  private IOException failed(String key, HttpResponse<byte[]> res) {
-    String body = new String(res.body() == null ? new byte[0] : res.body(), java.nio.charset.StandardCharsets.UTF_8);
-    String code = body.replaceAll("(?s).*<Code>([^<]*)</Code>.*", "$1");
-    return new IOException(what(key) + ": HTTP " + res.statusCode() + (code.equals(body) ? "" : " " + code));
+  /** An object as errors name it: its key in the archive, never the endpoint, the bucket or the prefix. */
+  private static String what(String key) {
+    return key == null ? "a listing of the archive" : ArchiveStore.printable(key);
+  }
+
+  private static IOException failed(String key, int status, byte[] bytes) {
+    String body = new String(bytes == null ? new byte[0] : bytes, java.nio.charset.StandardCharsets.UTF_8);
+    String code = body.replaceAll("(?s).*<Code>([A-Za-z]{1,64})</Code>.*", "$1");
+    return new IOException(what(key) + ": HTTP " + status + (code.equals(body) ? "" : " " + code));
+  }
+
+  private static IOException failed(String key, HttpResponse<byte[]> res) {
+    return failed(key, res.statusCode(), res.body());
   }
 
   /**
@@ -102,9 +123,13 @@ public final class S3Store implements ArchiveStore {
       q.put("list-type", "2");
       if (!prefix.isEmpty()) q.put("prefix", prefix);
       if (token != null) q.put("continuation-token", token);
-      HttpResponse<byte[]> res = send("GET", null, q, null);
-      if (res.statusCode() != 200) throw failed(null, res);
-      Document doc = xml(res.body());
+      HttpResponse<java.io.InputStream> res = send("GET", null, q, null, HttpResponse.BodyHandlers.ofInputStream());
+      byte[] page;
+      try (java.io.InputStream in = res.body()) {
+        if (res.statusCode() != 200) throw failed(null, res.statusCode(), in.readNBytes(4096));
+        page = Bounded.read(in, MAX_LISTING_PAGE_BYTES, "a page of the archive's listing");
+      }
+      Document doc = xml(page);
       NodeList keys = doc.getElementsByTagName("Key");
       for (int i = 0; i < keys.getLength(); i++) {
         String key = keys.item(i).getTextContent();
@@ -121,27 +146,35 @@ public final class S3Store implements ArchiveStore {
   }
 
   @Override
-  public byte[] get(String key) throws IOException {
-    HttpResponse<byte[]> res = send("GET", key, Map.of(), null);
-    if (res.statusCode() == 404) return null;
-    if (res.statusCode() != 200) throw failed(key, res);
-    return res.body();
+  public byte[] get(String key, long maxBytes) throws IOException {
+    HttpResponse<java.io.InputStream> res = send("GET", key, Map.of(), null, HttpResponse.BodyHandlers.ofInputStream());
+    try (java.io.InputStream in = res.body()) {
+      if (res.statusCode() == 404) return null;
+      if (res.statusCode() != 200) throw failed(key, res.statusCode(), in.readNBytes(4096));
+      long declared = res.headers().firstValueAsLong("content-length").orElse(-1);
+      if (declared > maxBytes) throw new IOException(what(key) + " is " + declared + " bytes, over the limit of " + maxBytes);
+      return Bounded.read(in, maxBytes, what(key));
+    }
   }
 
   @Override
   public byte[] range(String key, long offset, long length) throws IOException {
-    HttpResponse<byte[]> res = send("GET", key, Map.of(), "bytes=" + offset + "-" + (offset + length - 1));
-    if (res.statusCode() == 404) throw new IOException(what(key) + " is missing");
-    if (res.statusCode() == 416) throw new IOException(what(key) + " is shorter than its index says (bytes up to " + (offset + length) + ")");
-    if (res.statusCode() != 206 && res.statusCode() != 200) throw failed(key, res);
-    byte[] body = res.body();
-    // A server that ignores Range answers 200 with the whole object: cut it (correct, if not economical).
-    if (res.statusCode() == 200) {
-      if (body.length < offset + length) throw new IOException(what(key) + " is " + body.length + " bytes, its index names bytes up to " + (offset + length));
-      return java.util.Arrays.copyOfRange(body, (int) offset, (int) (offset + length));
+    ArchiveStore.checkRange(what(key), offset, length, maxReadBytes);
+    HttpResponse<java.io.InputStream> res =
+        send("GET", key, Map.of(), "bytes=" + offset + "-" + (offset + length - 1), HttpResponse.BodyHandlers.ofInputStream());
+    try (java.io.InputStream in = res.body()) {
+      int status = res.statusCode();
+      if (status == 404) throw new IOException(what(key) + " is missing");
+      if (status == 416) throw new IOException(what(key) + " is shorter than its index says (bytes up to " + (offset + length) + ")");
+      if (status != 206 && status != 200) throw failed(key, status, in.readNBytes(4096));
+      // A server that ignores Range answers 200 with the whole object: skip to the range, read only it.
+      if (status == 200) in.skipNBytes(offset);
+      byte[] body = in.readNBytes((int) length);
+      if (body.length != length) throw new IOException(what(key) + " gave " + body.length + " bytes at " + offset + ", its index says " + length);
+      return body;
+    } catch (java.io.EOFException eof) {
+      throw new IOException(what(key) + " is shorter than its index says (bytes up to " + (offset + length) + ")");
     }
-    if (body.length != length) throw new IOException(what(key) + " gave " + body.length + " bytes at " + offset + ", its index says " + length);
-    return body;
   }
 
   @Override
