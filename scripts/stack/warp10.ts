@@ -190,6 +190,8 @@ const FOREIGN_OWNER = '00000000-0000-4000-8000-0000000000f0';
 /** A read token of another owner and application on the local stack, named after its own read token. */
 export const foreignReadToken = (readToken: string) =>
   readToken.replace(/^local-read-/, 'local-foreign-read-');
+/** The local read token's twin marked `.nofetch` (metadata only): FETCH refuses it, so must ARCHIVE.FETCH. */
+export const nofetchReadToken = (readToken: string) => readToken.replace(/^local-read-/, 'local-nofetch-read-');
 
 function writeConfig(
   dataDir: string,
@@ -209,6 +211,7 @@ function writeConfig(
       `token.spec = { 'id' '${s.readToken}' 'type' 'READ' 'application' 'offloader' 'owner' '${s.owner}' 'issuance' ${s.issuance} 'ttl' ${ttl} 'owners' [ '${s.owner}' ] 'producers' [ '${s.owner}' ] 'applications' [ 'offloader' ] 'labels' { } 'attributes' { '.cap:archive.fetch' '' '.cap:limits' '' } }`,
       // Another owner's application, allowed ARCHIVE.FETCH: what it may see of ours is nothing (tests).
       `token.spec = { 'id' '${foreignReadToken(s.readToken)}' 'type' 'READ' 'application' 'other' 'owner' '${FOREIGN_OWNER}' 'issuance' ${s.issuance} 'ttl' ${ttl} 'owners' [ '${FOREIGN_OWNER}' ] 'producers' [ '${FOREIGN_OWNER}' ] 'applications' [ 'other' ] 'labels' { } 'attributes' { '.cap:archive.fetch' '' } }`,
+      `token.spec = { 'id' '${nofetchReadToken(s.readToken)}' 'type' 'READ' 'application' 'offloader' 'owner' '${s.owner}' 'issuance' ${s.issuance} 'ttl' ${ttl} 'owners' [ '${s.owner}' ] 'producers' [ '${s.owner}' ] 'applications' [ 'offloader' ] 'labels' { } 'attributes' { '.cap:archive.fetch' '' '.nofetch' '' } }`,
       '',
     ].join('\n'),
     { mode: 0o600 },

@@ -31,7 +31,7 @@ public interface ArchiveStore {
     if (key == null || key.isEmpty() || key.length() > 1024) throw new IOException("the archive names an invalid object key");
     for (String segment : key.split("/", -1)) {
       if (!SEGMENT.matcher(segment).matches() || segment.equals("..")) {
-        throw new IOException("the archive names an object outside the store: " + printable(key));
+        throw new IOException("the archive names an object key that is not a plain relative key of the store");
       }
     }
     return key;

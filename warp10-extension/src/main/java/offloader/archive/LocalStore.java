@@ -73,7 +73,7 @@ public final class LocalStore implements ArchiveStore {
   private Path file(String key) throws IOException {
     ArchiveStore.checkKey(key);
     Path p = root.resolve(key).normalize();
-    if (!p.startsWith(root)) throw new IOException("the archive names an object outside the store: " + ArchiveStore.printable(key));
+    if (!p.startsWith(root)) throw new IOException("the archive names an object key that is not a plain relative key of the store");
     Path real;
     try {
       real = p.toRealPath();
