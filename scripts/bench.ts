@@ -13,9 +13,7 @@
 // Needs a running Warp 10 (npm run stack:up, or WARP10_URL). Data goes to throwaway classes and months.
 // `npm run bench -- archive`, `-- overhead`, `-- reader`, `-- restore`, `-- scale` or `-- cold` runs one part only; the issue 9
 // table at the end holds the figures of the parts that ran.
-import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { applyStackEnv } from '../src/stack-env.ts';
 import { benchArchive } from './bench/archive.ts';
 import { benchCold } from './bench/cold.ts';
@@ -24,30 +22,20 @@ import { printTable, type BenchRow } from './bench/table.ts';
 import { benchReader } from './bench/reader.ts';
 import { benchRestore } from './bench/restore.ts';
 import { benchScale } from './bench/scale.ts';
-import { ROOT } from './stack/common.ts';
+import { bundleWorkflows, connectTemporal, requireWarp10 } from './bench/setup.ts';
 
 applyStackEnv();
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
 async function restorePart(): Promise<void> {
-  if (!process.env.WARP10_URL) throw new Error('no Warp 10: run npm run stack:up (or set WARP10_URL)');
-  const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
-  const native = await NativeConnection.connect({ address });
-  const connection = await Connection.connect({ address });
-  const workflowBundle = await bundleWorkflowCode({
-    workflowsPath: path.join(ROOT, 'src', 'workflows', 'index.ts'),
-    logger: new DefaultLogger('WARN'),
-  });
-  await benchRestore({ client: new Client({ connection }), native, workflowBundle });
-  await connection.close();
-  await native.close();
+  requireWarp10();
+  const temporal = await connectTemporal();
+  await benchRestore({ temporal });
+  await temporal.close();
 }
 
 async function overheadPart() {
-  const workflowBundle = await bundleWorkflowCode({
-    workflowsPath: path.join(ROOT, 'src', 'workflows', 'index.ts'),
-    logger: new DefaultLogger('WARN'),
-  });
+  const workflowBundle = await bundleWorkflows();
   return benchOverhead({
     datasets: Number(process.env.BENCH_DATASETS ?? 1000),
     concurrency: 8,

@@ -3,31 +3,29 @@
 // batchConcurrency 1, 2 and 4, medians of the repetitions; and the worker's peak RSS at 1x and 10x the
 // data, each archive in a worker process of its own (archive-worker.ts).
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, rmSync, writeFileSync } from 'node:fs';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, bundleWorkflowCode } from '@temporalio/worker';
-import { archiveWorkflowId } from '../../src/archive/layout.ts';
-import { parseConfig } from '../../src/config/load.ts';
 import { inputFormatChunks } from '../../src/demo/synthetic.ts';
-import { monthRange } from '../../src/month.ts';
 import { buildRuntime, type Runtime } from '../../src/worker/runtime.ts';
-import { createOffloadWorker } from '../../src/worker/worker.ts';
-import type { ArchiveResult } from '../../src/workflows/archive.ts';
 import { DATA, ROOT, ensureDir } from '../stack/common.ts';
 import type { WorkerJob, WorkerReport } from './archive-worker.ts';
 import type { BenchRow } from './table.ts';
 import { activityPhases } from './phases.ts';
+import {
+  benchConfig,
+  benchWorker,
+  connectTemporal,
+  median,
+  monthBounds,
+  plainFloor,
+  requireWarp10,
+  runArchive,
+  secs,
+} from './setup.ts';
 
 const STEP = 30 * 60 * 1_000_000; // one point every 30 minutes: 1,488 a series in a 31-day month
 const MONTH = '2001-01';
 const HOSTS = 250; // x 8 cores = 2,000 series, 2,976,000 points
-const here = (f: string) => path.join(ROOT, 'scripts', 'bench', f);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 export interface ArchiveBenchOptions {
   repetitions: number;
@@ -35,38 +33,16 @@ export interface ArchiveBenchOptions {
 }
 
 export async function benchArchive(opts: ArchiveBenchOptions): Promise<BenchRow[]> {
-  if (!process.env.WARP10_URL) throw new Error('no Warp 10: run npm run stack:up (or set WARP10_URL)');
-  const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
-  const native = await NativeConnection.connect({ address });
-  const connection = await Connection.connect({ address });
-  const client = new Client({ connection });
-  const workflowBundle = await bundleWorkflowCode({
-    workflowsPath: path.join(ROOT, 'src', 'workflows', 'index.ts'),
-    logger: new DefaultLogger('WARN'),
-  });
-  const { startUs, endUs } = monthRange(MONTH, 'UTC');
-  const [S, E] = [Number(startUs), Number(endUs)];
+  requireWarp10();
+  const temporal = await connectTemporal();
+  const { client, workflowBundle } = temporal;
+  const [S, E] = monthBounds(MONTH);
   let n = 0;
 
   function runtimeFor(cls: string, batchConcurrency: number, storePath: string): Runtime {
-    const config = parseConfig(
-      {
-        warp10: {
-          url: process.env.WARP10_URL,
-          readToken: { env: 'WARP10_READ_TOKEN' },
-          writeToken: { env: 'WARP10_WRITE_TOKEN' },
-        },
-        temporal: { taskQueue: cls },
-        store: { type: 'local', path: storePath },
-        groups: [
-          {
-            name: 'bench',
-            datasets: [{ name: cls, selector: { class: cls }, seriesPerBatch: 500, batchConcurrency }],
-          },
-        ],
-      },
-      'bench',
-    );
+    const config = benchConfig(cls, storePath, [
+      { name: cls, selector: { class: cls }, seriesPerBatch: 500, batchConcurrency },
+    ]);
     return buildRuntime(config, { log: () => {} });
   }
 
@@ -88,28 +64,6 @@ export async function benchArchive(opts: ArchiveBenchOptions): Promise<BenchRow[
     return cls;
   }
 
-  async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
-    const t = performance.now();
-    const r = await fn();
-    return [performance.now() - t, r];
-  }
-
-  /** The plain script: export (streamed through gzip to a file), one full read, one DELETE. */
-  async function plain(rt: Runtime, cls: string) {
-    const params = { token: rt.tokens.read, class: cls, start: S, end: E - 1 };
-    const file = path.join(ensureDir(path.join(DATA, 'bench')), `${cls}.json.gz`);
-    const [exportMs] = await timed(async () => {
-      const body = await rt.runner.stream(here('plain-export.mc2'), params);
-      await pipeline(Readable.from(body), createGzip(), createWriteStream(file));
-    });
-    rmSync(file, { force: true });
-    const [readMs, [points]] = await timed(() => rt.runner.run<[number]>(here('plain-read.mc2'), params));
-    const [deleteMs] = await timed(() =>
-      rt.runner.run(here('plain-delete.mc2'), { ...params, token: rt.tokens.write }),
-    );
-    return { exportMs, readMs, deleteMs, floorMs: exportMs + readMs + deleteMs, points };
-  }
-
   /** The offloader, plan → commit, on a worker in this process; phase times from the history. */
   async function offload(hosts: number, batchConcurrency: number) {
     const storePath = path.join(DATA, 'bench', `store-${Date.now().toString(36)}`);
@@ -117,24 +71,13 @@ export async function benchArchive(opts: ArchiveBenchOptions): Promise<BenchRow[
     const cls = await seed(seedRt, hosts);
     await seedRt.close();
     const rt = runtimeFor(cls, batchConcurrency, storePath);
-    const worker = await createOffloadWorker({
-      connection: native,
-      runtime: rt,
-      taskQueue: cls,
-      workflowBundle,
-    });
+    const worker = await benchWorker(temporal, rt, cls);
     global.gc?.();
     const base = process.memoryUsage().rss;
     let peak = base;
     const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
     const ref = { group: 'bench', dataset: cls, month: MONTH };
-    const workflowId = `${archiveWorkflowId(ref)}-${cls}`;
-    const [totalMs, result] = await timed(
-      () =>
-        worker.runUntil(
-          client.workflow.execute('archive', { taskQueue: cls, workflowId, args: [ref] }),
-        ) as Promise<ArchiveResult>,
-    );
+    const { workflowId, ms: totalMs, result } = await runArchive(temporal, worker, cls, ref);
     clearInterval(sampler);
     // Phase wall times: first scheduled to last completed activity of each type.
     const history = await client.workflow.getHandle(workflowId).fetchHistory();
@@ -176,12 +119,12 @@ export async function benchArchive(opts: ArchiveBenchOptions): Promise<BenchRow[
   writeFileSync(bundlePath, workflowBundle.code);
 
   console.log(`archive benchmark: ${HOSTS * 8} series x 1,488 doubles, medians of ${opts.repetitions}`);
-  const floors: Awaited<ReturnType<typeof plain>>[] = [];
+  const floors: Awaited<ReturnType<typeof plainFloor>>[] = [];
   const runs = new Map<number, Awaited<ReturnType<typeof offload>>[]>();
   for (let r = 1; r <= opts.repetitions; r++) {
     const rt = runtimeFor('plain', 1, path.join(DATA, 'bench', 'unused'));
     const cls = await seed(rt, HOSTS);
-    const p = await plain(rt, cls);
+    const p = await plainFloor(rt, cls, [S, E]);
     await rt.close();
     floors.push(p);
     console.log(
@@ -212,7 +155,7 @@ export async function benchArchive(opts: ArchiveBenchOptions): Promise<BenchRow[
   rmSync(bundlePath, { force: true });
 
   const plainExport = median(floors.map((f) => f.exportMs));
-  const floor = median(floors.map((f) => f.floorMs));
+  const floor = median(floors.map((f) => f.totalMs));
   const rows: BenchRow[] = [];
   for (const [c, os] of runs) {
     const exp = median(os.map((o) => o.exportMs));
@@ -250,7 +193,6 @@ export async function benchArchive(opts: ArchiveBenchOptions): Promise<BenchRow[
     plain: `${p1s} at ${(peaks.x1[0]!.points / 1e6).toFixed(2)} M points (1x, run before and after)`,
     ratio: `${((p10.peakRssKiB / p1 - 1) * 100).toFixed(1)} % growth (vs the mean 1x peak)`,
   });
-  await connection.close();
-  await native.close();
+  await temporal.close();
   return rows;
 }

@@ -9,48 +9,39 @@
 import { readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, bundleWorkflowCode } from '@temporalio/worker';
-import { archiveWorkflowId, monthPrefix, type MonthRef } from '../../src/archive/layout.ts';
+import { monthPrefix, type MonthRef } from '../../src/archive/layout.ts';
 import { readBatchManifest, readMonthManifest } from '../../src/archive/read.ts';
-import { parseConfig } from '../../src/config/load.ts';
-import { monthRange } from '../../src/month.ts';
 import { buildRuntime } from '../../src/worker/runtime.ts';
-import { createOffloadWorker } from '../../src/worker/worker.ts';
-import type { ArchiveResult } from '../../src/workflows/archive.ts';
-import { ROOT } from '../stack/common.ts';
 import { LOCAL_ARCHIVE } from '../stack/extension.ts';
 import { uuidShape } from './scale.ts';
+import {
+  benchConfig,
+  benchWorker,
+  connectTemporal,
+  here,
+  median,
+  monthBounds,
+  requireWarp10,
+  runArchive,
+} from './setup.ts';
 
 const MONTH = '2001-05';
-const QUERY = path.join(ROOT, 'scripts', 'bench', 'cold-fetch.mc2');
+const QUERY = here('cold-fetch.mc2');
 const REPEAT = 5;
 const kib = (b: number) => `${(b / 1024).toFixed(0)} KiB`;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export async function benchCold(): Promise<void> {
-  if (!process.env.WARP10_URL) throw new Error('no Warp 10: run npm run stack:up (or set WARP10_URL)');
+  requireWarp10();
   const series = Number(process.env.BENCH_COLD_SERIES ?? 200_000);
   const cls = `cold${Date.now().toString(36)}`;
   const ref: MonthRef = { group: 'bench', dataset: cls, month: MONTH };
-  const config = parseConfig(
-    {
-      warp10: {
-        url: process.env.WARP10_URL,
-        readToken: { env: 'WARP10_READ_TOKEN' },
-        writeToken: { env: 'WARP10_WRITE_TOKEN' },
-      },
-      temporal: { taskQueue: cls },
-      // The store the stack's ARCHIVE.FETCH reads (archive.fetch.dir).
-      store: { type: 'local', path: LOCAL_ARCHIVE },
-      lateData: { lateness: '0 minutes' },
-      groups: [{ name: 'bench', datasets: [{ name: cls, selector: { class: cls } }] }],
-    },
-    'bench',
-  );
+  // The store is the one the stack's ARCHIVE.FETCH reads (archive.fetch.dir).
+  const config = benchConfig(cls, LOCAL_ARCHIVE, [{ name: cls, selector: { class: cls } }], {
+    lateData: { lateness: '0 minutes' },
+  });
   const rt = buildRuntime(config, { log: () => {} });
-  const { startUs, endUs } = monthRange(MONTH, 'UTC');
-  const window = { start: Number(startUs), end: Number(endUs) - 1 };
+  const [S, E] = monthBounds(MONTH);
+  const window = { start: S, end: E - 1 };
   const query = async (selector: string, archive: boolean) => {
     const t = performance.now();
     const [[n, points]] = await rt.runner.run<[[number, number]]>(QUERY, {
@@ -71,14 +62,7 @@ export async function benchCold(): Promise<void> {
     };
   };
 
-  const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
-  const native = await NativeConnection.connect({ address });
-  const connection = await Connection.connect({ address });
-  const client = new Client({ connection });
-  const workflowBundle = await bundleWorkflowCode({
-    workflowsPath: path.join(ROOT, 'src', 'workflows', 'index.ts'),
-    logger: new DefaultLogger('WARN'),
-  });
+  const temporal = await connectTemporal();
   try {
     console.log(`cold-tier benchmark: ${series.toLocaleString('en-US')} series x 10 points, month ${MONTH}`);
     let one: string | undefined;
@@ -91,21 +75,8 @@ export async function benchCold(): Promise<void> {
     const liveMonth = await repeat(monthSel, false, 3);
     const liveOne = await repeat(one!, false, REPEAT);
 
-    const worker = await createOffloadWorker({
-      connection: native,
-      runtime: rt,
-      taskQueue: cls,
-      workflowBundle,
-    });
-    const t0 = performance.now();
-    const result = (await worker.runUntil(
-      client.workflow.execute('archive', {
-        taskQueue: cls,
-        workflowId: `${archiveWorkflowId(ref)}-${cls}`,
-        args: [ref],
-      }),
-    )) as ArchiveResult;
-    const archiveMs = performance.now() - t0;
+    const worker = await benchWorker(temporal, rt, cls);
+    const { ms: archiveMs, result } = await runArchive(temporal, worker, cls, ref);
     if (result.status !== 'archived') throw new Error(`the archive ended ${result.status}`);
 
     const coldOne = await repeat(one!, true, REPEAT);
@@ -189,7 +160,6 @@ export async function benchCold(): Promise<void> {
   } finally {
     rmSync(path.join(LOCAL_ARCHIVE, ref.group, ref.dataset), { recursive: true, force: true });
     await rt.close();
-    await connection.close();
-    await native.close();
+    await temporal.close();
   }
 }

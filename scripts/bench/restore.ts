@@ -12,21 +12,19 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import type { NativeConnection } from '@temporalio/worker';
 import { archiveWorkflowId, restoreWorkflowId } from '../../src/archive/layout.ts';
-import { parseConfig } from '../../src/config/load.ts';
 import { inputFormatChunks, type SyntheticPlan } from '../../src/demo/synthetic.ts';
 import { monthRange } from '../../src/month.ts';
 import { buildRuntime } from '../../src/worker/runtime.ts';
-import { createOffloadWorker } from '../../src/worker/worker.ts';
 import { Warp10Client } from '../../src/warp10/client.ts';
 import { httpRunner } from '../../src/warp10/runner.ts';
 import type { ArchiveResult } from '../../src/workflows/archive.ts';
 import type { RestoreResult } from '../../src/workflows/restore.ts';
-import { DATA, ROOT, readPid } from '../stack/common.ts';
+import { DATA, readPid } from '../stack/common.ts';
 import { startStandalone } from '../stack/warp10.ts';
+import { activityPhases } from './phases.ts';
+import { benchConfig, benchWorker, here, type BenchTemporal } from './setup.ts';
 
 const STEP = 10 * 60 * 1_000_000;
 const rate = (points: number, seconds: number) => Math.round(points / seconds).toLocaleString('en-US');
@@ -74,13 +72,12 @@ function freePort(): Promise<number> {
 }
 
 export async function benchRestore(opts: {
-  client: Client;
-  native: NativeConnection;
-  workflowBundle: { code: string };
+  temporal: BenchTemporal;
   hosts?: number;
   seriesPerBatch?: number;
 }): Promise<{ updatePointsPerSecond: number; restorePointsPerSecond: number; ratio: number }> {
-  const { client, native, workflowBundle } = opts;
+  const { temporal } = opts;
+  const { client } = temporal;
   const run = `rbench${Date.now().toString(36)}`;
   const storePath = path.join(DATA, 'bench', run);
   const month = '2001-04';
@@ -90,15 +87,11 @@ export async function benchRestore(opts: {
   const cold = await startStandalone({ name: `warp10-bench-${port}`, dataDir: coldDir, port });
   process.env.BENCH_COLD_READ = cold.readToken;
   process.env.BENCH_COLD_WRITE = cold.writeToken;
-  const config = parseConfig(
+  const config = benchConfig(
+    run,
+    storePath,
+    [{ name: run, selector: { class: `~${run}a\\..*` }, seriesPerBatch: opts.seriesPerBatch ?? 100 }],
     {
-      warp10: {
-        url: process.env.WARP10_URL,
-        readToken: { env: 'WARP10_READ_TOKEN' },
-        writeToken: { env: 'WARP10_WRITE_TOKEN' },
-      },
-      temporal: { taskQueue: run },
-      store: { type: 'local', path: storePath },
       restoreTargets: [
         {
           name: 'cold',
@@ -107,16 +100,7 @@ export async function benchRestore(opts: {
           writeToken: { env: 'BENCH_COLD_WRITE' },
         },
       ],
-      groups: [
-        {
-          name: 'bench',
-          datasets: [
-            { name: run, selector: { class: `~${run}a\\..*` }, seriesPerBatch: opts.seriesPerBatch ?? 100 },
-          ],
-        },
-      ],
     },
-    'bench',
   );
   const rt = buildRuntime(config);
   const r = monthRange(month, 'UTC');
@@ -132,12 +116,7 @@ export async function benchRestore(opts: {
     chunk.replace(/os\.(cpu|mem|up)|net\.bytes/g, (c) => `${cls}.${c.split('.')[1]}`);
   // A worker runs once (runUntil): one per workflow.
   const execute = async (type: string, workflowId: string, args: unknown[]) => {
-    const worker = await createOffloadWorker({
-      connection: native,
-      runtime: rt,
-      taskQueue: run,
-      workflowBundle,
-    });
+    const worker = await benchWorker(temporal, rt, run);
     return worker.runUntil(client.workflow.execute(type, { taskQueue: run, workflowId, args }));
   };
   const coldClient = new Warp10Client({ url: cold.url });
@@ -161,16 +140,13 @@ export async function benchRestore(opts: {
     const updateMs = Date.now() - started;
     // ... then read back over the month, as the restore's own check after each batch does.
     const readStarted = Date.now();
-    const [readBack] = await httpRunner(coldClient).run<[number]>(
-      path.join(ROOT, 'scripts', 'bench', 'plain-read.mc2'),
-      {
-        token: cold.readToken,
-        // Its classes are `<run>b.cpu`, `<run>b.mem`…: one regex (FETCH's `~`).
-        class: `~${run}b\\..*`,
-        start: Number(r.startUs),
-        end: Number(r.endUs) - 1,
-      },
-    );
+    const [readBack] = await httpRunner(coldClient).run<[number]>(here('plain-read.mc2'), {
+      token: cold.readToken,
+      // Its classes are `<run>b.cpu`, `<run>b.mem`…: one regex (FETCH's `~`).
+      class: `~${run}b\\..*`,
+      start: Number(r.startUs),
+      end: Number(r.endUs) - 1,
+    });
     const readMs = Date.now() - readStarted;
     if (readBack !== archived.points) {
       throw new Error(`the plain read-back found ${readBack} points, ${archived.points} were written`);
@@ -196,37 +172,23 @@ export async function benchRestore(opts: {
       const at = (e: { eventTime?: { seconds?: unknown; nanos?: number | null } | null }) =>
         Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
       const events = history.events ?? [];
-      const scheduled = new Map<number, { type: string; at: number }>();
-      const started = new Map<number, number>();
-      const span = new Map<string, [number, number]>();
-      const busy = new Map<string, number>();
+      // Per activity type: the wall span and the lane time (phases.ts); the batches' own timings, summed.
+      const phases = activityPhases(events);
       const sums = { readMs: 0, sendMs: 0, verifyMs: 0 };
       for (const e of events) {
-        const s = e.activityTaskScheduledEventAttributes;
-        if (s) scheduled.set(Number(e.eventId), { type: s.activityType?.name ?? '?', at: at(e) });
-        const st = e.activityTaskStartedEventAttributes;
-        if (st) started.set(Number(st.scheduledEventId), at(e));
-        const c = e.activityTaskCompletedEventAttributes;
-        if (c) {
-          const from = scheduled.get(Number(c.scheduledEventId));
-          if (!from) continue;
-          const [a, b] = span.get(from.type) ?? [from.at, at(e)];
-          span.set(from.type, [Math.min(a, from.at), Math.max(b, at(e))]);
-          const t0 = started.get(Number(c.scheduledEventId)) ?? from.at;
-          busy.set(from.type, (busy.get(from.type) ?? 0) + at(e) - t0);
-          const payload = c.result?.payloads?.[0];
-          const r = payload
-            ? defaultPayloadConverter.fromPayload<{ timings?: typeof sums }>(payload)
-            : undefined;
-          if (r?.timings) for (const k of Object.keys(sums) as (keyof typeof sums)[]) sums[k] += r.timings[k];
-        }
+        const payload = e.activityTaskCompletedEventAttributes?.result?.payloads?.[0];
+        const r = payload
+          ? defaultPayloadConverter.fromPayload<{ timings?: typeof sums }>(payload)
+          : undefined;
+        if (r?.timings) for (const k of Object.keys(sums) as (keyof typeof sums)[]) sums[k] += r.timings[k];
       }
-      const wall = (t: string) => ((span.get(t)?.[1] ?? 0) - (span.get(t)?.[0] ?? 0)) / 1000;
+      const wall = (t: string) => (phases.get(t)?.wallMs ?? 0) / 1000;
+      const lane = (t: string) => (phases.get(t)?.laneMs ?? 0) / 1000;
       const first = events[0] ? at(events[0]) : 0;
       const last = events.at(-1) ? at(events.at(-1)!) : 0;
       const f = (x: number) => `${x.toFixed(1)} s`;
       console.log(
-        `    ${target ?? 'hot'}: total ${f(seconds)}, workflow ${f((last - first) / 1000)}; plan ${f(wall('planRestore'))}, check ${f(wall('checkRestoreBatch'))} (${f((busy.get('checkRestoreBatch') ?? 0) / 1000)} lane-s), restore ${f(wall('restoreBatch'))} (${f((busy.get('restoreBatch') ?? 0) / 1000)} lane-s: read+decode ${f(sums.readMs / 1000)}, send ${f(sums.sendMs / 1000)}, read-back ${f(sums.verifyMs / 1000)})`,
+        `    ${target ?? 'hot'}: total ${f(seconds)}, workflow ${f((last - first) / 1000)}; plan ${f(wall('planRestore'))}, check ${f(wall('checkRestoreBatch'))} (${f(lane('checkRestoreBatch'))} lane-s), restore ${f(wall('restoreBatch'))} (${f(lane('restoreBatch'))} lane-s: read+decode ${f(sums.readMs / 1000)}, send ${f(sums.sendMs / 1000)}, read-back ${f(sums.verifyMs / 1000)})`,
       );
     };
     const coldRun = await withCpu(pids, () => timed('cold'));

@@ -8,29 +8,29 @@
 // the offloader's Warp 10 requests and the selectors they name (each a scan of the class's metadata),
 // and seconds per million points. `BENCH_SCALE_SIZES=50000,200000` picks sizes; `BENCH_SCALE_DATASET` (JSON,
 // e.g. `{"batchConcurrency":2}`) sets dataset settings over the defaults.
-import { createWriteStream, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createGzip, gunzipSync, gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, bundleWorkflowCode } from '@temporalio/worker';
-import { archiveWorkflowId } from '../../src/archive/layout.ts';
-import { parseConfig } from '../../src/config/load.ts';
 import { monthRange } from '../../src/month.ts';
 import { Warp10Client } from '../../src/warp10/client.ts';
 import { httpRunner, type FeedingRunner } from '../../src/warp10/runner.ts';
 import { buildRuntime, type Runtime } from '../../src/worker/runtime.ts';
-import { createOffloadWorker } from '../../src/worker/worker.ts';
-import type { ArchiveResult } from '../../src/workflows/archive.ts';
-import { DATA, ROOT, ensureDir } from '../stack/common.ts';
+import { DATA } from '../stack/common.ts';
 import { activityPhases, describePhases } from './phases.ts';
 import { countingRunner, describeRequests, type RequestCounts } from './requests.ts';
+import {
+  benchConfig,
+  benchWorker,
+  connectTemporal,
+  monthBounds,
+  plainFloor,
+  requireWarp10,
+  runArchive,
+  secs,
+} from './setup.ts';
 
 const MONTH = '2001-03';
-const here = (f: string) => path.join(ROOT, 'scripts', 'bench', f);
-const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 export interface Shape {
   name: string;
@@ -94,49 +94,24 @@ function longShape(): Shape {
 }
 
 export async function benchScale(): Promise<void> {
-  if (!process.env.WARP10_URL) throw new Error('no Warp 10: run npm run stack:up (or set WARP10_URL)');
+  const url = requireWarp10();
   const sizes = (process.env.BENCH_SCALE_SIZES ?? '50000,200000,500000').split(',').map(Number);
   const shapes = [longShape(), ...sizes.map((n) => uuidShape(n))];
   // Dataset settings over the defaults, e.g. `BENCH_SCALE_DATASET='{"batchConcurrency":4}'`.
   const datasetOptions = JSON.parse(process.env.BENCH_SCALE_DATASET ?? '{}') as Record<string, unknown>;
-  const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
-  const native = await NativeConnection.connect({ address });
-  const connection = await Connection.connect({ address });
-  const client = new Client({ connection });
-  const workflowBundle = await bundleWorkflowCode({
-    workflowsPath: path.join(ROOT, 'src', 'workflows', 'index.ts'),
-    logger: new DefaultLogger('WARN'),
-  });
-  const { startUs, endUs } = monthRange(MONTH, 'UTC');
-  const [S, E] = [Number(startUs), Number(endUs)];
+  const temporal = await connectTemporal();
+  const { client } = temporal;
+  const [S, E] = monthBounds(MONTH);
   let n = 0;
   const requests: RequestCounts = new Map();
   const runtimeFor = (cls: string, storePath: string, runner?: FeedingRunner): Runtime => {
-    const config = parseConfig(
-      {
-        warp10: {
-          url: process.env.WARP10_URL,
-          readToken: { env: 'WARP10_READ_TOKEN' },
-          writeToken: { env: 'WARP10_WRITE_TOKEN' },
-        },
-        temporal: { taskQueue: cls },
-        store: { type: 'local', path: storePath },
-        lateData: { lateness: '0 minutes' },
-        groups: [
-          {
-            name: 'bench',
-            datasets: [{ name: cls.replace(/[^a-z0-9]/g, ''), selector: { class: cls }, ...datasetOptions }],
-          },
-        ],
-      },
-      'bench',
+    const config = benchConfig(
+      cls,
+      storePath,
+      [{ name: cls.replace(/[^a-z0-9]/g, ''), selector: { class: cls }, ...datasetOptions }],
+      { lateData: { lateness: '0 minutes' } },
     );
     return buildRuntime(config, { log: () => {}, ...(runner ? { runner } : {}) });
-  };
-  const timed = async <T>(fn: () => Promise<T>): Promise<[number, T]> => {
-    const t = performance.now();
-    const r = await fn();
-    return [performance.now() - t, r];
   };
   const seed = async (rt: Runtime, shape: Shape) => {
     const cls = `scale${Date.now().toString(36)}${n++}`;
@@ -148,19 +123,9 @@ export async function benchScale(): Promise<void> {
   const plainRun = async (shape: Shape) => {
     const prt = runtimeFor('plain', path.join(DATA, 'bench', 'unused'));
     const pcls = await seed(prt, shape);
-    const params = { token: prt.tokens.read, class: pcls, start: S, end: E - 1 };
-    const file = path.join(ensureDir(path.join(DATA, 'bench')), `${pcls}.json.gz`);
-    const [exportMs] = await timed(async () => {
-      const body = await prt.runner.stream(here('plain-export.mc2'), params);
-      await pipeline(Readable.from(body), createGzip(), createWriteStream(file));
-    });
-    rmSync(file, { force: true });
-    const [readMs] = await timed(() => prt.runner.run(here('plain-read.mc2'), params));
-    const [deleteMs] = await timed(() =>
-      prt.runner.run(here('plain-delete.mc2'), { ...params, token: prt.tokens.write }),
-    );
+    const floor = await plainFloor(prt, pcls, [S, E]);
     await prt.close();
-    return { exportMs, readMs, deleteMs, totalMs: exportMs + readMs + deleteMs };
+    return floor;
   };
 
   const settings = Object.keys(datasetOptions).length
@@ -179,26 +144,11 @@ export async function benchScale(): Promise<void> {
     const cls = await seed(srt, shape);
     await srt.close();
     requests.clear();
-    const rt = runtimeFor(
-      cls,
-      storePath,
-      countingRunner(httpRunner(new Warp10Client({ url: process.env.WARP10_URL })), requests),
-    );
-    const worker = await createOffloadWorker({
-      connection: native,
-      runtime: rt,
-      taskQueue: cls,
-      workflowBundle,
-    });
+    const rt = runtimeFor(cls, storePath, countingRunner(httpRunner(new Warp10Client({ url })), requests));
+    const worker = await benchWorker(temporal, rt, cls);
     const dataset = cls.replace(/[^a-z0-9]/g, '');
     const ref = { group: 'bench', dataset, month: MONTH };
-    const workflowId = `${archiveWorkflowId(ref)}-${cls}`;
-    const [totalMs, result] = await timed(
-      () =>
-        worker.runUntil(
-          client.workflow.execute('archive', { taskQueue: cls, workflowId, args: [ref] }),
-        ) as Promise<ArchiveResult>,
-    );
+    const { workflowId, ms: totalMs, result } = await runArchive(temporal, worker, cls, ref);
     let events = 0;
     const phases = new Map();
     for await (const info of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
@@ -255,6 +205,5 @@ export async function benchScale(): Promise<void> {
   );
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.join(' | ')} |`);
-  await connection.close();
-  await native.close();
+  await temporal.close();
 }
