@@ -1,6 +1,6 @@
 // npm run stack:up | stack:down | stack:status — the local Temporal dev server and Warp 10 standalone.
 import { existsSync } from 'node:fs';
-import { STACK_ENV, StackError, writeEnvFile } from './stack/common.ts';
+import { STACK_ENV, StackError, dropIncompleteEnvFile, writeEnvFile } from './stack/common.ts';
 import { testExtension } from './stack/extension.ts';
 import { temporalDown, temporalStatus, temporalUp } from './stack/temporal.ts';
 import {
@@ -22,23 +22,38 @@ const USAGE = `usage: npm run stack:up [-- --allow-missing-warp10] | stack:down 
 
   --allow-missing-warp10  start Temporal even if no Warp 10 can be had (records WARP10_UNAVAILABLE)
 Ports: TEMPORAL_PORT (7233), TEMPORAL_UI_PORT (8233), WARP10_PORT (8080).
+A starting Warp 10 is waited for while it makes progress (log, data files, CPU), up to WARP10_START_TIMEOUT
+seconds (900); one that shows no progress for 60s, or exits, fails the start with its log's tail.
 Warp 10 comes from WARP10_DIST (a warp10-<version>.tar.gz path or URL, or its extracted folder), else the
 official ${WARP10_VERSION} release download. An existing Warp 10: WARP10_URL, WARP10_READ_TOKEN, WARP10_WRITE_TOKEN.`;
 
-export async function up(opts: { allowMissingWarp10: boolean }): Promise<void> {
+/** What `up` starts; tests pass fakes. */
+export interface UpDeps {
+  warp10Prepare: typeof warp10Prepare;
+  temporalUp: typeof temporalUp;
+  warp10Up: typeof warp10Up;
+  envFile: string;
+}
+const realDeps: UpDeps = { warp10Prepare, temporalUp, warp10Up, envFile: STACK_ENV };
+
+/**
+ * Starts both servers and only then writes the env file, whole and atomically. When Warp 10 was expected
+ * and could not be had, no env file is written, and one left without the Warp 10 lines is removed.
+ */
+export async function up(opts: { allowMissingWarp10: boolean }, deps: UpDeps = realDeps): Promise<void> {
   const started = Date.now();
   // A wrong Warp 10 distribution is reported before anything starts.
-  const prepared = await warp10Prepare().catch((err: unknown) => err as Error);
+  const prepared = await deps.warp10Prepare().catch((err: unknown) => err as Error);
   if (prepared instanceof Error && !(prepared instanceof Warp10Unavailable && opts.allowMissingWarp10)) {
     throw prepared;
   }
-  const temporal = await temporalUp();
+  const temporal = await deps.temporalUp();
   const vars: Record<string, string> = {
     TEMPORAL_ADDRESS: temporal.address,
     TEMPORAL_UI_URL: temporal.uiUrl,
   };
   try {
-    const w10 = await warp10Up();
+    const w10 = await deps.warp10Up();
     Object.assign(vars, {
       WARP10_URL: w10.url,
       WARP10_READ_TOKEN: w10.readToken,
@@ -48,7 +63,9 @@ export async function up(opts: { allowMissingWarp10: boolean }): Promise<void> {
     });
   } catch (err) {
     if (!(err instanceof Warp10Unavailable) || !opts.allowMissingWarp10) {
-      writeEnvFile(vars);
+      if (dropIncompleteEnvFile(deps.envFile)) {
+        console.warn(`[stack] removed ${deps.envFile}: it had no Warp 10 endpoint`);
+      }
       throw err;
     }
     vars.WARP10_UNAVAILABLE = err.message.replace(/\s+/g, ' ').trim().slice(0, 400);
@@ -56,8 +73,10 @@ export async function up(opts: { allowMissingWarp10: boolean }): Promise<void> {
       `[stack] WARNING: no Warp 10 available; tests that need it will be skipped.\n${err.message}`,
     );
   }
-  writeEnvFile(vars);
-  console.log(`[stack] ready in ${((Date.now() - started) / 1000).toFixed(1)}s; endpoints in ${STACK_ENV}`);
+  writeEnvFile(vars, deps.envFile);
+  console.log(
+    `[stack] ready in ${((Date.now() - started) / 1000).toFixed(1)}s; endpoints in ${deps.envFile}`,
+  );
   console.log(`[stack] Temporal Web UI: ${temporal.uiUrl}`);
 }
 

@@ -1,6 +1,16 @@
 // Shared plumbing for the local stack: paths, detached processes, pid files, readiness polling.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -132,7 +142,7 @@ export async function stopDetached(name: string, graceMs = 15_000): Promise<bool
   return true;
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export function portInUse(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
@@ -169,17 +179,217 @@ export async function httpOk(url: string, headers: Record<string, string> = {}):
   return res.ok;
 }
 
-export function writeEnvFile(vars: Record<string, string>): void {
-  ensureDir(DATA);
+/**
+ * Writes the env file atomically (a temp file beside it, then a rename): a reader sees the previous file
+ * or the complete new one, never a half-written one. Callers write it only once everything it describes
+ * is ready.
+ */
+export function writeEnvFile(vars: Record<string, string>, file = STACK_ENV): void {
+  ensureDir(path.dirname(file));
   const body = Object.entries(vars)
     .map(([k, v]) => `${k}=${v}`)
     .join('\n');
-  // Holds local tokens: readable by the owner only.
-  writeFileSync(
-    STACK_ENV,
-    `# Written by npm run stack:up — local endpoints and tokens. Do not commit.\n${body}\n`,
-    {
-      mode: 0o600,
-    },
-  );
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    // Holds local tokens: readable by the owner only.
+    writeFileSync(
+      tmp,
+      `# Written by npm run stack:up — local endpoints and tokens. Do not commit.\n${body}\n`,
+      {
+        mode: 0o600,
+      },
+    );
+    renameSync(tmp, file);
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
+
+/**
+ * After a failed start: an env file that lacks the Warp 10 lines (WARP10_URL, or WARP10_UNAVAILABLE when
+ * its absence was allowed) is removed, so nothing reads a stack without Warp 10 as a ready one. A complete
+ * file from an earlier start is kept (same persistent tokens and ports). Returns whether it was removed.
+ */
+export function dropIncompleteEnvFile(file = STACK_ENV): boolean {
+  if (!existsSync(file)) return false;
+  const text = readFileSync(file, 'utf8');
+  if (/^WARP10_URL=\S/m.test(text) || /^WARP10_UNAVAILABLE=/m.test(text)) return false;
+  rmSync(file, { force: true });
+  return true;
+}
+
+/** The last `lines` lines of a log file (empty when it does not exist). */
+export function logTail(file: string, lines = 20): string {
+  if (!existsSync(file)) return '';
+  const text = readFileSync(file, 'utf8').replace(/\s+$/, '');
+  return text.split('\n').slice(-lines).join('\n');
+}
+
+/** Size and modification time of the given files, and of the files directly inside given folders. */
+export function filesFingerprint(paths: string[]): string {
+  const parts: string[] = [];
+  const add = (p: string) => {
+    try {
+      const st = statSync(p);
+      if (st.isDirectory()) {
+        for (const e of readdirSync(p).sort()) {
+          const q = path.join(p, e);
+          const s2 = statSync(q, { throwIfNoEntry: false });
+          if (s2?.isFile()) parts.push(`${q}:${s2.size}:${s2.mtimeMs}`);
+        }
+      } else parts.push(`${p}:${st.size}:${st.mtimeMs}`);
+    } catch {
+      parts.push(`${p}:missing`);
+    }
+  };
+  paths.forEach(add);
+  return parts.join('|');
+}
+
+/** CPU time (user + system, ms) a process has used so far, from /proc; undefined where unavailable. */
+export function processCpuMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? ticks * 10 : undefined; // USER_HZ is 100 on Linux
+  } catch {
+    return undefined;
+  }
+}
+
+/** The process died before it became ready. */
+export class ExitedDuringStart extends StackError {
+  override name = 'ExitedDuringStart';
+}
+/** The process is alive but showed no sign of progress (log, data files, CPU) for the stall window. */
+export class StartStalled extends StackError {
+  override name = 'StartStalled';
+}
+/** The overall bound was reached while the process was still making progress; it is left running. */
+export class StartTimedOut extends StackError {
+  override name = 'StartTimedOut';
+}
+
+/** What the progress wait needs from the outside world; tests pass fakes. */
+export interface ProgressProbes {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+  isAlive(pid: number): boolean;
+  fingerprint(paths: string[]): string;
+  cpuMs(pid: number): number | undefined;
+  tail(file: string): string;
+  report(message: string): void;
+}
+
+const realProbes: ProgressProbes = {
+  now: () => Date.now(),
+  sleep,
+  isAlive,
+  fingerprint: filesFingerprint,
+  cpuMs: processCpuMs,
+  tail: (file) => logTail(file),
+  report: (message) => console.log(`[stack] ${message}`),
+};
+
+export interface ProgressWait {
+  /** What is waited for, e.g. "Warp 10 (its HTTP check, then a FIND with its read token)". */
+  what: string;
+  /** The process's main log, named in every error. */
+  log: string;
+  pid: number;
+  /** Files or folders whose size/mtime changing counts as progress (the log, data files). */
+  watch: string[];
+  /** Ready when it returns true; any other value (or a throw) is why not yet, kept for the messages. */
+  check: () => Promise<true | string>;
+  /** No progress at all for this long: give up (StartStalled). */
+  stallMs: number;
+  /** Overall bound (StartTimedOut), however busy it is. */
+  maxMs: number;
+  /** CPU time the process must use since the last progress mark to count as progress (default 1 s). */
+  minCpuMs?: number;
+  pollMs?: number;
+  /** A "still waiting" line this often (default 15 s). */
+  reportEveryMs?: number;
+  /** How to go on once the bound is reached (it is left running), e.g. "run npm run stack:up again". */
+  howToGoOn?: string;
+}
+
+/**
+ * Waits until `check` passes while the process visibly makes progress: it is alive, and its log or data
+ * files changed, or it used CPU, within the last `stallMs`. Fails at once when the process dies (with the
+ * log's tail), after `stallMs` without any progress, and at `maxMs` in any case — each time saying what it
+ * waited for, for how long, where the log is and how to go on.
+ */
+export async function waitWhileProgressing(
+  opts: ProgressWait,
+  probes: ProgressProbes = realProbes,
+): Promise<void> {
+  const { what, log, pid, stallMs, maxMs } = opts;
+  const minCpuMs = opts.minCpuMs ?? 1000;
+  const pollMs = opts.pollMs ?? 500;
+  const reportEveryMs = opts.reportEveryMs ?? 15_000;
+  const started = probes.now();
+  let lastProgress = started;
+  let lastReport = started;
+  let fingerprint = probes.fingerprint(opts.watch);
+  let cpuMark = probes.cpuMs(pid);
+  let lastWhy = 'no answer yet';
+  let lastSign = 'started';
+  const secs = (ms: number) => `${Math.round(ms / 1000)}s`;
+  const tailOf = () => {
+    const t = probes.tail(log);
+    return t
+      ? `
+Last lines of ${log}:
+${t}`
+      : `
+(${log} is empty)`;
+  };
+  for (;;) {
+    let why: true | string;
+    try {
+      why = await opts.check();
+    } catch (err) {
+      why = (err as Error).message;
+    }
+    if (why === true) return;
+    lastWhy = why;
+    const now = probes.now();
+    if (!probes.isAlive(pid)) {
+      throw new ExitedDuringStart(
+        `${what}: the process (pid ${pid}) exited during start-up, after ${secs(now - started)}. See its log: ${log}${tailOf()}`,
+      );
+    }
+    const fp = probes.fingerprint(opts.watch);
+    const cpu = probes.cpuMs(pid);
+    if (fp !== fingerprint) {
+      fingerprint = fp;
+      lastProgress = now;
+      lastSign = 'its log or data files changed';
+      cpuMark = cpu;
+    } else if (cpu !== undefined && cpuMark !== undefined && cpu - cpuMark >= minCpuMs) {
+      lastProgress = now;
+      lastSign = `it used ${((cpu - cpuMark) / 1000).toFixed(1)}s of CPU`;
+      cpuMark = cpu;
+    } else if (cpuMark === undefined) cpuMark = cpu;
+    if (now - lastProgress >= stallMs) {
+      throw new StartStalled(
+        `${what} is not ready after ${secs(now - started)} and shows no progress: its process (pid ${pid}) is alive, but its log and data files have not changed and it has used no CPU for ${secs(now - lastProgress)} (last check: ${lastWhy}). See its log: ${log}${tailOf()}`,
+      );
+    }
+    if (now - started >= maxMs) {
+      throw new StartTimedOut(
+        `${what} is still not ready after ${secs(now - started)} (the bound), though it is still making progress (last sign ${secs(now - lastProgress)} ago: ${lastSign}; last check: ${lastWhy}). It is left running (pid ${pid}); its log: ${log}. To go on: ${opts.howToGoOn ?? 'wait until it answers, then start again'}.`,
+      );
+    }
+    if (now - lastReport >= reportEveryMs) {
+      lastReport = now;
+      probes.report(
+        `${what}: still starting after ${secs(now - started)} (last sign of progress ${secs(now - lastProgress)} ago: ${lastSign}; last check: ${lastWhy})`,
+      );
+    }
+    await probes.sleep(pollMs);
+  }
 }

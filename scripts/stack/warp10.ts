@@ -19,6 +19,8 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import {
   DATA,
+  ExitedDuringStart,
+  StartStalled,
   assertNotRunningElsewhere,
   ROOT,
   STACK_ENV,
@@ -33,7 +35,7 @@ import {
   readPid,
   startDetached,
   stopDetached,
-  waitFor,
+  waitWhileProgressing,
 } from './common.ts';
 import { readStackEnv } from '../../src/stack-env.ts';
 import { EXTENSION_CLASS, LOCAL_ARCHIVE, buildExtension } from './extension.ts';
@@ -191,7 +193,8 @@ const FOREIGN_OWNER = '00000000-0000-4000-8000-0000000000f0';
 export const foreignReadToken = (readToken: string) =>
   readToken.replace(/^local-read-/, 'local-foreign-read-');
 /** The local read token's twin marked `.nofetch` (metadata only): FETCH refuses it, so must ARCHIVE.FETCH. */
-export const nofetchReadToken = (readToken: string) => readToken.replace(/^local-read-/, 'local-nofetch-read-');
+export const nofetchReadToken = (readToken: string) =>
+  readToken.replace(/^local-read-/, 'local-nofetch-read-');
 
 function writeConfig(
   dataDir: string,
@@ -237,15 +240,69 @@ async function checkOk(url: string): Promise<boolean> {
   return httpOk(`${url}/api/v0/check`);
 }
 
-/** The first call after start can fail while the token file loads in the background: retry briefly. */
-async function tokensReady(url: string, readToken: string): Promise<boolean> {
+/**
+ * Ready means answering GET /api/v0/check and then a FIND with the read token: the HTTP server answers long
+ * before the directory has loaded every series' metadata (minutes with millions of series), and FIND fails
+ * until it has. Returns true, or why not yet.
+ */
+export async function warp10Readiness(url: string, readToken: string): Promise<true | string> {
+  const check = await fetch(`${url}/api/v0/check`, { signal: AbortSignal.timeout(5000) }).catch(
+    (err: Error) => err,
+  );
+  if (check instanceof Error) {
+    return `GET /api/v0/check: ${(check.cause as Error | undefined)?.message ?? check.message}`;
+  }
+  await check.arrayBuffer();
+  if (!check.ok) return `GET /api/v0/check answered HTTP ${check.status}`;
   const res = await fetch(`${url}/api/v0/exec`, {
     method: 'POST',
     body: `{ 'token' '${readToken}' 'class' '~.*' 'labels' {} } FIND SIZE`,
-    signal: AbortSignal.timeout(5000),
-  });
+    signal: AbortSignal.timeout(10_000),
+  }).catch((err: Error) => err);
+  if (res instanceof Error) return `a FIND with the read token: ${res.message}`;
   await res.arrayBuffer();
-  return res.ok;
+  if (res.ok) return true;
+  const msg = res.headers.get('x-warp10-error-message') ?? '';
+  return `a FIND with the read token answered HTTP ${res.status}${msg ? ` (${msg.slice(0, 200)})` : ''}`;
+}
+
+/** No sign of progress (log, LevelDB files, CPU) for this long: a start-up is given up as stuck. */
+export const WARP10_STALL_MS = 60_000;
+const DEFAULT_START_TIMEOUT_S = 900;
+
+/** The overall bound on a start-up that keeps making progress: WARP10_START_TIMEOUT seconds, 900 by default. */
+export function warp10StartTimeoutMs(): number {
+  const raw = process.env.WARP10_START_TIMEOUT?.trim();
+  if (!raw) return DEFAULT_START_TIMEOUT_S * 1000;
+  const s = Number(raw);
+  if (!Number.isFinite(s) || s <= 0) {
+    throw new StackError(`WARP10_START_TIMEOUT=${raw} is not a number of seconds; set it to e.g. 1800.`);
+  }
+  return s * 1000;
+}
+
+/**
+ * Waits for a Warp 10 process of this stack (started now, or found running) to be ready, for as long as it
+ * visibly makes progress: its log or LevelDB files change, or it uses CPU (loading every series' metadata
+ * logs nothing). Throws ExitedDuringStart, StartStalled or StartTimedOut (it is then left running).
+ */
+async function waitReady(o: { name: string; dataDir: string; url: string; readToken: string; pid: number }) {
+  const what = o.name === 'warp10' ? 'Warp 10' : `Warp 10 (${o.name})`;
+  const maxMs = warp10StartTimeoutMs();
+  await waitWhileProgressing({
+    what: `${what} at ${o.url} (its HTTP check, then a FIND with its read token)`,
+    log: logFile(o.name),
+    pid: o.pid,
+    watch: [logFile(o.name), path.join(o.dataDir, 'leveldb')],
+    check: () => warp10Readiness(o.url, o.readToken),
+    stallMs: WARP10_STALL_MS,
+    maxMs,
+    pollMs: 1000,
+    howToGoOn:
+      o.name === 'warp10'
+        ? `run npm run stack:up again, which waits for the running process instead of restarting it, or set WARP10_START_TIMEOUT=<seconds> (now ${maxMs / 1000}) to wait longer in one go`
+        : `set WARP10_START_TIMEOUT=<seconds> (now ${maxMs / 1000}) to wait longer`,
+  });
 }
 
 /**
@@ -322,11 +379,19 @@ export async function warp10Up(): Promise<Warp10Endpoint> {
   assertNotRunningElsewhere('warp10', 'Warp 10', url);
   const secrets = loadOrCreateSecrets(W10_DATA);
   const endpoint = { url, readToken: secrets.readToken, writeToken: secrets.writeToken, external: false };
-  if (isAlive(readPid('warp10')) && (await checkOk(url).catch(() => false))) {
-    console.log(`[stack] Warp 10 already running at ${url}`);
-    return endpoint;
+  const pid = readPid('warp10');
+  if (isAlive(pid)) {
+    // Ours and alive: ready, or still starting (waited for while it makes progress, never restarted).
+    try {
+      await waitReady({ name: 'warp10', dataDir: W10_DATA, url, readToken: secrets.readToken, pid });
+      console.log(`[stack] Warp 10 already running at ${url}`);
+      return endpoint;
+    } catch (err) {
+      if (!(err instanceof StartStalled || err instanceof ExitedDuringStart)) throw err;
+      console.warn(`[stack] ${err.message.split('\n')[0]}\n[stack] starting Warp 10 afresh`);
+    }
   }
-  // A process we started that no longer answers is stopped before a fresh start.
+  // A process we started that died, or is alive but stuck, is stopped before a fresh start.
   await stopDetached('warp10', 5_000);
   installedJar ??= installWarp10();
   const jar = await installedJar;
@@ -342,7 +407,8 @@ export async function warp10Up(): Promise<Warp10Endpoint> {
 
 /**
  * Writes the configuration of a standalone (data folder, port, keys and tokens) and starts it as the
- * detached process `name` (its pid and log under .data), then waits until it answers with its tokens.
+ * detached process `name` (its pid and log under .data), then waits until it answers with its tokens, for
+ * as long as it makes progress (see waitReady).
  */
 async function launch(opts: {
   name: string;
@@ -378,10 +444,7 @@ async function launch(opts: {
     ],
     url,
   );
-  const log = logFile(name);
-  const what = name === 'warp10' ? 'Warp 10' : `Warp 10 (${name})`;
-  await waitFor(what, () => checkOk(url), { timeoutMs: 120_000, log, pid });
-  await waitFor(`${what} tokens`, () => tokensReady(url, secrets.readToken), { timeoutMs: 90_000, log, pid });
+  await waitReady({ name, dataDir, url, readToken: secrets.readToken, pid });
 }
 
 export interface StandaloneInstance extends Warp10Endpoint {
