@@ -8,7 +8,9 @@ import {
   planKey,
   type MonthRef,
 } from '../archive/layout.ts';
+import { buildMonthIndex, monthIndexKey } from '../archive/month-index.ts';
 import {
+  type BatchManifest,
   BatchManifestSchema,
   FailureFileSchema,
   MonthManifestSchema,
@@ -97,6 +99,10 @@ export function createStoreActivities(deps: { store: ArchiveStore }) {
       });
       const late = batches.flatMap((b) => b.supplements ?? []);
       const previous = await readJson(store, monthManifestKey(input), MonthManifestSchema);
+      // The lookup index, written before the manifest that names it (content-named: a rerun writes the same).
+      const built = buildMonthIndex(manifests as BatchManifest[], plan.range);
+      const index = { key: monthIndexKey(monthPrefix(input), built.ref.sha256), ...built.ref };
+      await store.put(index.key, built.body);
       const manifest: MonthManifest = {
         format: 'warp10-offloader/month@1',
         group: input.group,
@@ -114,8 +120,17 @@ export function createStoreActivities(deps: { store: ArchiveStore }) {
         workflowId: input.workflowId,
         runId: input.runId,
         revision: previous ? (previous.revision ?? 1) + 1 : 1,
+        index,
       };
       await writeJson(store, monthManifestKey(input), manifest);
+      // The index of the previous commit is named by no manifest now.
+      if (
+        previous?.index &&
+        previous.index.key !== index.key &&
+        previous.index.key.startsWith(monthPrefix(input))
+      ) {
+        await store.delete(previous.index.key).catch(() => undefined);
+      }
       // A failure recorded by an earlier run is over now: say so rather than leave it looking current.
       const failure = await readJson(store, failureKey(input), FailureFileSchema).catch(() => undefined);
       if (failure && failure.resolvedAt === undefined) {

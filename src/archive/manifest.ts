@@ -203,6 +203,22 @@ export const MonthManifestSchema = z.object({
   runId: z.string(),
   /** Commits of this month: 1, then one more each time a later run archived late data into it. */
   revision: z.number().int().positive().optional(),
+  /** The month's lookup index (src/archive/month-index.ts); absent in months committed before it. */
+  index: z
+    .object({
+      format: z.literal('warp10-offloader/index@1'),
+      key: z.string(),
+      bytes: z.number().int().positive(),
+      sha256: z.string(),
+      footer: z.object({
+        offset: z.number().int().nonnegative(),
+        bytes: z.number().int().positive(),
+        sha256: z.string(),
+      }),
+      series: z.number().int().nonnegative(),
+      blocks: z.number().int().nonnegative(),
+    })
+    .optional(),
 });
 export type MonthManifest = z.infer<typeof MonthManifestSchema>;
 

@@ -4,12 +4,18 @@
 // that names the object relative to the archive and nothing of the host, reads nothing it should not,
 // and leaves Warp 10 serving.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { batchManifestKey, batchObjectKey, type MonthRef } from '../../src/archive/layout.ts';
+import {
+  batchManifestKey,
+  batchObjectKey,
+  monthManifestKey,
+  type MonthRef,
+} from '../../src/archive/layout.ts';
 import { freePort } from '../../src/metrics/server.ts';
 import { buildRuntime } from '../../src/worker/runtime.ts';
 import { nofetchReadToken, startStandalone } from '../../scripts/stack/warp10.ts';
@@ -36,6 +42,62 @@ async function exec(url: string, script: string): Promise<{ stack?: unknown[]; e
   const text = await res.text();
   if (!res.ok) return { error: res.headers.get('x-warp10-error-message') ?? text.slice(0, 500) };
   return { stack: JSON.parse(text) as unknown[] };
+}
+
+interface IndexRef {
+  key: string;
+  bytes: number;
+  sha256: string;
+  footer: { offset: number; bytes: number; sha256: string };
+}
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/**
+ * Rewrites a month's index object (docs/ARCHIVE-LAYOUT.md) with `mutate` applied to its first block's part
+ * table and lines, with consistent hashes in its footer and manifest.json: only what a writer to the store
+ * could do, checked by nothing but the extension's own limits.
+ */
+function rewriteIndex(
+  monthFile: string,
+  indexFile: string,
+  body: Buffer,
+  monthText: string,
+  mutate: (table: unknown[][], lines: string[][]) => void,
+): void {
+  const month = JSON.parse(monthText) as { index: IndexRef };
+  const fo = month.index.footer;
+  const footer = JSON.parse(gunzipSync(body.subarray(fo.offset, fo.offset + fo.bytes)).toString()) as {
+    blocks: { offset: number; bytes: number; sha256: string }[];
+  };
+  const chunks: Buffer[] = [];
+  let offset = 0;
+  for (const [i, b] of footer.blocks.entries()) {
+    let raw = body.subarray(b.offset, b.offset + b.bytes);
+    if (i === 0) {
+      const [table, ...lines] = gunzipSync(raw).toString().trimEnd().split('\n');
+      const t = JSON.parse(table!) as unknown[][];
+      const l = lines.map((x) => x.split('\t'));
+      mutate(t, l);
+      raw = gzipSync(`${JSON.stringify(t)}\n${l.map((x) => x.join('\t')).join('\n')}\n`);
+    }
+    Object.assign(b, { offset, bytes: raw.length, sha256: sha(raw) });
+    chunks.push(raw);
+    offset += raw.length;
+  }
+  const f = gzipSync(JSON.stringify(footer));
+  const out = Buffer.concat([...chunks, f]);
+  // Under its own content name, as the offloader names a new index (the old one is left as it was).
+  const key = month.index.key.replace(/index-[0-9a-f]{16}\.idx$/, `index-${sha(out).slice(0, 16)}.idx`);
+  writeFileSync(path.join(path.dirname(indexFile), path.basename(key)), out);
+  month.index = {
+    ...month.index,
+    key,
+    bytes: out.length,
+    sha256: sha(out),
+    footer: { offset, bytes: f.length, sha256: sha(f) },
+  };
+  writeFileSync(monthFile, JSON.stringify(month));
 }
 
 interface BatchManifest {
@@ -90,6 +152,58 @@ describe('ARCHIVE.FETCH over a hostile store (real Warp 10, real Temporal)', () 
       const read = await exec(w.url, `${T} CAPADD ${month} ARCHIVE.FETCH SIZE`);
       assert.deepEqual(read.stack, [NASTY_SERIES], String(read.error ?? good.error));
 
+      // The month's index object first (what a month committed now is read by), then, the index taken
+      // out of manifest.json, its batch manifests (what a month committed before it is read by).
+      const monthFile = path.join(store, ...monthManifestKey(ref).split('/'));
+      const monthOriginal = readFileSync(monthFile, 'utf8');
+      const ix = (JSON.parse(monthOriginal) as { index: IndexRef }).index;
+      const indexFile = path.join(store, ...ix.key.split('/'));
+      const indexOriginal = readFileSync(indexFile);
+      const tamperIndex = (f: (table: unknown[][], lines: string[][]) => void) =>
+        rewriteIndex(monthFile, indexFile, indexOriginal, monthOriginal, f);
+
+      for (const name of [
+        '/etc/passwd',
+        '../../../../etc/passwd',
+        'manifest.json',
+        `../../${dataset}/${MONTH}/batch-00001.wrap.gz`,
+      ]) {
+        tamperIndex((table) => {
+          table[0]![0] = name;
+        });
+        const r = await archiveFetch();
+        assert.match(r.error ?? '', /block 0 names an object which is not one of the month's objects/, name);
+        noHost(r.error, name);
+      }
+      tamperIndex((table) => {
+        table[0]![2] = 2_000_000_000;
+      });
+      const hugeInIndex = await archiveFetch();
+      assert.match(
+        hugeInIndex.error ?? '',
+        new RegExp(`over the limit of ${MAX_READ} \\(archive\\.fetch\\.max\\.read\\.bytes\\)`),
+      );
+      tamperIndex((_, lines) => {
+        for (const l of lines) l[4] = l[4]!.replace(/:(\d+):/g, ':1:');
+      });
+      const liedInIndex = await archiveFetch(`${NASTY_POINTS - 1} LIMIT`);
+      assert.match(
+        liedInIndex.error ?? '',
+        new RegExp(`ARCHIVE\\.FETCH exceeded limit of ${NASTY_POINTS - 1} datapoints`),
+      );
+      writeFileSync(
+        monthFile,
+        monthOriginal.replace(ix.key, `hostile/other/${MONTH}/index-0123456789abcdef.idx`),
+      );
+      const otherIndex = await archiveFetch();
+      assert.match(otherIndex.error ?? '', /names an index object which is not one of the month's/);
+      writeFileSync(indexFile, indexOriginal);
+      writeFileSync(monthFile, monthOriginal);
+      const indexed = await exec(w.url, `${T} CAPADD ${month} ARCHIVE.FETCH SIZE`);
+      assert.deepEqual(indexed.stack, [NASTY_SERIES], indexed.error);
+
+      const { index: _, ...withoutIndex } = JSON.parse(monthOriginal) as Record<string, unknown>;
+      writeFileSync(monthFile, JSON.stringify(withoutIndex));
       const original = readFileSync(manifestFile);
       const bm = JSON.parse(gunzipSync(original).toString()) as BatchManifest;
       const tamper = (f: (m: BatchManifest) => void) => {
@@ -160,6 +274,7 @@ describe('ARCHIVE.FETCH over a hostile store (real Warp 10, real Temporal)', () 
 
       // Mended, it reads again: nothing was cached from the tampered manifests.
       writeFileSync(manifestFile, original);
+      writeFileSync(monthFile, monthOriginal);
       const mended = await exec(w.url, `${T} CAPADD ${month} ARCHIVE.FETCH SIZE`);
       assert.deepEqual(mended.stack, [NASTY_SERIES], mended.error);
 

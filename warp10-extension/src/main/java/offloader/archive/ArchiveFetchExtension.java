@@ -18,8 +18,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@code .prefix} (optional), {@code .access.key.id} and {@code .secret.access.key} (or, when absent,
  * the environment's AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY of the Warp 10 process);</li>
  * <li>{@code archive.fetch.capability}: the capability a script must hold (default {@code archive.fetch});</li>
- * <li>{@code archive.fetch.cache.series}: how many series of parsed month indexes stay in memory
- * (default 1,000,000, some 100 MB; 0: none);</li>
+ * <li>{@code archive.fetch.cache.bytes}: what the index keeps in memory between queries (month heads,
+ * index footers and blocks, months of archives without an index), bounded in bytes (default 268435456,
+ * 256 MiB);</li>
  * <li>what one call may cost ({@link Limits}): {@code archive.fetch.max.read.bytes} (one member or object
  * read, default 64 MiB), {@code archive.fetch.max.manifest.bytes} (one manifest as stored, 64 MiB),
  * {@code archive.fetch.max.inflated.bytes} (what one of them may decompress to, 256 MiB),
@@ -33,7 +34,7 @@ public class ArchiveFetchExtension extends WarpScriptExtension {
   public static final String DIR = "archive.fetch.dir";
   public static final String S3 = "archive.fetch.s3.";
   public static final String CAPABILITY = "archive.fetch.capability";
-  public static final String CACHE = "archive.fetch.cache.series";
+  public static final String CACHE = "archive.fetch.cache.bytes";
   public static final String MAX_READ = "archive.fetch.max.read.bytes";
   public static final String MAX_MANIFEST = "archive.fetch.max.manifest.bytes";
   public static final String MAX_INFLATED = "archive.fetch.max.inflated.bytes";
@@ -43,17 +44,14 @@ public class ArchiveFetchExtension extends WarpScriptExtension {
   @Override
   public Map<String, Object> getFunctions() {
     String capability = WarpConfig.getProperty(CAPABILITY, "archive.fetch");
-    long cache;
-    try {
-      cache = Long.parseLong(WarpConfig.getProperty(CACHE, "1000000").trim());
-    } catch (NumberFormatException e) {
-      throw new IllegalStateException("ARCHIVE.FETCH: '" + CACHE + "' must be a number of series (0: no cache)");
-    }
+    long cache = number(CACHE, 256L << 20);
     Limits d = Limits.DEFAULTS;
     Limits limits = new Limits(number(MAX_READ, d.maxReadBytes()), number(MAX_MANIFEST, d.maxManifestBytes()),
         number(MAX_INFLATED, d.maxInflatedBytes()), number(TIMEOUT, d.timeoutMs()), (int) Math.min(256, number(THREADS, d.threads())));
-    ArchiveIndex index = new ArchiveIndex(store(limits), cache, limits);
-    return Map.of("ARCHIVE.FETCH", new ArchiveFetch("ARCHIVE.FETCH", index, capability, pool(limits.threads())));
+    CountingStore store = new CountingStore(store(limits));
+    ArchiveIndex index = new ArchiveIndex(store, cache, limits);
+    return Map.of("ARCHIVE.FETCH", new ArchiveFetch("ARCHIVE.FETCH", index, capability, pool(limits.threads())),
+        "ARCHIVE.STATS", new ArchiveStats("ARCHIVE.STATS", store, index, capability));
   }
 
   /** The extension's own read pool: daemon threads, so that it never holds Warp 10 up at shutdown. */

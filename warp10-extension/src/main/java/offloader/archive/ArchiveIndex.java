@@ -6,10 +6,12 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.YearMonth;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HexFormat;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -17,16 +19,18 @@ import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
- * The archive's index, as the offloader writes it (docs/ARCHIVE-LAYOUT.md):
- * {@code <group>/<dataset>/<YYYY-MM>/manifest.json} for each committed month, its batch manifests
- * {@code batch-NNNNN.json} (gzip JSON) listing every series with its point count, first and last tick
- * and the gzip member of its object that holds it. Finds the members a selection needs and reads them
- * alone, each checked by its SHA-256.
+ * The archive's index, as the offloader writes it (docs/ARCHIVE-LAYOUT.md). A committed month
+ * ({@code <group>/<dataset>/<YYYY-MM>/manifest.json}) names its lookup index object ({@code index-*.idx}:
+ * series sorted by selector in gzip blocks, a footer of the blocks' first and last selectors, offsets
+ * and SHA-256): a series is found with a range read of the footer (once) and one of its block, whatever
+ * the number of series and batches. A month committed before the index is read as before, from its
+ * batch manifests ({@code batch-NNNNN.json}). Either way only the gzip members a selection needs are
+ * read, each checked by its SHA-256.
  *
- * <p>A month's index is parsed once and kept (up to {@code maxCachedSeries} series in all, least
- * recently used months first out): a query after that costs a version check of the month's manifests
- * (a file stat, an S3 HEAD), not a parse of every batch manifest. A rewritten manifest (a supplement, a
- * month archived again) has another version and is read again.
+ * <p>What is kept between queries ({@link ByteCache}, bounded in bytes): each month's head (its range and
+ * index reference, checked against the manifest's version at each query: a file stat, an S3 HEAD), index
+ * footers and blocks (index objects are named by their content, so they never go stale), and months of
+ * archives without an index. A month whose name puts it outside the window costs nothing.
  */
 public final class ArchiveIndex {
 
@@ -39,30 +43,46 @@ public final class ArchiveIndex {
   /** One object's entry of a series in a month: its points, first and last tick, and its part. */
   private record Entry(long points, long first, long last, Part part) {}
 
-  /** A committed month, parsed: its range, the versions it was read at, its series' entries. */
-  private record Month(long startUs, long endUs, String manifestVersion, Map<String, String> batchVersions,
-      Map<String, List<Entry>> series, int size) {}
+  /** A committed month of an archive without index, parsed: the versions it was read at, its series' entries. */
+  private record Month(Map<String, String> batchVersions, Map<String, List<Entry>> series, int size) {}
+
+  /** What a month's manifest.json says that a query needs: its range, and its index (or its batches). */
+  private record Head(String version, long startUs, long endUs, IndexRef index, List<Long> batches) {}
+
+  /** Where a month's index object is, and its footer. */
+  private record IndexRef(String key, long footerOffset, long footerBytes, String footerSha) {}
+
+  /** An index footer: its blocks' first and last selectors, offsets, lengths and SHA-256, in order. */
+  private record Footer(String[] first, String[] last, long[] offset, long[] bytes, String[] sha) {}
+
+  /** An index block: its part table and its series, sorted by selector. */
+  private record Block(Part[] parts, String[] selectors, String[] refs) {}
 
   static final Pattern MONTH = Pattern.compile("\\d{4}-\\d{2}");
 
   /** The objects a month's manifests may name, relative to the month's prefix: its batches and their supplements. */
   static final Pattern OBJECT = Pattern.compile("batch-\\d{5}(\\.late-\\d{2})?\\.wrap\\.gz");
 
+  /** A month's index object, relative to the month's prefix. */
+  static final Pattern INDEX = Pattern.compile("index-[0-9a-f]{16}\\.idx");
+
+  /** The widest offset of a dataset's time zone from UTC, and then some: a month's name bounds its range. */
+  private static final long ZONE_MARGIN_US = 2L * 86_400_000_000L;
+
   private final ArchiveStore store;
   private final Limits limits;
-  private final long maxCachedSeries;
-  /** Months by key prefix, least recently used first. */
-  private final LinkedHashMap<String, Month> cache = new LinkedHashMap<>(16, 0.75f, true);
-  private long cachedSeries = 0;
+  private final ByteCache cache;
   private long reads = 0;
+  private List<String> months;
+  private long listedAt;
 
-  public ArchiveIndex(ArchiveStore store, long maxCachedSeries) {
-    this(store, maxCachedSeries, Limits.DEFAULTS);
+  public ArchiveIndex(ArchiveStore store, long cacheBytes) {
+    this(store, cacheBytes, Limits.DEFAULTS);
   }
 
-  public ArchiveIndex(ArchiveStore store, long maxCachedSeries, Limits limits) {
+  public ArchiveIndex(ArchiveStore store, long cacheBytes, Limits limits) {
     this.store = store;
-    this.maxCachedSeries = maxCachedSeries;
+    this.cache = new ByteCache(cacheBytes);
     this.limits = limits;
   }
 
@@ -70,9 +90,31 @@ public final class ArchiveIndex {
     return limits;
   }
 
-  /** Month indexes parsed so far (a cached month is not parsed again): for tests. */
+  Map<String, Object> cacheStats() {
+    return cache.stats();
+  }
+
+  /** Month indexes and footers parsed so far (a cached one is not parsed again): for tests. */
   public synchronized long monthsRead() {
     return reads;
+  }
+
+  private synchronized void parsed() {
+    reads++;
+  }
+
+  /** The committed months' prefixes: listed at each query, or kept as long as the store allows. */
+  private List<String> months() throws IOException {
+    long ttl = store.listingTtlMs();
+    synchronized (this) {
+      if (months != null && ttl > 0 && System.currentTimeMillis() - listedAt < ttl) return months;
+    }
+    List<String> listed = store.months();
+    synchronized (this) {
+      months = listed;
+      listedAt = System.currentTimeMillis();
+    }
+    return listed;
   }
 
   /**
@@ -83,9 +125,17 @@ public final class ArchiveIndex {
   public Map<String, Hit> find(Set<String> wanted, long start, long end) throws IOException {
     Map<String, Hit> hits = new LinkedHashMap<>();
     if (wanted.isEmpty()) return hits;
-    for (String prefix : store.months()) {
-      Month month = month(prefix, start, end);
-      if (month == null || month.startUs() > end || month.endUs() <= start) continue;
+    String[] sorted = wanted.toArray(new String[0]);
+    Arrays.sort(sorted);
+    for (String prefix : months()) {
+      if (!mayMeet(prefix, start, end)) continue;
+      Head head = head(prefix);
+      if (head == null || head.startUs() > end || head.endUs() <= start) continue;
+      if (head.index() != null) {
+        indexed(prefix, head.index(), sorted, start, end, hits);
+        continue;
+      }
+      Month month = legacy(prefix, head);
       // Few wanted series: look each up; many: one pass over the month's.
       if (wanted.size() <= month.series().size()) {
         for (String selector : wanted) add(hits, selector, month.series().get(selector), start, end);
@@ -98,27 +148,187 @@ public final class ArchiveIndex {
     return hits;
   }
 
-  private static void add(Map<String, Hit> hits, String selector, List<Entry> entries, long start, long end) {
-    if (entries == null) return;
-    for (Entry en : entries) {
-      if (en.first() > end || en.last() < start) continue;
-      Hit hit = hits.computeIfAbsent(selector, k -> new Hit(k, 0, new ArrayList<>()));
-      if (!hit.parts().contains(en.part())) hit.parts().add(en.part());
-      hits.put(selector, new Hit(selector, hit.points() + en.points(), hit.parts()));
+  /** Whether the month the prefix names (group/dataset/YYYY-MM/) can meet [start, end], in any time zone. */
+  static boolean mayMeet(String prefix, long start, long end) {
+    String[] parts = prefix.split("/");
+    String name = parts[parts.length - 1];
+    if (!MONTH.matcher(name).matches()) return true;
+    try {
+      YearMonth ym = YearMonth.parse(name);
+      long from = ym.atDay(1).atStartOfDay(ZoneOffset.UTC).toEpochSecond() * 1_000_000L - ZONE_MARGIN_US;
+      long to = ym.plusMonths(1).atDay(1).atStartOfDay(ZoneOffset.UTC).toEpochSecond() * 1_000_000L + ZONE_MARGIN_US;
+      return from <= end && to > start;
+    } catch (RuntimeException e) {
+      return true;
     }
   }
 
-  /** A committed month's index, from the cache when its manifests are those it was read at; null if not committed. */
-  private Month month(String prefix, long start, long end) throws IOException {
-    String version = store.version(prefix + "manifest.json");
+  private static void add(Map<String, Hit> hits, String selector, List<Entry> entries, long start, long end) {
+    if (entries == null) return;
+    for (Entry en : entries) add(hits, selector, en, start, end);
+  }
+
+  private static void add(Map<String, Hit> hits, String selector, Entry en, long start, long end) {
+    if (en.first() > end || en.last() < start) return;
+    Hit hit = hits.computeIfAbsent(selector, k -> new Hit(k, 0, new ArrayList<>()));
+    if (!hit.parts().contains(en.part())) hit.parts().add(en.part());
+    hits.put(selector, new Hit(selector, hit.points() + en.points(), hit.parts()));
+  }
+
+  /** A committed month's head, from the cache while its manifest.json is the version it was read at; null if not committed. */
+  private Head head(String prefix) throws IOException {
+    String key = prefix + "manifest.json";
+    String version = store.version(key);
     if (version == null) return null;
-    Month cached;
-    synchronized (this) {
-      cached = cache.get(prefix);
+    Object cached = cache.get("head:" + prefix);
+    if (cached instanceof Head h && h.version().equals(version)) return h;
+    Map<String, Object> manifest = json(key);
+    if (manifest == null) return null;
+    Map<String, Object> range = map(manifest.get("range"));
+    IndexRef index = null;
+    List<Long> batches = new ArrayList<>();
+    if (manifest.get("index") != null) {
+      Map<String, Object> ix = map(manifest.get("index"));
+      String ixKey = str(ix.get("key"));
+      if (!ixKey.startsWith(prefix) || !INDEX.matcher(ixKey.substring(prefix.length())).matches()) {
+        throw new IOException(key + " names an index object which is not one of the month's (index-<16 hex>.idx)");
+      }
+      Map<String, Object> footer = map(ix.get("footer"));
+      index = new IndexRef(ixKey, num(footer.get("offset")), num(footer.get("bytes")), sha(footer.get("sha256")));
+      ArchiveStore.checkRange(ixKey, index.footerOffset(), index.footerBytes(), Math.min(limits.maxReadBytes(), limits.maxManifestBytes()));
+    } else {
+      for (Object b : list(manifest.get("batches"))) batches.add(num(map(b).get("batch")));
     }
-    if (cached != null && cached.manifestVersion().equals(version)) {
-      // Outside the window: its range is all that matters, and a committed month's range does not change.
-      if (cached.startUs() > end || cached.endUs() <= start) return cached;
+    Head head = new Head(version, num(range.get("startUs")), num(range.get("endUs")), index, batches);
+    cache.put("head:" + prefix, head, 256 + 16L * batches.size() + prefix.length() * 4L);
+    return head;
+  }
+
+  /** The hits of a month with an index object: its footer, then only the blocks whose range holds a wanted selector. */
+  private void indexed(String prefix, IndexRef ix, String[] wanted, long start, long end, Map<String, Hit> hits) throws IOException {
+    Footer footer = footer(ix);
+    for (int b = 0; b < footer.first().length; b++) {
+      // The wanted selectors inside the block's [first, last]: none, and the block is not read.
+      int from = lowerBound(wanted, footer.first()[b]);
+      if (from >= wanted.length || wanted[from].compareTo(footer.last()[b]) > 0) continue;
+      Block block = block(prefix, ix, footer, b);
+      for (int w = from; w < wanted.length && wanted[w].compareTo(footer.last()[b]) <= 0; w++) {
+        int i = lowerBound(block.selectors(), wanted[w]);
+        for (; i < block.selectors().length && block.selectors()[i].equals(wanted[w]); i++) {
+          for (Entry en : refs(ix.key(), block, i)) add(hits, wanted[w], en, start, end);
+        }
+      }
+    }
+  }
+
+  private static int lowerBound(String[] sorted, String key) {
+    int lo = 0;
+    int hi = sorted.length;
+    while (lo < hi) {
+      int mid = (lo + hi) >>> 1;
+      if (sorted[mid].compareTo(key) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  private Footer footer(IndexRef ix) throws IOException {
+    String cacheKey = "footer:" + ix.key();
+    if (cache.get(cacheKey) instanceof Footer f) return f;
+    byte[] gz = checked(ix.key(), ix.footerOffset(), ix.footerBytes(), ix.footerSha(), "footer");
+    Map<String, Object> doc = parse(ix.key() + " footer", Bounded.gunzip(gz, limits.maxInflatedBytes(), ix.key() + " footer"));
+    List<Object> blocks = list(doc.get("blocks"));
+    int n = blocks.size();
+    Footer f = new Footer(new String[n], new String[n], new long[n], new long[n], new String[n]);
+    long size = 128;
+    for (int i = 0; i < n; i++) {
+      Map<String, Object> b = map(blocks.get(i));
+      f.first()[i] = str(b.get("first"));
+      f.last()[i] = str(b.get("last"));
+      f.offset()[i] = num(b.get("offset"));
+      f.bytes()[i] = num(b.get("bytes"));
+      f.sha()[i] = sha(b.get("sha256"));
+      if (i > 0 && f.first()[i].compareTo(f.last()[i - 1]) < 0) throw new IOException(ix.key() + ": its blocks are not in order");
+      ArchiveStore.checkRange(ix.key(), f.offset()[i], f.bytes()[i], limits.maxReadBytes());
+      size += 2L * (f.first()[i].length() + f.last()[i].length()) + 200;
+    }
+    parsed();
+    cache.put(cacheKey, f, size);
+    return f;
+  }
+
+  private Block block(String prefix, IndexRef ix, Footer f, int b) throws IOException {
+    String cacheKey = "block:" + ix.key() + "#" + b;
+    if (cache.get(cacheKey) instanceof Block block) return block;
+    byte[] gz = checked(ix.key(), f.offset()[b], f.bytes()[b], f.sha()[b], "block " + b);
+    String text = new String(Bounded.gunzip(gz, limits.maxInflatedBytes(), ix.key() + " block " + b), StandardCharsets.UTF_8);
+    int nl = text.indexOf('\n');
+    if (nl < 0) throw new IOException(ix.key() + " block " + b + " has no part table");
+    Object t = parseValue(ix.key() + " block " + b, text.substring(0, nl));
+    List<Object> table = list(t);
+    Part[] parts = new Part[table.size()];
+    for (int i = 0; i < parts.length; i++) {
+      List<Object> row = list(table.get(i));
+      if (row.size() != 5) throw new IOException(ix.key() + " block " + b + ": a part is not [object, offset, bytes, sha256, whole]");
+      String name = str(row.get(0));
+      if (!OBJECT.matcher(name).matches()) throw new IOException(ix.key() + " block " + b + " names an object which is not one of the month's objects");
+      boolean whole = num(row.get(4)) == 1;
+      parts[i] = new Part(prefix + name, num(row.get(1)), num(row.get(2)), sha(row.get(3)), whole);
+      ArchiveStore.checkRange(parts[i].object(), parts[i].offset(), parts[i].length(), limits.maxReadBytes());
+    }
+    List<String> selectors = new ArrayList<>();
+    List<String> refs = new ArrayList<>();
+    int pos = nl + 1;
+    while (pos < text.length()) {
+      int eol = text.indexOf('\n', pos);
+      if (eol < 0) eol = text.length();
+      if (eol > pos) {
+        String line = text.substring(pos, eol);
+        int tab = line.indexOf('\t');
+        int lastTab = line.lastIndexOf('\t');
+        if (tab <= 0 || lastTab == tab) throw new IOException(ix.key() + " block " + b + " has a line that is not an index entry");
+        String selector = line.substring(0, tab);
+        if (!selectors.isEmpty() && selector.compareTo(selectors.get(selectors.size() - 1)) < 0) {
+          throw new IOException(ix.key() + " block " + b + ": its series are not in order");
+        }
+        selectors.add(selector);
+        refs.add(line.substring(lastTab + 1));
+      }
+      pos = eol + 1;
+    }
+    Block block = new Block(parts, selectors.toArray(new String[0]), refs.toArray(new String[0]));
+    cache.put(cacheKey, block, 2L * text.length() + 64L * selectors.size() + 128L * parts.length);
+    return block;
+  }
+
+  /** A series' entries of an index block: {@code part:points:first:last,...}, export first. */
+  private static List<Entry> refs(String key, Block block, int i) throws IOException {
+    List<Entry> out = new ArrayList<>(2);
+    for (String ref : block.refs()[i].split(",")) {
+      String[] f = ref.split(":");
+      try {
+        if (f.length != 4) throw new NumberFormatException();
+        int p = Integer.parseInt(f[0]);
+        if (p < 0 || p >= block.parts().length) throw new NumberFormatException();
+        out.add(new Entry(Long.parseLong(f[1]), Long.parseLong(f[2]), Long.parseLong(f[3]), block.parts()[p]));
+      } catch (NumberFormatException e) {
+        throw new IOException(key + ": an index entry's parts are not part:points:first:last");
+      }
+    }
+    return out;
+  }
+
+  /** Bytes of the index object at [offset, offset + length), checked against the SHA-256 its manifest or footer gives. */
+  private byte[] checked(String key, long offset, long length, String sha, String what) throws IOException {
+    byte[] bytes = store.range(key, offset, length);
+    if (!sha256(bytes).equals(sha)) throw new IOException(key + " " + what + " does not match its SHA-256");
+    return bytes;
+  }
+
+  /** A month of an archive without index, parsed from its batch manifests (kept while they are unchanged). */
+  private Month legacy(String prefix, Head head) throws IOException {
+    String cacheKey = "legacy:" + prefix;
+    if (cache.get(cacheKey) instanceof Month cached && cached.batchVersions().size() == head.batches().size()) {
       boolean same = true;
       for (Map.Entry<String, String> b : cached.batchVersions().entrySet()) {
         if (!b.getValue().equals(store.version(b.getKey()))) {
@@ -128,36 +338,17 @@ public final class ArchiveIndex {
       }
       if (same) return cached;
     }
-    Month month = read(prefix, version);
-    if (month == null) return null;
-    synchronized (this) {
-      reads++;
-      Month old = cache.remove(prefix);
-      if (old != null) cachedSeries -= old.size();
-      if (month.size() <= maxCachedSeries) {
-        cache.put(prefix, month);
-        cachedSeries += month.size();
-        Iterator<Map.Entry<String, Month>> it = cache.entrySet().iterator();
-        while (cachedSeries > maxCachedSeries && it.hasNext()) {
-          Map.Entry<String, Month> eldest = it.next();
-          if (eldest.getKey().equals(prefix)) continue;
-          cachedSeries -= eldest.getValue().size();
-          it.remove();
-        }
-      }
-    }
+    Month month = read(prefix, head);
+    parsed();
+    cache.put(cacheKey, month, 300L * month.size() + 1024);
     return month;
   }
 
-  private Month read(String prefix, String version) throws IOException {
-    Map<String, Object> manifest = json(prefix + "manifest.json");
-    if (manifest == null) return null;
-    Map<String, Object> range = map(manifest.get("range"));
+  private Month read(String prefix, Head head) throws IOException {
     Map<String, String> versions = new LinkedHashMap<>();
     Map<String, List<Entry>> series = new HashMap<>();
     int size = 0;
-    for (Object b : list(manifest.get("batches"))) {
-      long batch = num(map(b).get("batch"));
+    for (long batch : head.batches()) {
       String key = prefix + String.format("batch-%05d.json", batch);
       // The version before the read: a rewrite during it is seen at the next query.
       String v = store.version(key);
@@ -170,7 +361,7 @@ public final class ArchiveIndex {
         size += entries(prefix, series, map(s.get("object")), list(s.get("series")));
       }
     }
-    return new Month(num(range.get("startUs")), num(range.get("endUs")), version, versions, series, size);
+    return new Month(versions, series, size);
   }
 
   private int entries(String prefix, Map<String, List<Entry>> out, Map<String, Object> object, List<Object> series) throws IOException {
@@ -234,14 +425,22 @@ public final class ArchiveIndex {
     byte[] bytes = store.get(key, limits.maxManifestBytes());
     if (bytes == null) return null;
     if (Bounded.isGzip(bytes)) bytes = Bounded.gunzip(bytes, limits.maxInflatedBytes(), key);
-    Object o;
+    return parse(key, bytes);
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> parse(String key, byte[] bytes) throws IOException {
+    Object o = parseValue(key, new String(bytes, StandardCharsets.UTF_8));
+    if (!(o instanceof Map)) throw new IOException(key + " is not a JSON object");
+    return (Map<String, Object>) o;
+  }
+
+  private static Object parseValue(String key, String text) throws IOException {
     try {
-      o = JsonUtils.jsonToObject(new String(bytes, StandardCharsets.UTF_8));
+      return JsonUtils.jsonToObject(text);
     } catch (IOException | RuntimeException e) {
       throw new IOException(key + " is not readable JSON");
     }
-    if (!(o instanceof Map)) throw new IOException(key + " is not a JSON object");
-    return (Map<String, Object>) o;
   }
 
   @SuppressWarnings("unchecked")

@@ -14,6 +14,11 @@ public interface ArchiveStore {
   /** Every committed month: the prefixes {@code group/dataset/YYYY-MM/} that hold a manifest.json, sorted. */
   List<String> months() throws IOException;
 
+  /** How long a listing may be used again (0: list at every query, as a local directory costs little). */
+  default long listingTtlMs() {
+    return 0;
+  }
+
   /** A whole object of at most {@code maxBytes} (checked before it is read); null when there is none. */
   byte[] get(String key, long maxBytes) throws IOException;
 

@@ -30,6 +30,11 @@ public final class S3Store implements ArchiveStore {
 
   /** How long a listing of the committed months is used before the bucket is listed again. */
   static final long LISTING_TTL_MS = 60_000;
+
+  @Override
+  public long listingTtlMs() {
+    return LISTING_TTL_MS;
+  }
   /** A ListObjectsV2 page holds 1,000 keys of at most 1 KiB each: more is not a listing. */
   private static final long MAX_LISTING_PAGE_BYTES = 4L << 20;
   private static final java.util.regex.Pattern MANIFEST = java.util.regex.Pattern.compile("([^/]+/[^/]+/\\d{4}-\\d{2}/)manifest\\.json");
@@ -41,8 +46,6 @@ public final class S3Store implements ArchiveStore {
   private final SigV4 signer;
   private final HttpClient http;
   private final long maxReadBytes;
-  private List<String> months;
-  private long listedAt;
 
   public S3Store(String endpoint, String region, String bucket, String prefix, String accessKeyId, String secretAccessKey) {
     this(endpoint, region, bucket, prefix, accessKeyId, secretAccessKey, Limits.DEFAULTS.maxReadBytes());
@@ -109,13 +112,11 @@ public final class S3Store implements ArchiveStore {
   }
 
   /**
-   * One flat listing of the prefix, kept {@link #LISTING_TTL_MS}: a month committed since shows up
-   * within that. Flat, not by delimiter, because S3-compatible servers differ on nested common prefixes.
+   * One flat listing of the prefix (the index keeps it {@link #listingTtlMs()}). Flat, not by delimiter,
+   * because S3-compatible servers differ on nested common prefixes.
    */
   @Override
-  public synchronized List<String> months() throws IOException {
-    long now = System.currentTimeMillis();
-    if (months != null && now - listedAt < LISTING_TTL_MS) return months;
+  public List<String> months() throws IOException {
     List<String> out = new ArrayList<>();
     String token = null;
     do {
@@ -140,8 +141,6 @@ public final class S3Store implements ArchiveStore {
       token = "true".equals(text(doc.getDocumentElement(), "IsTruncated")) ? text(doc.getDocumentElement(), "NextContinuationToken") : null;
     } while (token != null);
     out.sort(null);
-    months = out;
-    listedAt = now;
     return out;
   }
 

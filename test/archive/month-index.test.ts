@@ -1,0 +1,163 @@
+// The month index's encoding (src/archive/month-index.ts), read back as the extension reads it: footer at
+// the offset the reference gives, each block at the footer's offset, series in UTF-16 order.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { describe, test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import type { BatchManifest, MonthRange } from '../../src/archive/manifest.ts';
+import { INDEX_BLOCK_BYTES, buildMonthIndex, monthIndexKey } from '../../src/archive/month-index.ts';
+
+const range: MonthRange = {
+  timezone: 'UTC',
+  startIso: '2026-05-01T00:00:00Z',
+  endIso: '2026-06-01T00:00:00Z',
+  startUs: 1_777_593_600_000_000,
+  endUs: 1_780_272_000_000_000,
+};
+const S = range.startUs;
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+function batch(
+  n: number,
+  series: BatchManifest['series'],
+  extra: Partial<BatchManifest> = {},
+): BatchManifest {
+  return {
+    format: 'warp10-offloader/batch@1',
+    group: 'g',
+    dataset: 'd',
+    month: '2026-05',
+    batch: n,
+    range,
+    object: {
+      key: `g/d/2026-05/batch-${String(n).padStart(5, '0')}.wrap.gz`,
+      bytes: 300,
+      sha256: 'a'.repeat(64),
+      members: [
+        { offset: 0, bytes: 100, sha256: 'b'.repeat(64) },
+        { offset: 100, bytes: 200, sha256: 'c'.repeat(64) },
+      ],
+    },
+    series,
+    points: series.reduce((n, s) => n + s.points, 0),
+    status: 'deleted',
+    exportedAt: '',
+    exportMs: 0,
+    ...extra,
+  };
+}
+
+interface Footer {
+  format: string;
+  series: number;
+  blocks: { first: string; last: string; offset: number; bytes: number; sha256: string; series: number }[];
+}
+
+function read(body: Buffer, footer: { offset: number; bytes: number }) {
+  const f = JSON.parse(
+    gunzipSync(body.subarray(footer.offset, footer.offset + footer.bytes)).toString(),
+  ) as Footer;
+  const blocks = f.blocks.map((b) => {
+    const raw = body.subarray(b.offset, b.offset + b.bytes);
+    assert.equal(sha(raw), b.sha256);
+    const [table, ...lines] = gunzipSync(raw).toString().trimEnd().split('\n');
+    return { table: JSON.parse(table!) as unknown[][], lines: lines.map((l) => l.split('\t')) };
+  });
+  return { f, blocks };
+}
+
+describe('month index encoding', () => {
+  test('every series with points, sorted as Java compares strings, export first then supplements; empty series left out', () => {
+    const b1 = batch(1, [
+      { selector: 'c{k=b}', points: 2, first: S + 1, last: S + 2, member: 1 },
+      { selector: 'c{k=empty}', points: 0, first: null, last: null },
+      {
+        selector: 'c{k=\u00e9}',
+        points: 1,
+        first: S + 5,
+        last: S + 5,
+        member: 0,
+        attributes: { rack: 'r1' },
+      },
+    ]);
+    b1.supplements = [
+      {
+        object: {
+          key: 'g/d/2026-05/batch-00001.late-01.wrap.gz',
+          bytes: 50,
+          sha256: 'd'.repeat(64),
+          members: [{ offset: 0, bytes: 50, sha256: 'd'.repeat(64) }],
+        },
+        series: [{ selector: 'c{k=b}', points: 1, first: S + 9, last: S + 9, member: 0 }],
+        points: 1,
+        live: [],
+        exportedAt: '',
+      },
+    ];
+    // An object written before members: the whole object is the part.
+    const b2 = batch(2, [{ selector: 'C{k=a}', points: 3, first: S, last: S + 3 }], {
+      object: { key: 'g/d/2026-05/batch-00002.wrap.gz', bytes: 77, sha256: 'e'.repeat(64) },
+    });
+    const built = buildMonthIndex([b1, b2], range);
+    assert.equal(built.ref.sha256, sha(built.body));
+    assert.equal(built.ref.bytes, built.body.length);
+    const { f, blocks } = read(built.body, built.ref.footer);
+    assert.equal(f.series, 3);
+    assert.equal(blocks.length, 1);
+    const [{ table, lines }] = blocks as [(typeof blocks)[number]];
+    assert.deepEqual(
+      lines.map((l) => l[0]),
+      ['C{k=a}', 'c{k=b}', 'c{k=\u00e9}'],
+    );
+    const parts = (l: string[]) =>
+      l[4]!.split(',').map((r) => {
+        const [p, points, first, last] = r.split(':').map(Number);
+        return [table[p!], points, first, last];
+      });
+    assert.deepEqual(parts(lines[0]!), [[['batch-00002.wrap.gz', 0, 77, 'e'.repeat(64), 1], 3, S, S + 3]]);
+    assert.deepEqual(parts(lines[1]!), [
+      [['batch-00001.wrap.gz', 100, 200, 'c'.repeat(64), 0], 2, S + 1, S + 2],
+      [['batch-00001.late-01.wrap.gz', 0, 50, 'd'.repeat(64), 0], 1, S + 9, S + 9],
+    ]);
+    assert.deepEqual(JSON.parse(lines[2]![3]!), { rack: 'r1' });
+    assert.deepEqual(
+      [lines[1]![1], lines[1]![2]],
+      ['', ''],
+      'owner and producer: not recorded by this format',
+    );
+    assert.equal(
+      monthIndexKey('g/d/2026-05/', built.ref.sha256),
+      `g/d/2026-05/index-${built.ref.sha256.slice(0, 16)}.idx`,
+    );
+  });
+
+  test('many series: blocks of about 64 KiB of text, ordered and disjoint, each with its own part table', () => {
+    const series = Array.from({ length: 20_000 }, (_, i) => ({
+      selector: `app.metric{app=${(i * 7919) % 20_000},inst=${i.toString(16).padStart(8, '0')}}`,
+      points: 10,
+      first: S,
+      last: S + 9,
+      member: i % 2,
+    }));
+    const built = buildMonthIndex([batch(1, series.slice(0, 10_000)), batch(2, series.slice(10_000))], range);
+    const { f, blocks } = read(built.body, built.ref.footer);
+    assert.ok(f.blocks.length > 5, `${f.blocks.length} blocks`);
+    assert.equal(built.ref.blocks, f.blocks.length);
+    let previous = '';
+    let count = 0;
+    for (const [i, b] of blocks.entries()) {
+      assert.ok(b.table.length <= 4, 'a block names only the parts its series use');
+      const names = b.lines.map((l) => l[0]!);
+      assert.equal(names[0], f.blocks[i]!.first);
+      assert.equal(names.at(-1), f.blocks[i]!.last);
+      for (const n of names) {
+        assert.ok(n > previous, `${n} after ${previous}`);
+        previous = n;
+      }
+      count += names.length;
+      const text = b.lines.map((l) => l.join('\t')).join('\n').length;
+      assert.ok(text < INDEX_BLOCK_BYTES + 200, `block ${i}: ${text} bytes of text`);
+    }
+    assert.equal(count, 20_000);
+  });
+});
