@@ -154,7 +154,7 @@ export async function installWarp10(): Promise<string> {
   }
 }
 
-interface Secrets {
+export interface Secrets {
   keys: Record<string, string>;
   readToken: string;
   writeToken: string;
@@ -196,7 +196,11 @@ export const foreignReadToken = (readToken: string) =>
 export const nofetchReadToken = (readToken: string) =>
   readToken.replace(/^local-read-/, 'local-nofetch-read-');
 
-function writeConfig(
+/**
+ * Writes a standalone's configuration and token file into `dataDir/conf`; returns the configuration file.
+ * test/image/compose-warp10.test.ts holds the Docker Compose Warp 10's configuration to this one.
+ */
+export function writeConfig(
   dataDir: string,
   port: number,
   s: Secrets,

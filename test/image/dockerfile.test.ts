@@ -61,6 +61,8 @@ describe('worker image (Dockerfile)', () => {
     };
     assert.equal(compose.services.worker?.build?.dockerfile, 'Dockerfile');
     assert.ok(compose.services.worker?.healthcheck);
-    assert.equal(compose.services.warp10?.image, 'warp10io/warp10:3.5.0');
+    // The official image with the ARCHIVE.FETCH extension on top (checked in compose-warp10.test.ts).
+    const warp10Dockerfile = path.join(ROOT, compose.services.warp10?.build?.dockerfile ?? 'missing');
+    assert.match(readFileSync(warp10Dockerfile, 'utf8'), /^FROM warp10io\/warp10:\$\{WARP10_VERSION\}$/m);
   });
 });
