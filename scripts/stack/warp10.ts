@@ -195,6 +195,14 @@ export const foreignReadToken = (readToken: string) =>
 /** The local read token's twin marked `.nofetch` (metadata only): FETCH refuses it, so must ARCHIVE.FETCH. */
 export const nofetchReadToken = (readToken: string) =>
   readToken.replace(/^local-read-/, 'local-nofetch-read-');
+const TENANT_OWNER = '00000000-0000-4000-8000-0000000000f1';
+/**
+ * Another owner (a second customer) of the same application 'offloader': its read token (allowed
+ * ARCHIVE.FETCH) and write token. Series of both owners can share class and labels; each must see its own.
+ */
+export const tenantReadToken = (readToken: string) => readToken.replace(/^local-read-/, 'local-tenant-read-');
+export const tenantWriteToken = (readToken: string) =>
+  readToken.replace(/^local-read-/, 'local-tenant-write-');
 
 /**
  * Writes a standalone's configuration and token file into `dataDir/conf`; returns the configuration file.
@@ -210,15 +218,18 @@ export function writeConfig(
   const tokens = path.join(confDir, 'tokens.conf');
   const ttl = 100 * 365 * 24 * 3600 * 1000;
   // The token file's `id` is the literal token string; the first two share one owner/producer/application.
-  // The local read token may use ARCHIVE.FETCH (the capability `.cap:archive.fetch`) and LIMIT.
+  // The local read token may use ARCHIVE.FETCH (the capability `.cap:archive.fetch`), ARCHIVE.OWNERS (to record
+  // each archived series' owner and producer in the month's index) and LIMIT.
   writeFileSync(
     tokens,
     [
       `token.spec = { 'id' '${s.writeToken}' 'type' 'WRITE' 'application' 'offloader' 'owner' '${s.owner}' 'producer' '${s.owner}' 'issuance' ${s.issuance} 'ttl' ${ttl} 'labels' { } 'attributes' { } }`,
-      `token.spec = { 'id' '${s.readToken}' 'type' 'READ' 'application' 'offloader' 'owner' '${s.owner}' 'issuance' ${s.issuance} 'ttl' ${ttl} 'owners' [ '${s.owner}' ] 'producers' [ '${s.owner}' ] 'applications' [ 'offloader' ] 'labels' { } 'attributes' { '.cap:archive.fetch' '' '.cap:limits' '' } }`,
+      `token.spec = { 'id' '${s.readToken}' 'type' 'READ' 'application' 'offloader' 'owner' '${s.owner}' 'issuance' ${s.issuance} 'ttl' ${ttl} 'owners' [ '${s.owner}' ] 'producers' [ '${s.owner}' ] 'applications' [ 'offloader' ] 'labels' { } 'attributes' { '.cap:archive.fetch' '' '.cap:archive.owners' '' '.cap:limits' '' } }`,
       // Another owner's application, allowed ARCHIVE.FETCH: what it may see of ours is nothing (tests).
       `token.spec = { 'id' '${foreignReadToken(s.readToken)}' 'type' 'READ' 'application' 'other' 'owner' '${FOREIGN_OWNER}' 'issuance' ${s.issuance} 'ttl' ${ttl} 'owners' [ '${FOREIGN_OWNER}' ] 'producers' [ '${FOREIGN_OWNER}' ] 'applications' [ 'other' ] 'labels' { } 'attributes' { '.cap:archive.fetch' '' } }`,
       `token.spec = { 'id' '${nofetchReadToken(s.readToken)}' 'type' 'READ' 'application' 'offloader' 'owner' '${s.owner}' 'issuance' ${s.issuance} 'ttl' ${ttl} 'owners' [ '${s.owner}' ] 'producers' [ '${s.owner}' ] 'applications' [ 'offloader' ] 'labels' { } 'attributes' { '.cap:archive.fetch' '' '.nofetch' '' } }`,
+      `token.spec = { 'id' '${tenantReadToken(s.readToken)}' 'type' 'READ' 'application' 'offloader' 'owner' '${TENANT_OWNER}' 'issuance' ${s.issuance} 'ttl' ${ttl} 'owners' [ '${TENANT_OWNER}' ] 'producers' [ '${TENANT_OWNER}' ] 'applications' [ 'offloader' ] 'labels' { } 'attributes' { '.cap:archive.fetch' '' } }`,
+      `token.spec = { 'id' '${tenantWriteToken(s.readToken)}' 'type' 'WRITE' 'application' 'offloader' 'owner' '${TENANT_OWNER}' 'producer' '${TENANT_OWNER}' 'issuance' ${s.issuance} 'ttl' ${ttl} 'labels' { } 'attributes' { } }`,
       '',
     ].join('\n'),
     { mode: 0o600 },

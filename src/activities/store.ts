@@ -8,13 +8,14 @@ import {
   planKey,
   type MonthRef,
 } from '../archive/layout.ts';
-import { buildMonthIndex, monthIndexKey } from '../archive/month-index.ts';
+import { buildMonthIndex, monthIndexKey, type SeriesOwners } from '../archive/month-index.ts';
 import {
   type BatchManifest,
   BatchManifestSchema,
   FailureFileSchema,
   MonthManifestSchema,
   type MonthManifest,
+  type Plan,
 } from '../archive/manifest.ts';
 import type { ArchiveStore } from '../store/types.ts';
 import { nonRetryable, toFailure } from './failures.ts';
@@ -47,7 +48,11 @@ export interface CompensationResult {
   kept: number;
 }
 
-export function createStoreActivities(deps: { store: ArchiveStore }) {
+export function createStoreActivities(deps: {
+  store: ArchiveStore;
+  /** The owners of a dataset's series, recorded in the month's index (undefined: Warp 10 cannot say). */
+  owners?: (selector: Plan['selector']) => Promise<SeriesOwners | undefined>;
+}) {
   const { store } = deps;
   return {
     /** Writes manifest.json last: its presence is what marks the month complete. */
@@ -100,8 +105,13 @@ export function createStoreActivities(deps: { store: ArchiveStore }) {
       const late = batches.flatMap((b) => b.supplements ?? []);
       const previous = await readJson(store, monthManifestKey(input), MonthManifestSchema);
       // The lookup index, written before the manifest that names it (content-named: a rerun writes the same).
-      const built = buildMonthIndex(manifests as BatchManifest[], plan.range);
-      const index = { key: monthIndexKey(monthPrefix(input), built.ref.sha256), ...built.ref };
+      const owners = await deps.owners?.(plan.selector);
+      const built = buildMonthIndex(manifests as BatchManifest[], plan.range, owners);
+      const index = {
+        key: monthIndexKey(monthPrefix(input), built.ref.sha256),
+        ...built.ref,
+        owners: owners !== undefined,
+      };
       await store.put(index.key, built.body);
       const manifest: MonthManifest = {
         format: 'warp10-offloader/month@1',

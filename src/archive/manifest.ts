@@ -217,6 +217,8 @@ export const MonthManifestSchema = z.object({
       }),
       series: z.number().int().nonnegative(),
       blocks: z.number().int().nonnegative(),
+      /** Whether each series' owner and producer are recorded (ARCHIVE.OWNERS answered at commit). */
+      owners: z.boolean().optional(),
     })
     .optional(),
 });

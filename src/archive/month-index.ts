@@ -22,6 +22,12 @@ export interface MonthIndexRef {
   blocks: number;
 }
 
+/**
+ * Each archived series' owners and producers as Warp 10 knows them (`.owner`, `.producer`: FETCH hides
+ * them), by selector: more than one pair when series of several owners share class and labels.
+ */
+export type SeriesOwners = Map<string, [owner: string, producer: string][]>;
+
 export interface BuiltIndex {
   body: Buffer;
   ref: Omit<MonthIndexRef, 'key'>;
@@ -87,7 +93,11 @@ function addSeries(
  * The index of a month from its batch manifests (in batch order). A series' parts are listed export first,
  * then its supplements in order, as readers apply them (the newest value of a tick wins).
  */
-export function buildMonthIndex(manifests: BatchManifest[], range: MonthRange): BuiltIndex {
+export function buildMonthIndex(
+  manifests: BatchManifest[],
+  range: MonthRange,
+  owners?: SeriesOwners,
+): BuiltIndex {
   const entries = new Map<string, Entry>();
   for (const m of manifests) {
     addSeries(entries, m.object, m.series);
@@ -103,6 +113,7 @@ export function buildMonthIndex(manifests: BatchManifest[], range: MonthRange): 
     bytes: number;
     sha256: string;
     series: number;
+    bloom: Bloom;
   }[] = [];
   let offset = 0;
   let i = 0;
@@ -111,6 +122,7 @@ export function buildMonthIndex(manifests: BatchManifest[], range: MonthRange): 
     const parts = new Map<string, number>();
     const table: (string | number)[][] = [];
     const lines: string[] = [];
+    const pairs = new Set<string>();
     let size = 0;
     const first = sorted[i]!.selector;
     while (i < sorted.length && (size < INDEX_BLOCK_BYTES || lines.length === 0)) {
@@ -125,8 +137,16 @@ export function buildMonthIndex(manifests: BatchManifest[], range: MonthRange): 
         }
         return `${n}:${r.points}:${r.first}:${r.last}`;
       });
-      // owner and producer: empty until the export records them (an index of this format carries none).
-      const line = `${e.selector}\t\t\t${e.attributes ? JSON.stringify(e.attributes) : ''}\t${refs.join(',')}`;
+      // Owners and producers, aligned; empty when Warp 10 did not say (the reader then asks its FIND).
+      const who = owners?.get(e.selector) ?? [];
+      const line = [
+        e.selector,
+        who.map((w) => w[0]).join(','),
+        who.map((w) => w[1]).join(','),
+        e.attributes ? JSON.stringify(e.attributes) : '',
+        refs.join(','),
+      ].join('\t');
+      for (const pair of labelPairs(e.selector)) pairs.add(pair);
       lines.push(line);
       size += line.length + 1;
       i++;
@@ -140,6 +160,7 @@ export function buildMonthIndex(manifests: BatchManifest[], range: MonthRange): 
       bytes: gz.length,
       sha256: sha256(gz),
       series: lines.length,
+      bloom: bloom(pairs),
     });
     chunks.push(gz);
     offset += gz.length;
@@ -164,6 +185,40 @@ export function buildMonthIndex(manifests: BatchManifest[], range: MonthRange): 
       blocks: blocks.length,
     },
   };
+}
+
+/** A block's filter of its series' labels: a query naming exact label values skips the blocks without them. */
+export interface Bloom {
+  /** Bits, and hashes a pair sets. */
+  m: number;
+  k: number;
+  /** The bits, base64 (bit j is byte j >> 3, mask 1 << (j & 7)). */
+  bits: string;
+}
+
+export const BLOOM_BITS_PER_PAIR = 10;
+export const BLOOM_HASHES = 7;
+
+/** The `name=value` pairs of a selector as TOSELECTOR writes it (names and values URL-encoded). */
+export function labelPairs(selector: string): string[] {
+  const open = selector.indexOf('{');
+  const body = open < 0 ? '' : selector.slice(open + 1, selector.endsWith('}') ? -1 : undefined);
+  return body === '' ? [] : body.split(',');
+}
+
+/** Bit positions of a pair: SHA-256's first two 32-bit words, double hashing (the extension does the same). */
+export function bloomPositions(pair: string, m: number, k = BLOOM_HASHES): number[] {
+  const d = createHash('sha256').update(pair, 'utf8').digest();
+  const h1 = d.readUInt32BE(0);
+  const h2 = (d.readUInt32BE(4) | 1) >>> 0;
+  return Array.from({ length: k }, (_, i) => (h1 + i * h2) % m);
+}
+
+function bloom(pairs: Set<string>): Bloom {
+  const m = Math.max(64, Math.ceil((pairs.size * BLOOM_BITS_PER_PAIR) / 8) * 8);
+  const bits = Buffer.alloc(m / 8);
+  for (const p of pairs) for (const j of bloomPositions(p, m)) bits[j >> 3]! |= 1 << (j & 7);
+  return { m, k: BLOOM_HASHES, bits: bits.toString('base64') };
 }
 
 /** The index object's key: named by its content, so a reader's cache of it never goes stale. */

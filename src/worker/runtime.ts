@@ -11,6 +11,7 @@ import { httpRunner, type WarpScriptRunner } from '../warp10/runner.ts';
 import { createSlackActivities } from '../activities/slack.ts';
 import { createSmokeActivities } from '../activities/smoke.ts';
 import { createStoreActivities } from '../activities/store.ts';
+import { seriesOwners } from '../activities/warp10/owners.ts';
 import { createWarp10Activities } from '../activities/warp10.ts';
 import { createOffloadActivities } from '../activities/offload.ts';
 import { createRestoreActivities, type RestoreTarget } from '../activities/restore.ts';
@@ -193,7 +194,10 @@ export function createActivities(rt: Runtime) {
     runner: rt.runner,
     tokens: rt.tokens,
   });
-  const store = createStoreActivities({ store: rt.store });
+  const store = createStoreActivities({
+    store: rt.store,
+    owners: (selector) => seriesOwners({ runner: rt.runner, tokens: rt.tokens }, selector),
+  });
   return {
     ...warp10,
     ...store,

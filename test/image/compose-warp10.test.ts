@@ -221,13 +221,18 @@ describe('the Compose stack’s Warp 10 against the local stack’s (static: no 
     assert.equal(dockerConf.get('labelsid.slowimpl'), standalone.get('labelsid.slowimpl'));
   });
 
-  test('its read token may call ARCHIVE.FETCH, as the local stack’s does', () => {
-    const capability = `.cap:${dockerConf.get('archive.fetch.capability') ?? 'archive.fetch'}`;
+  test('its read token may call ARCHIVE.FETCH and ARCHIVE.OWNERS, as the local stack’s does', () => {
+    const capabilities = [
+      `.cap:${dockerConf.get('archive.fetch.capability') ?? 'archive.fetch'}`,
+      `.cap:${dockerConf.get('archive.owners.capability') ?? 'archive.owners'}`,
+    ];
     const readSpec = (text: string) =>
       /token\.spec = \{[^\n]*'type' 'READ' 'application' 'offloader'[^\n]*\}/.exec(text)?.[0];
-    assert.ok(readSpec(localTokens)?.includes(`'${capability}' ''`), readSpec(localTokens));
     const tokenFile = (compose.services['warp10-tokens']?.command ?? []).join('\n');
-    assert.ok(readSpec(tokenFile)?.includes(`'${capability}' ''`), readSpec(tokenFile));
+    for (const capability of capabilities) {
+      assert.ok(readSpec(localTokens)?.includes(`'${capability}' ''`), readSpec(localTokens));
+      assert.ok(readSpec(tokenFile)?.includes(`'${capability}' ''`), readSpec(tokenFile));
+    }
     assert.equal(dockerConf.get('warp.token.file'), '/tokens/tokens.conf');
   });
 });

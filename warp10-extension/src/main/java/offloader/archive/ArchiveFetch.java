@@ -13,6 +13,7 @@ import io.warp10.script.WarpScriptLib;
 import io.warp10.script.WarpScriptStack;
 import io.warp10.script.WarpScriptStackFunction;
 import io.warp10.script.functions.FETCH;
+import io.warp10.script.functions.PARSESELECTOR;
 import io.warp10.continuum.Tokens;
 import io.warp10.quasar.token.thrift.data.ReadToken;
 import io.warp10.warp.sdk.Capabilities;
@@ -42,10 +43,12 @@ import org.apache.thrift.TException;
  * {@code { 'token' … 'selector' … 'start' … 'end' … } ARCHIVE.FETCH}: the archived points FETCH would
  * have returned before the archive, read in place from the archive's seekable objects.
  *
- * <p>Which series: Warp 10 decides, as for FETCH. The series' metadata stays in Warp 10 after the
- * offloader deletes their points, so a FIND with the caller's token and selector (Warp 10's own
- * selector matcher, the token's owner/producer/application scoping, FIND's {@code gts.limit}) gives the
- * series the caller may see; the archive's index gives where their points are. Only their members are
+ * <p>Which series: as FETCH would decide. The month's index records each archived series' class, labels,
+ * attributes, owner and producer; Warp 10's own selector matcher selects among them with the caller's
+ * selector and its token's owners, producers, applications and labels, as FIND does, and FIND's
+ * {@code gts.limit} counts them. So a series is found whether or not its metadata is still in Warp 10.
+ * Series whose owner the index does not record (months committed before owners were) are selected by a
+ * FIND with the caller's token, as before. The index gives where their points are. Only their members are
  * read, each checked by its SHA-256, decoded with Warp 10's own UNWRAP code and clipped to the window.
  * FETCH's {@code fetch.limit} applies: the points the index promises are counted before anything is read,
  * and the points decoded while they are. The token is checked as FETCH checks it ({@code .nofetch},
@@ -84,24 +87,41 @@ public class ArchiveFetch extends NamedWarpScriptFunction implements WarpScriptS
       return stack;
     }
 
-    // The series the caller may see, as Warp 10 selects them.
-    Map<Object, Object> find = new LinkedHashMap<>();
-    for (String k : new String[] { "token", "selector", "selectors", "class", "labels" }) {
-      if (params.containsKey(k)) find.put(k, params.get(k));
-    }
-    stack.push(find);
-    ((WarpScriptStackFunction) WarpScriptLib.getFunction(WarpScriptLib.FIND)).apply(stack);
-    Object found = stack.pop();
-    Set<String> wanted = new HashSet<>();
-    if (found instanceof List<?> l) {
-      for (Object o : l) if (o instanceof GeoTimeSerie g) wanted.add(GTSHelper.buildSelector(g, false));
-    }
+    // The series the caller may see, selected on the archive's own index as FIND would select them; FIND
+    // itself (the hot directory) only for archived series whose owner the index does not record.
+    List<Selection> selections = selections(params, token);
+    ArchiveIndex.HotFind hot = () -> {
+      Map<Object, Object> find = new LinkedHashMap<>();
+      for (String k : new String[] { "token", "selector", "selectors", "class", "labels" }) {
+        if (params.containsKey(k)) find.put(k, params.get(k));
+      }
+      Set<String> wanted = new HashSet<>();
+      try {
+        stack.push(find);
+        ((WarpScriptStackFunction) WarpScriptLib.getFunction(WarpScriptLib.FIND)).apply(stack);
+        if (stack.pop() instanceof List<?> l) {
+          for (Object o : l) if (o instanceof GeoTimeSerie g) wanted.add(GTSHelper.buildSelector(g, false));
+        }
+      } catch (WarpScriptException e) {
+        throw new HotFindFailed(e);
+      }
+      return wanted;
+    };
 
     Map<String, ArchiveIndex.Hit> hits;
     try {
-      hits = index.find(wanted, start, end);
+      hits = index.select(selections, start, end, hot);
+    } catch (HotFindFailed f) {
+      throw f.cause;
     } catch (IOException ioe) {
       throw new WarpScriptException(getName() + " cannot read the archive's index: " + ioe.getMessage());
+    }
+
+    // FIND's limit on series, as FETCH counts them.
+    AtomicLong gtscount = (AtomicLong) stack.getAttribute(WarpScriptStack.ATTRIBUTE_GTS_COUNT);
+    long gtsLimit = (long) stack.getAttribute(WarpScriptStack.ATTRIBUTE_GTS_LIMIT);
+    if (gtscount.addAndGet(hits.size()) > gtsLimit) {
+      throw new WarpScriptException(getName() + " exceeded limit of " + gtsLimit + " Geo Time Series, current count is " + gtscount.get());
     }
 
     // FETCH's limit, against what the index promises, before anything is read.
@@ -147,6 +167,40 @@ public class ArchiveFetch extends NamedWarpScriptFunction implements WarpScriptS
     fetched.addAndGet(points);
     stack.push(result);
     return stack;
+  }
+
+  /** FIND's failure, carried out of the index's selection unchanged. */
+  private static final class HotFindFailed extends java.io.UncheckedIOException {
+    private static final long serialVersionUID = 1L;
+    final transient WarpScriptException cause;
+
+    HotFindFailed(WarpScriptException cause) {
+      super(new IOException("FIND failed"));
+      this.cause = cause;
+    }
+  }
+
+  /** FETCH's selection parameters ('selector', 'selectors', or 'class' and 'labels') with the token's restrictions. */
+  @SuppressWarnings("unchecked")
+  private List<Selection> selections(Map<?, ?> params, String token) throws WarpScriptException {
+    Map<String, String> restrictions = Tokens.labelSelectorsFromReadToken(Tokens.extractReadToken(token));
+    List<Selection> out = new ArrayList<>();
+    if (params.get("selectors") instanceof List<?> l) {
+      for (Object sel : l) {
+        Object[] parsed = PARSESELECTOR.parse(String.valueOf(sel));
+        out.add(new Selection(parsed[0].toString(), (Map<String, String>) parsed[1], restrictions));
+      }
+    } else if (params.get("selector") instanceof String sel) {
+      Object[] parsed = PARSESELECTOR.parse(sel);
+      out.add(new Selection(parsed[0].toString(), (Map<String, String>) parsed[1], restrictions));
+    } else if (params.get("class") instanceof String cls && params.get("labels") instanceof Map<?, ?> labels) {
+      Map<String, String> l = new LinkedHashMap<>();
+      for (Map.Entry<?, ?> e : labels.entrySet()) l.put(String.valueOf(e.getKey()), String.valueOf(e.getValue()));
+      out.add(new Selection(cls, l, restrictions));
+    } else {
+      throw new WarpScriptException(getName() + " expects 'selector', 'selectors', or 'class' and 'labels', as FETCH.");
+    }
+    return out;
   }
 
   /** A failure inside a parallel decode; its message follows the function's name. */

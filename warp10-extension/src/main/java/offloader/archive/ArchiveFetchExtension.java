@@ -18,6 +18,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@code .prefix} (optional), {@code .access.key.id} and {@code .secret.access.key} (or, when absent,
  * the environment's AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY of the Warp 10 process);</li>
  * <li>{@code archive.fetch.capability}: the capability a script must hold (default {@code archive.fetch});</li>
+ * <li>{@code archive.owners.capability}: the one ARCHIVE.OWNERS needs (default {@code archive.owners}): the
+ * offloader's read token holds it, to record each archived series' owner and producer;</li>
  * <li>{@code archive.fetch.cache.bytes}: what the index keeps in memory between queries (month heads,
  * index footers and blocks, months of archives without an index), bounded in bytes (default 268435456,
  * 256 MiB);</li>
@@ -34,6 +36,7 @@ public class ArchiveFetchExtension extends WarpScriptExtension {
   public static final String DIR = "archive.fetch.dir";
   public static final String S3 = "archive.fetch.s3.";
   public static final String CAPABILITY = "archive.fetch.capability";
+  public static final String OWNERS_CAPABILITY = "archive.owners.capability";
   public static final String CACHE = "archive.fetch.cache.bytes";
   public static final String MAX_READ = "archive.fetch.max.read.bytes";
   public static final String MAX_MANIFEST = "archive.fetch.max.manifest.bytes";
@@ -51,7 +54,8 @@ public class ArchiveFetchExtension extends WarpScriptExtension {
     CountingStore store = new CountingStore(store(limits));
     ArchiveIndex index = new ArchiveIndex(store, cache, limits);
     return Map.of("ARCHIVE.FETCH", new ArchiveFetch("ARCHIVE.FETCH", index, capability, pool(limits.threads())),
-        "ARCHIVE.STATS", new ArchiveStats("ARCHIVE.STATS", store, index, capability));
+        "ARCHIVE.STATS", new ArchiveStats("ARCHIVE.STATS", store, index, capability),
+        "ARCHIVE.OWNERS", new ArchiveOwners("ARCHIVE.OWNERS", WarpConfig.getProperty(OWNERS_CAPABILITY, "archive.owners")));
   }
 
   /** The extension's own read pool: daemon threads, so that it never holds Warp 10 up at shutdown. */

@@ -10,6 +10,7 @@ import java.time.YearMonth;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Base64;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -53,10 +54,15 @@ public final class ArchiveIndex {
   private record IndexRef(String key, long footerOffset, long footerBytes, String footerSha) {}
 
   /** An index footer: its blocks' first and last selectors, offsets, lengths and SHA-256, in order. */
-  private record Footer(String[] first, String[] last, long[] offset, long[] bytes, String[] sha) {}
+  private record Footer(String[] first, String[] last, long[] offset, long[] bytes, String[] sha, byte[][] bloom, int[] bloomM, int[] bloomK) {}
 
   /** An index block: its part table and its series, sorted by selector. */
-  private record Block(Part[] parts, String[] selectors, String[] refs) {}
+  private record Block(Part[] parts, String[] selectors, String[] owners, String[] producers, String[] attributes, String[] refs) {}
+
+  /** The series FIND gives the caller (asked at most once a call, and only when an archived series' owner is not recorded). */
+  public interface HotFind {
+    Set<String> selectors() throws IOException;
+  }
 
   static final Pattern MONTH = Pattern.compile("\\d{4}-\\d{2}");
 
@@ -146,6 +152,106 @@ public final class ArchiveIndex {
       }
     }
     return hits;
+  }
+
+  /**
+   * The archived series the selections match (Warp 10's selector matcher on the index's own metadata,
+   * the token's owner, producer and application included) with points in [start, end], in every committed
+   * month whose range meets the window. A series whose owner the index does not record (a month committed
+   * before owners were, or without an index) is selected only when {@code hot} (FIND) gives it.
+   */
+  public Map<String, Hit> select(List<Selection> selections, long start, long end, HotFind hot) throws IOException {
+    Map<String, Hit> hits = new LinkedHashMap<>();
+    Set<String> found = null;
+    for (String prefix : months()) {
+      if (!mayMeet(prefix, start, end)) continue;
+      Head head = head(prefix);
+      if (head == null || head.startUs() > end || head.endUs() <= start) continue;
+      if (head.index() == null) {
+        if (found == null) found = hot.selectors();
+        Month month = legacy(prefix, head);
+        for (String selector : found) add(hits, selector, month.series().get(selector), start, end);
+        continue;
+      }
+      Footer footer = footer(head.index());
+      for (int b = 0; b < footer.first().length; b++) {
+        if (!mayHold(footer, b, selections)) continue;
+        Block block = block(prefix, head.index(), footer, b);
+        for (int i = 0; i < block.selectors().length; i++) {
+          String selector = block.selectors()[i];
+          boolean inRange = false;
+          for (Selection s : selections) inRange |= s.inClassRange(selector);
+          if (!inRange) continue;
+          boolean selected;
+          if (block.owners()[i].isEmpty()) {
+            if (found == null) found = hot.selectors();
+            selected = found.contains(selector);
+          } else {
+            selected = visible(head.index().key(), block, i, selections);
+          }
+          if (selected) for (Entry en : refs(head.index().key(), block, i)) add(hits, selector, en, start, end);
+        }
+      }
+    }
+    return hits;
+  }
+
+  /** Whether block b may hold a series of one of the selections: its selector range, then its filter. */
+  private static boolean mayHold(Footer f, int b, List<Selection> selections) {
+    for (Selection s : selections) {
+      if (s.low != null && (f.last()[b].compareTo(s.low) < 0 || f.first()[b].compareTo(s.high) >= 0)) continue;
+      if (f.bloom()[b] != null && !bloomHasAll(f.bloom()[b], f.bloomM()[b], f.bloomK()[b], s.pairs)) continue;
+      return true;
+    }
+    return false;
+  }
+
+  /** The same positions as src/archive/month-index.ts: SHA-256's first two 32-bit words, double hashing. */
+  static boolean bloomHasAll(byte[] bits, int m, int k, List<String> pairs) {
+    for (String pair : pairs) {
+      byte[] d;
+      try {
+        d = MessageDigest.getInstance("SHA-256").digest(pair.getBytes(StandardCharsets.UTF_8));
+      } catch (NoSuchAlgorithmException e) {
+        throw new IllegalStateException(e);
+      }
+      long h1 = ((d[0] & 0xffL) << 24) | ((d[1] & 0xffL) << 16) | ((d[2] & 0xffL) << 8) | (d[3] & 0xffL);
+      long h2 = (((d[4] & 0xffL) << 24) | ((d[5] & 0xffL) << 16) | ((d[6] & 0xffL) << 8) | (d[7] & 0xffL)) | 1L;
+      for (int i = 0; i < k; i++) {
+        int j = (int) ((h1 + i * h2) % m);
+        if ((bits[j >> 3] & (1 << (j & 7))) == 0) return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Whether the caller may see series i: each of its recorded (owner, producer) pairs — several when series
+   * of several owners share its class and labels, and the archive holds their points as one — must be one
+   * the selections' token reaches. A pair no selection matches hides the series.
+   */
+  private static boolean visible(String key, Block block, int i, List<Selection> selections) throws IOException {
+    String[] owners = block.owners()[i].split(",", -1);
+    String[] producers = block.producers()[i].split(",", -1);
+    if (owners.length != producers.length) throw new IOException(key + ": an index entry's owners and producers do not pair");
+    Map<String, String> attributes = null;
+    if (!block.attributes()[i].isEmpty()) {
+      Object a = parseValue(key + " attributes", block.attributes()[i]);
+      attributes = new LinkedHashMap<>();
+      for (Map.Entry<?, ?> e : map(a).entrySet()) attributes.put(String.valueOf(e.getKey()), String.valueOf(e.getValue()));
+    }
+    for (int p = 0; p < owners.length; p++) {
+      io.warp10.continuum.store.thrift.data.Metadata m;
+      try {
+        m = Selection.metadata(block.selectors()[i], owners[p], producers[p], attributes);
+      } catch (RuntimeException | java.io.UnsupportedEncodingException e) {
+        throw new IOException(key + ": an index entry's selector does not decode");
+      }
+      boolean any = false;
+      for (Selection s : selections) any |= s.matches(m);
+      if (!any) return false;
+    }
+    return true;
   }
 
   /** Whether the month the prefix names (group/dataset/YYYY-MM/) can meet [start, end], in any time zone. */
@@ -239,7 +345,7 @@ public final class ArchiveIndex {
     Map<String, Object> doc = parse(ix.key() + " footer", Bounded.gunzip(gz, limits.maxInflatedBytes(), ix.key() + " footer"));
     List<Object> blocks = list(doc.get("blocks"));
     int n = blocks.size();
-    Footer f = new Footer(new String[n], new String[n], new long[n], new long[n], new String[n]);
+    Footer f = new Footer(new String[n], new String[n], new long[n], new long[n], new String[n], new byte[n][], new int[n], new int[n]);
     long size = 128;
     for (int i = 0; i < n; i++) {
       Map<String, Object> b = map(blocks.get(i));
@@ -248,6 +354,21 @@ public final class ArchiveIndex {
       f.offset()[i] = num(b.get("offset"));
       f.bytes()[i] = num(b.get("bytes"));
       f.sha()[i] = sha(b.get("sha256"));
+      if (b.get("bloom") instanceof Map<?, ?> bloom) {
+        long m = num(bloom.get("m"));
+        long k = num(bloom.get("k"));
+        byte[] bits;
+        try {
+          bits = Base64.getDecoder().decode(str(bloom.get("bits")));
+        } catch (IllegalArgumentException e) {
+          throw new IOException(ix.key() + ": a block filter is not base64");
+        }
+        if (m <= 0 || m > 8L * bits.length || k <= 0 || k > 32) throw new IOException(ix.key() + ": a block filter is not (m, k, bits)");
+        f.bloom()[i] = bits;
+        f.bloomM()[i] = (int) m;
+        f.bloomK()[i] = (int) k;
+        size += bits.length;
+      }
       if (i > 0 && f.first()[i].compareTo(f.last()[i - 1]) < 0) throw new IOException(ix.key() + ": its blocks are not in order");
       ArchiveStore.checkRange(ix.key(), f.offset()[i], f.bytes()[i], limits.maxReadBytes());
       size += 2L * (f.first()[i].length() + f.last()[i].length()) + 200;
@@ -277,26 +398,33 @@ public final class ArchiveIndex {
       ArchiveStore.checkRange(parts[i].object(), parts[i].offset(), parts[i].length(), limits.maxReadBytes());
     }
     List<String> selectors = new ArrayList<>();
+    List<String> owners = new ArrayList<>();
+    List<String> producers = new ArrayList<>();
+    List<String> attributes = new ArrayList<>();
     List<String> refs = new ArrayList<>();
     int pos = nl + 1;
     while (pos < text.length()) {
       int eol = text.indexOf('\n', pos);
       if (eol < 0) eol = text.length();
       if (eol > pos) {
-        String line = text.substring(pos, eol);
-        int tab = line.indexOf('\t');
-        int lastTab = line.lastIndexOf('\t');
-        if (tab <= 0 || lastTab == tab) throw new IOException(ix.key() + " block " + b + " has a line that is not an index entry");
-        String selector = line.substring(0, tab);
+        String[] fields = text.substring(pos, eol).split("\t", -1);
+        if (fields.length != 5 || fields[0].isEmpty() || fields[0].indexOf('{') <= 0 || !fields[0].endsWith("}")) {
+          throw new IOException(ix.key() + " block " + b + " has a line that is not an index entry");
+        }
+        String selector = fields[0];
         if (!selectors.isEmpty() && selector.compareTo(selectors.get(selectors.size() - 1)) < 0) {
           throw new IOException(ix.key() + " block " + b + ": its series are not in order");
         }
         selectors.add(selector);
-        refs.add(line.substring(lastTab + 1));
+        owners.add(fields[1]);
+        producers.add(fields[2]);
+        attributes.add(fields[3]);
+        refs.add(fields[4]);
       }
       pos = eol + 1;
     }
-    Block block = new Block(parts, selectors.toArray(new String[0]), refs.toArray(new String[0]));
+    Block block = new Block(parts, selectors.toArray(new String[0]), owners.toArray(new String[0]), producers.toArray(new String[0]),
+        attributes.toArray(new String[0]), refs.toArray(new String[0]));
     cache.put(cacheKey, block, 2L * text.length() + 64L * selectors.size() + 128L * parts.length);
     return block;
   }
