@@ -14,6 +14,11 @@ export const KINDS = [
   { kind: 'bad input', title: 'Bad-input matrix', goal: '≥ 40 bad inputs' },
   { kind: 'secrets', title: 'Secrets audit', goal: '0 hits in every place searched' },
   { kind: 'late data', title: 'Late data', goal: 'every case converges unattended, 0 points lost' },
+  {
+    kind: 'cold tier',
+    title: 'Cold tier (ARCHIVE.FETCH)',
+    goal: 'a token sees exactly what FETCH would show it; a hostile store is read nowhere outside its month',
+  },
 ] as const;
 
 export interface Row {

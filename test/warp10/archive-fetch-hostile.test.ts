@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test, type TestContext } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import {
@@ -17,8 +17,8 @@ import {
   type MonthRef,
 } from '../../src/archive/layout.ts';
 import { freePort } from '../../src/metrics/server.ts';
-import { buildRuntime } from '../../src/worker/runtime.ts';
-import { nofetchReadToken, startStandalone } from '../../scripts/stack/warp10.ts';
+import { buildRuntime, type Runtime } from '../../src/worker/runtime.ts';
+import { nofetchReadToken, startStandalone, type StandaloneInstance } from '../../scripts/stack/warp10.ts';
 import { archiveRuns } from '../support/archive-run.ts';
 import { tempDir, testConfig } from '../support/config.ts';
 import { utcMonth } from '../support/month.ts';
@@ -28,14 +28,6 @@ import { temporalEnv, uniqueId, warp10OrSkip } from '../support/stack.ts';
 const MONTH = '2026-03';
 const { S, E } = utcMonth(MONTH);
 const MAX_READ = 1 << 20;
-
-let env: TestWorkflowEnvironment;
-before(async () => {
-  env = await temporalEnv();
-});
-after(async () => {
-  await env?.teardown();
-});
 
 async function exec(url: string, script: string): Promise<{ stack?: unknown[]; error?: string }> {
   const res = await fetch(`${url}/api/v0/exec`, { method: 'POST', body: script });
@@ -61,10 +53,10 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 function rewriteIndex(
   monthFile: string,
   indexFile: string,
-  body: Buffer,
   monthText: string,
   mutate: (table: unknown[][], lines: string[][]) => void,
 ): void {
+  const body = readFileSync(indexFile);
   const month = JSON.parse(monthText) as { index: IndexRef };
   const fo = month.index.footer;
   const footer = JSON.parse(gunzipSync(body.subarray(fo.offset, fo.offset + fo.bytes)).toString()) as {
@@ -105,9 +97,71 @@ interface BatchManifest {
   series: { selector: string; points: number }[];
 }
 
+/** One month archived by the real workflow into a local store, read by a Warp 10 of its own. */
+interface Ctx {
+  w: StandaloneInstance;
+  rt: Runtime;
+  store: string;
+  outside: string;
+  cls: string;
+  dataset: string;
+  T: string;
+  month: string;
+  monthFile: string;
+  monthOriginal: string;
+  ix: IndexRef;
+  manifestFile: string;
+  manifestOriginal: Buffer;
+  objectFile: string;
+}
+
+let env: TestWorkflowEnvironment | undefined;
+let ctx: Ctx | undefined;
+
+const archiveFetch = (c: Ctx, prefix = '') =>
+  exec(c.w.url, `${c.T} CAPADD ${prefix} ${c.month} ARCHIVE.FETCH`);
+
+function noHost(c: Ctx, error: string | undefined, what: string): void {
+  assert.ok(error, `${what}: an error`);
+  for (const host of [c.store, c.outside, path.dirname(c.store), '/etc/', 'root:']) {
+    assert.ok(!error.includes(host), `${what}: no "${host}" in ${error}`);
+  }
+  assert.doesNotMatch(error, /[0-9a-f]{64}/, `${what}: no hash of what was read`);
+}
+
+/** Runs `f` on the archived month, then puts every file back and checks the month reads whole again. */
+async function hostile(t: TestContext, f: (c: Ctx) => Promise<void>): Promise<void> {
+  if (!warp10OrSkip(t) || !ctx) return;
+  const c = ctx;
+  try {
+    await f(c);
+  } finally {
+    writeFileSync(c.monthFile, c.monthOriginal);
+    writeFileSync(c.manifestFile, c.manifestOriginal);
+  }
+  const mended = await exec(c.w.url, `${c.T} CAPADD ${c.month} ARCHIVE.FETCH SIZE`);
+  assert.deepEqual(mended.stack, [NASTY_SERIES], `mended, the month reads whole: ${mended.error}`);
+}
+
+/** The month's manifest.json without its index: read from the batch manifests, as a month committed before. */
+function withoutIndex(c: Ctx): void {
+  const { index: _, ...rest } = JSON.parse(c.monthOriginal) as Record<string, unknown>;
+  writeFileSync(c.monthFile, JSON.stringify(rest));
+}
+
+function tamperBatch(c: Ctx, f: (m: BatchManifest) => void): void {
+  const copy = JSON.parse(gunzipSync(c.manifestOriginal).toString()) as BatchManifest;
+  f(copy);
+  writeFileSync(c.manifestFile, gzipSync(JSON.stringify(copy)));
+}
+
+const tamperIndex = (c: Ctx, f: (table: unknown[][], lines: string[][]) => void) =>
+  rewriteIndex(c.monthFile, path.join(c.store, ...c.ix.key.split('/')), c.monthOriginal, f);
+
 describe('ARCHIVE.FETCH over a hostile store (real Warp 10, real Temporal)', () => {
-  test('tampered keys, lengths, counts and links: refused before any read or allocation, errors name nothing of the host; a .nofetch token is refused as FETCH refuses it', async (t) => {
-    if (!warp10OrSkip(t)) return;
+  before(async () => {
+    if (!process.env.WARP10_URL) return;
+    env = await temporalEnv();
     const store = tempDir('hostile-store');
     const outside = tempDir('hostile-outside');
     const port = await freePort();
@@ -132,163 +186,155 @@ describe('ARCHIVE.FETCH over a hostile store (real Warp 10, real Temporal)', () 
       }),
     );
     const T = `'${w.readToken}'`;
-    const month = `{ 'token' ${T} 'selector' '${enc(cls)}{}' 'start' ${S} 'end' ${E - 1} }`;
-    const archiveFetch = (prefix = '') => exec(w.url, `${T} CAPADD ${prefix} ${month} ARCHIVE.FETCH`);
     const ref: MonthRef = { group: 'hostile', dataset, month: MONTH };
+    await seedNasty(rt, w, cls, S, E);
+    const [archived] = await archiveRuns(env, rt, ref);
+    assert.deepEqual([archived?.status, archived?.points], ['archived', NASTY_POINTS]);
+    const monthFile = path.join(store, ...monthManifestKey(ref).split('/'));
+    const monthOriginal = readFileSync(monthFile, 'utf8');
     const manifestFile = path.join(store, ...batchManifestKey(ref, 1).split('/'));
-    const objectFile = path.join(store, ...batchObjectKey(ref, 1).split('/'));
-    const noHost = (error: string | undefined, what: string) => {
-      assert.ok(error, `${what}: an error`);
-      for (const host of [store, outside, path.dirname(store), '/etc/', 'root:']) {
-        assert.ok(!error.includes(host), `${what}: no "${host}" in ${error}`);
-      }
-      assert.doesNotMatch(error, /[0-9a-f]{64}/, `${what}: no hash of what was read`);
+    ctx = {
+      w,
+      rt,
+      store,
+      outside,
+      cls,
+      dataset,
+      T,
+      month: `{ 'token' ${T} 'selector' '${enc(cls)}{}' 'start' ${S} 'end' ${E - 1} }`,
+      monthFile,
+      monthOriginal,
+      ix: (JSON.parse(monthOriginal) as { index: IndexRef }).index,
+      manifestFile,
+      manifestOriginal: readFileSync(manifestFile),
+      objectFile: path.join(store, ...batchObjectKey(ref, 1).split('/')),
     };
-    try {
-      await seedNasty(rt, w, cls, S, E);
-      const [archived] = await archiveRuns(env, rt, ref);
-      assert.deepEqual([archived?.status, archived?.points], ['archived', NASTY_POINTS]);
-      const good = await archiveFetch('<% SIZE %> F LMAP 0 SWAP <% + %> FOREACH');
-      const read = await exec(w.url, `${T} CAPADD ${month} ARCHIVE.FETCH SIZE`);
-      assert.deepEqual(read.stack, [NASTY_SERIES], String(read.error ?? good.error));
+    writeFileSync(path.join(outside, 'secret.conf'), 'warp.aes.token = hex:0011');
+    const read = await exec(w.url, `${T} CAPADD ${ctx.month} ARCHIVE.FETCH SIZE`);
+    assert.deepEqual(read.stack, [NASTY_SERIES], read.error);
+  });
+  after(async () => {
+    await ctx?.rt.close();
+    await ctx?.w.stop();
+    await env?.teardown();
+  });
 
-      // The month's index object first (what a month committed now is read by), then, the index taken
-      // out of manifest.json, its batch manifests (what a month committed before it is read by).
-      const monthFile = path.join(store, ...monthManifestKey(ref).split('/'));
-      const monthOriginal = readFileSync(monthFile, 'utf8');
-      const ix = (JSON.parse(monthOriginal) as { index: IndexRef }).index;
-      const indexFile = path.join(store, ...ix.key.split('/'));
-      const indexOriginal = readFileSync(indexFile);
-      const tamperIndex = (f: (table: unknown[][], lines: string[][]) => void) =>
-        rewriteIndex(monthFile, indexFile, indexOriginal, monthOriginal, f);
-
+  test('cold tier: a month index naming an object outside the month (absolute, climbing, manifest.json, another dataset) — refused before any read; the error names no host path and no hash', (t) =>
+    hostile(t, async (c) => {
       for (const name of [
         '/etc/passwd',
         '../../../../etc/passwd',
         'manifest.json',
-        `../../${dataset}/${MONTH}/batch-00001.wrap.gz`,
+        `../../x/${MONTH}/batch-00001.wrap.gz`,
       ]) {
-        tamperIndex((table) => {
+        tamperIndex(c, (table) => {
           table[0]![0] = name;
         });
-        const r = await archiveFetch();
+        const r = await archiveFetch(c);
         assert.match(r.error ?? '', /block 0 names an object which is not one of the month's objects/, name);
-        noHost(r.error, name);
+        noHost(c, r.error, name);
       }
-      tamperIndex((table) => {
-        table[0]![2] = 2_000_000_000;
-      });
-      const hugeInIndex = await archiveFetch();
-      assert.match(
-        hugeInIndex.error ?? '',
-        new RegExp(`over the limit of ${MAX_READ} \\(archive\\.fetch\\.max\\.read\\.bytes\\)`),
-      );
-      tamperIndex((_, lines) => {
-        for (const l of lines) l[4] = l[4]!.replace(/:(\d+):/g, ':1:');
-      });
-      const liedInIndex = await archiveFetch(`${NASTY_POINTS - 1} LIMIT`);
-      assert.match(
-        liedInIndex.error ?? '',
-        new RegExp(`ARCHIVE\\.FETCH exceeded limit of ${NASTY_POINTS - 1} datapoints`),
-      );
+    }));
+
+  test('cold tier: a manifest.json naming another month’s index — refused, nothing read', (t) =>
+    hostile(t, async (c) => {
       writeFileSync(
-        monthFile,
-        monthOriginal.replace(ix.key, `hostile/other/${MONTH}/index-0123456789abcdef.idx`),
+        c.monthFile,
+        c.monthOriginal.replace(c.ix.key, `hostile/other/${MONTH}/index-0123456789abcdef.idx`),
       );
-      const otherIndex = await archiveFetch();
-      assert.match(otherIndex.error ?? '', /names an index object which is not one of the month's/);
-      writeFileSync(indexFile, indexOriginal);
-      writeFileSync(monthFile, monthOriginal);
-      const indexed = await exec(w.url, `${T} CAPADD ${month} ARCHIVE.FETCH SIZE`);
-      assert.deepEqual(indexed.stack, [NASTY_SERIES], indexed.error);
+      const r = await archiveFetch(c);
+      assert.match(r.error ?? '', /names an index object which is not one of the month's/);
+      noHost(c, r.error, 'another index');
+    }));
 
-      const { index: _, ...withoutIndex } = JSON.parse(monthOriginal) as Record<string, unknown>;
-      writeFileSync(monthFile, JSON.stringify(withoutIndex));
-      const original = readFileSync(manifestFile);
-      const bm = JSON.parse(gunzipSync(original).toString()) as BatchManifest;
-      const tamper = (f: (m: BatchManifest) => void) => {
-        const copy = structuredClone(bm);
-        f(copy);
-        writeFileSync(manifestFile, gzipSync(JSON.stringify(copy)));
-      };
-
-      // 1. Keys that leave the month: an absolute path, a climb out of the store, another month's object.
-      writeFileSync(path.join(outside, 'secret.conf'), 'warp.aes.token = hex:0011');
+  test('cold tier: a batch manifest (month without index) naming a file outside the month — refused before any read; no host path or hash in the error', (t) =>
+    hostile(t, async (c) => {
+      withoutIndex(c);
       for (const key of [
         '/etc/passwd',
-        path.join(outside, 'secret.conf'),
+        path.join(c.outside, 'secret.conf'),
         `${'../'.repeat(12)}etc/passwd`,
-        `hostile/${dataset}/${MONTH}/../../../../${path.relative('/', outside)}/secret.conf`,
-        `hostile/${dataset}/${MONTH}/manifest.json`,
+        `hostile/${c.dataset}/${MONTH}/../../../../${path.relative('/', c.outside)}/secret.conf`,
+        `hostile/${c.dataset}/${MONTH}/manifest.json`,
       ]) {
-        tamper((m) => {
+        tamperBatch(c, (m) => {
           m.object.key = key;
         });
-        const r = await archiveFetch();
+        const r = await archiveFetch(c);
         assert.match(
           r.error ?? '',
           /a batch manifest names an object key which is not one of the month's objects/,
           key,
         );
-        noHost(r.error, key);
+        noHost(c, r.error, key);
       }
+    }));
 
-      // 2. The month's own key, but a link out of the store (same bytes, so its SHA-256 would pass).
-      writeFileSync(manifestFile, original);
-      const objectBytes = readFileSync(objectFile);
-      writeFileSync(path.join(outside, 'copy.wrap.gz'), objectBytes);
-      rmSync(objectFile);
-      symlinkSync(path.join(outside, 'copy.wrap.gz'), objectFile);
-      const linked = await archiveFetch();
-      assert.match(linked.error ?? '', /batch-00001\.wrap\.gz leads outside the archive store/);
-      noHost(linked.error, 'a link out');
-      rmSync(objectFile);
-      writeFileSync(objectFile, objectBytes);
+  test('cold tier: one of the month’s own objects replaced by a link out of the store (same bytes) — refused, named relative to the archive', (t) =>
+    hostile(t, async (c) => {
+      const objectBytes = readFileSync(c.objectFile);
+      writeFileSync(path.join(c.outside, 'copy.wrap.gz'), objectBytes);
+      rmSync(c.objectFile);
+      symlinkSync(path.join(c.outside, 'copy.wrap.gz'), c.objectFile);
+      try {
+        const linked = await archiveFetch(c);
+        assert.match(linked.error ?? '', /batch-00001\.wrap\.gz leads outside the archive store/);
+        noHost(c, linked.error, 'a link out');
+      } finally {
+        rmSync(c.objectFile);
+        writeFileSync(c.objectFile, objectBytes);
+      }
+    }));
 
-      // 3. A member of 2 GB: refused while the index is read, before any allocation; Warp 10 still serves.
-      tamper((m) => {
+  test('cold tier: a member of 2 GB named by the index or a batch manifest — refused over archive.fetch.max.read.bytes before anything is allocated; Warp 10 keeps serving', (t) =>
+    hostile(t, async (c) => {
+      const over = new RegExp(`over the limit of ${MAX_READ} \\(archive\\.fetch\\.max\\.read\\.bytes\\)`);
+      tamperIndex(c, (table) => {
+        table[0]![2] = 2_000_000_000;
+      });
+      assert.match((await archiveFetch(c)).error ?? '', over);
+      withoutIndex(c);
+      tamperBatch(c, (m) => {
         m.object.members[0]!.bytes = 2_000_000_000;
       });
-      const huge = await archiveFetch();
-      assert.match(
-        huge.error ?? '',
-        new RegExp(`over the limit of ${MAX_READ} \\(archive\\.fetch\\.max\\.read\\.bytes\\)`),
-      );
-      noHost(huge.error, 'a huge member');
-      // A member longer than its object (under the cap): the file's length is checked first.
-      tamper((m) => {
-        m.object.members[0]!.bytes = objectBytes.length + 1000;
-      });
-      const long = await archiveFetch();
-      assert.match(long.error ?? '', /batch-00001\.wrap\.gz is \d+ bytes, its index names bytes up to \d+/);
+      const huge = await archiveFetch(c);
+      assert.match(huge.error ?? '', over);
+      noHost(c, huge.error, 'a huge member');
+    }));
 
-      // 4. Counts that lie: fetch.limit holds on what is decoded, not on what the index claims.
-      tamper((m) => {
+  test('cold tier: a member longer than its object — the file’s length is checked before a buffer is allocated', (t) =>
+    hostile(t, async (c) => {
+      withoutIndex(c);
+      const size = readFileSync(c.objectFile).length;
+      tamperBatch(c, (m) => {
+        m.object.members[0]!.bytes = size + 1000;
+      });
+      const long = await archiveFetch(c);
+      assert.match(long.error ?? '', /batch-00001\.wrap\.gz is \d+ bytes, its index names bytes up to \d+/);
+    }));
+
+  test('cold tier: point counts that lie (index or batch manifest) under LIMIT — fetch.limit holds on the points decoded', (t) =>
+    hostile(t, async (c) => {
+      const limited = new RegExp(`ARCHIVE\\.FETCH exceeded limit of ${NASTY_POINTS - 1} datapoints`);
+      tamperIndex(c, (_, lines) => {
+        for (const l of lines) l[4] = l[4]!.replace(/:(\d+):/g, ':1:');
+      });
+      assert.match((await archiveFetch(c, `${NASTY_POINTS - 1} LIMIT`)).error ?? '', limited);
+      withoutIndex(c);
+      tamperBatch(c, (m) => {
         for (const s of m.series) if (s.points > 0) s.points = 1;
       });
-      const lied = await archiveFetch(`${NASTY_POINTS - 1} LIMIT`);
-      assert.match(
-        lied.error ?? '',
-        new RegExp(`ARCHIVE\\.FETCH exceeded limit of ${NASTY_POINTS - 1} datapoints`),
-      );
+      assert.match((await archiveFetch(c, `${NASTY_POINTS - 1} LIMIT`)).error ?? '', limited);
+    }));
 
-      // Mended, it reads again: nothing was cached from the tampered manifests.
-      writeFileSync(manifestFile, original);
-      writeFileSync(monthFile, monthOriginal);
-      const mended = await exec(w.url, `${T} CAPADD ${month} ARCHIVE.FETCH SIZE`);
-      assert.deepEqual(mended.stack, [NASTY_SERIES], mended.error);
-
-      // 5. A .nofetch token (metadata only): FETCH refuses it, and so does ARCHIVE.FETCH.
-      const N = `'${nofetchReadToken(w.readToken)}'`;
-      const nofetchFind = await exec(w.url, `{ 'token' ${N} 'selector' '${enc(cls)}{}' } FIND SIZE`);
-      assert.deepEqual(nofetchFind.stack, [NASTY_SERIES], 'the token may FIND');
-      const nofetchFetch = await exec(w.url, `${month.replace(T, N)} FETCH`);
-      assert.match(nofetchFetch.error ?? '', /FETCH given an invalid read token/);
-      const nofetch = await exec(w.url, `${N} CAPADD ${month.replace(T, N)} ARCHIVE.FETCH`);
-      assert.match(nofetch.error ?? '', /ARCHIVE\.FETCH given an invalid read token/);
-    } finally {
-      await rt.close();
-      await w.stop();
-    }
-  });
+  test('cold tier: a .nofetch read token (metadata only) — refused as FETCH refuses it', (t) =>
+    hostile(t, async (c) => {
+      const N = `'${nofetchReadToken(c.w.readToken)}'`;
+      const find = await exec(c.w.url, `{ 'token' ${N} 'selector' '${enc(c.cls)}{}' } FIND SIZE`);
+      assert.deepEqual(find.stack, [NASTY_SERIES], 'the token may FIND');
+      const fetched = await exec(c.w.url, `${c.month.replace(c.T, N)} FETCH`);
+      assert.match(fetched.error ?? '', /FETCH given an invalid read token/);
+      const archived = await exec(c.w.url, `${N} CAPADD ${c.month.replace(c.T, N)} ARCHIVE.FETCH`);
+      assert.match(archived.error ?? '', /ARCHIVE\.FETCH given an invalid read token/);
+    }));
 });

@@ -48,7 +48,7 @@ interface GtsJson {
 }
 
 describe('ARCHIVE.FETCH for several owners of one application (real Warp 10, real Temporal)', () => {
-  test('a second owner with a same-named series sees none of the first owner’s archive; the first still reads it once its hot metadata is gone', async (t) => {
+  test('cold tier: a second owner of the same application writes a series named as the first owner’s archived one, then the first owner’s hot metadata is removed (DELETE deleteall) — the second sees none of the first’s archive by any selector; the first still reads all of it, by exact and regex selectors; no other owner or application sees it', async (t) => {
     if (!warp10OrSkip(t)) return;
     const store = tempDir('tenants-store');
     const port = await freePort();
