@@ -135,12 +135,19 @@ async function main(argv: string[]): Promise<number> {
       if (args.json) console.log(JSON.stringify({ ...run, status: 'failed', error: { type, message } }));
       else {
         console.error(`FAILED: ${type}: ${message}`);
-        console.error(
-          'Partial unverified objects are removed and the team notified by the archiveFailure workflow;',
-        );
-        console.error(
-          `hot data is intact. Resume with: npm run start-archive -- --month ${args.month} --group ${ref.group} --dataset ${args.dataset} --wait`,
-        );
+        if (type === 'ArchiveDamaged') {
+          // The archive of a batch already deleted from Warp 10 is damaged: a resume cannot fix that.
+          console.error(
+            'The team is notified by the archiveFailure workflow; nothing was written over the damaged archive.',
+          );
+        } else {
+          console.error(
+            'Partial unverified objects are removed and the team notified by the archiveFailure workflow;',
+          );
+          console.error(
+            `hot data is intact. Resume with: npm run start-archive -- --month ${args.month} --group ${ref.group} --dataset ${args.dataset} --wait`,
+          );
+        }
       }
       return 1;
     }

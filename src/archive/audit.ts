@@ -4,6 +4,7 @@
 // Streaming: one line of one object is held at a time, plus one batch manifest.
 import { createHash } from 'node:crypto';
 import { NotFoundError, type ArchiveStore } from '../store/types.ts';
+import { hashingMembers } from './integrity.ts';
 import { gzipLines } from './lines.ts';
 import {
   batchManifestKey,
@@ -17,7 +18,7 @@ import {
 import { ArchiveInputError, readBatchManifest, readMonthManifest } from './read.ts';
 import { parseSeriesName } from './series-name.ts';
 import { WrapDecodeError, decodeWrapped } from './wrap-decode.ts';
-import type { Member, SeriesEntry } from './manifest.ts';
+import type { BatchManifest, Member, MonthManifest, SeriesEntry } from './manifest.ts';
 
 export interface AuditProblem {
   /** The store key of the object at fault. */
@@ -40,31 +41,6 @@ const MAX_LINE_PROBLEMS = 10;
 const seriesKey = (cls: string, labels: Record<string, string>) =>
   JSON.stringify([cls, Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))]);
 
-/** Each member's bytes into its own hash, as the object streams by (members are contiguous, in order). */
-async function* hashingMembers(
-  body: AsyncIterable<Uint8Array>,
-  members: Member[],
-  hashes: ReturnType<typeof createHash>[],
-) {
-  let at = 0;
-  let i = 0;
-  for await (const chunk of body) {
-    let from = 0;
-    while (from < chunk.length && i < members.length) {
-      const end = members[i]!.offset + members[i]!.bytes;
-      const take = Math.min(chunk.length - from, end - at);
-      if (take <= 0) {
-        i++;
-        continue;
-      }
-      hashes[i]!.update(chunk.subarray(from, from + take));
-      [from, at] = [from + take, at + take];
-      if (at >= end) i++;
-    }
-    yield chunk;
-  }
-}
-
 async function* hashing(body: AsyncIterable<Uint8Array>, hash: ReturnType<typeof createHash>) {
   for await (const chunk of body) {
     hash.update(chunk);
@@ -76,7 +52,7 @@ export async function auditMonth(store: ArchiveStore, ref: MonthRef): Promise<Mo
   const audit: MonthAudit = { ...ref, ok: false, batches: 0, series: 0, points: 0, bytes: 0, problems: [] };
   const problem = (object: string, text: string) => audit.problems.push({ object, problem: text });
 
-  let manifest;
+  let manifest: Pick<MonthManifest, 'batches' | 'series' | 'points' | 'bytes'> | undefined;
   try {
     manifest = await readMonthManifest(store, ref);
   } catch (err) {
@@ -84,12 +60,35 @@ export async function auditMonth(store: ArchiveStore, ref: MonthRef): Promise<Mo
     problem(monthManifestKey(ref), err.message);
     return audit;
   }
+  // A month not committed yet (its run failed or stopped) may hold batches already deleted from Warp 10:
+  // their archive is the only copy of their points, so those are audited as a committed month's are.
+  const committed = manifest !== undefined;
   if (!manifest) {
+    const deleted = await deletedBatches(store, ref, problem);
     problem(
       monthManifestKey(ref),
-      'missing: the month was never committed (its archive run has not finished)',
+      `missing: the month was never committed (its archive run has not finished)${deleted.length > 0 ? `; its ${deleted.length} batch(es) already deleted from Warp 10 are audited` : ''}`,
     );
-    return audit;
+    if (deleted.length === 0) return audit;
+    manifest = {
+      batches: deleted.map((bm) => ({
+        batch: bm.batch,
+        key: bm.object.key,
+        bytes: bm.object.bytes,
+        sha256: bm.object.sha256,
+        series: bm.series.length,
+        points: bm.points,
+        supplements: (bm.supplements ?? []).map((x) => ({
+          key: x.object.key,
+          bytes: x.object.bytes,
+          sha256: x.object.sha256,
+          points: x.points,
+        })),
+      })),
+      series: deleted.reduce((n, bm) => n + bm.series.length, 0),
+      points: deleted.reduce((n, bm) => n + bm.points, 0),
+      bytes: deleted.reduce((n, bm) => n + bm.object.bytes, 0),
+    };
   }
   Object.assign(audit, {
     batches: manifest.batches.length,
@@ -268,6 +267,7 @@ export async function auditMonth(store: ArchiveStore, ref: MonthRef): Promise<Mo
     }
   }
 
+  if (!committed) return audit; // its unfinished batches' objects are no strays
   const prefix = monthPrefix(ref);
   const planPage = (key: string) => /^plan-\d{5}\.json$/.test(key.slice(prefix.length));
   for (const key of listed.keys()) {
@@ -277,6 +277,27 @@ export async function auditMonth(store: ArchiveStore, ref: MonthRef): Promise<Mo
   }
   audit.ok = audit.problems.length === 0;
   return audit;
+}
+
+/** The batch manifests of an uncommitted month that say `deleted`, in batch order. */
+async function deletedBatches(
+  store: ArchiveStore,
+  ref: MonthRef,
+  problem: (object: string, text: string) => void,
+): Promise<BatchManifest[]> {
+  const out: BatchManifest[] = [];
+  for (const { key } of await store.list(monthPrefix(ref))) {
+    const batch = /^batch-(\d{5})\.json$/.exec(key.slice(monthPrefix(ref).length))?.[1];
+    if (batch === undefined) continue;
+    try {
+      const bm = await readBatchManifest(store, ref, Number(batch));
+      if (bm?.status === 'deleted') out.push(bm);
+    } catch (err) {
+      if (!(err instanceof ArchiveInputError)) throw err;
+      problem(key, err.message);
+    }
+  }
+  return out;
 }
 
 /** The datasets of `group` that have objects for `month` in the store. */

@@ -10,6 +10,9 @@ export const NON_RETRYABLE = [
   'LiveDataChanged',
   'AmbiguousSelector',
   'ArchiveCorrupt',
+  // An archived batch whose points may be gone from Warp 10 (verified or deleted) found missing or
+  // damaged in the store: an incident, never exported again over it.
+  'ArchiveDamaged',
   'NotVerified',
   'IncompleteMonth',
   'PlanMissing',

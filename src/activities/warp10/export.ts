@@ -1,6 +1,7 @@
 // Export: a batch's series streamed from Warp 10, WRAPped and gzipped, into the store, with its manifest.
 import { cancellationSignal, heartbeat } from '@temporalio/activity';
-import { batchObjectKey } from '../../archive/layout.ts';
+import { batchDamage, type ObjectDamage } from '../../archive/integrity.ts';
+import { batchManifestKey, batchObjectKey, type MonthRef } from '../../archive/layout.ts';
 import type { BatchManifest, SeriesEntry } from '../../archive/manifest.ts';
 import { MemberEncoder } from '../../archive/members.ts';
 import { wrapDigest } from '../../warp10/digest.ts';
@@ -28,6 +29,20 @@ export async function exportBatch(deps: Warp10ActivityDeps, input: BatchRef): Pr
   const { batch } = input;
   try {
     const existing = await readBatch(store, input, batch);
+    if (existing && existing.status !== 'exported') {
+      // Verified (its delete may have run) or deleted: the archive may be the only copy of its points,
+      // so a missing or damaged object is an incident. Exporting again would read what is left in
+      // Warp 10 (nothing) and write it over the manifest: the loss hidden. Nothing is written.
+      const damaged = await batchDamage(store, existing);
+      if (damaged.length > 0) throw damagedArchive(input, existing, damaged);
+      return {
+        batch,
+        skipped: true,
+        series: existing.series.length,
+        points: existing.points,
+        bytes: existing.object.bytes,
+      };
+    }
     if (existing) {
       const head = await store.head(existing.object.key);
       if (head && head.bytes === existing.object.bytes) {
@@ -123,4 +138,21 @@ export async function exportBatch(deps: Warp10ActivityDeps, input: BatchRef): Pr
   } catch (err) {
     throw toFailure(err, batch);
   }
+}
+
+/** The incident: which month, batch and object, what is wrong, that nothing was written, what to do. */
+function damagedArchive(ref: MonthRef, m: BatchManifest, damaged: ObjectDamage[]) {
+  const what = damaged.map((d) => `${d.key} ${d.problem}`).join('; ');
+  const state =
+    m.status === 'deleted'
+      ? 'it is deleted from Warp 10, so this archive is the only copy of its points'
+      : 'it is verified and its delete may already have run, so this archive may be the only copy of its points';
+  return nonRetryable(
+    'ArchiveDamaged',
+    `${ref.group}/${ref.dataset} ${ref.month} batch ${m.batch}: ${what}; ${state}. Nothing was exported ` +
+      `or rewritten over it. Put the object back from a copy of the store (versioning, a backup) so that ` +
+      `it matches ${batchManifestKey(ref, m.batch)}, check it with npm run verify-archive -- --month ` +
+      `${ref.month} --group ${ref.group} --dataset ${ref.dataset}, then rerun the month`,
+    m.batch,
+  );
 }
