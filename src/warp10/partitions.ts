@@ -8,6 +8,7 @@
 // so its guarded delete never meets a series of another batch. A series created later with a value no
 // prefix covers (or without K) matches none: the recheck finds it and archives it in a batch of its own.
 import type { Selector } from '../config/schema.ts';
+import { encodeSelectorPart, escapeRegex } from './selector-text.ts';
 
 /** One batch: values of K starting with one of `prefixes`, or equal to one of `exact`. */
 export interface PartitionSpec {
@@ -121,9 +122,6 @@ export function buildPartitions(values: string[], maxSeries: number): PartitionS
   return specs;
 }
 
-/** Java regex metacharacters escaped one by one (\Q…\E would break on a value holding \E). */
-const escapeRegex = (v: string) => v.replace(/[\\^$.|?*+()[\]{}]/g, '\\$&');
-
 /** The regex (whole-value match, as Warp 10 applies it) of a partition on its label. */
 export function partitionRegex(spec: PartitionSpec): string {
   const alts = [...spec.prefixes.map((p) => `${escapeRegex(p)}.*`), ...spec.exact.map((e) => escapeRegex(e))];
@@ -145,13 +143,14 @@ export function inPartition(value: string, spec: PartitionSpec): boolean {
   return spec.exact.includes(value) || spec.prefixes.some((p) => value.startsWith(p));
 }
 
-const enc = encodeURIComponent;
+const enc = encodeSelectorPart;
 const selectorPart = (v: string) =>
   v.startsWith('~') ? `~${enc(v.slice(1))}` : `=${enc(v.replace(/^=/, ''))}`;
 
 /**
  * The one selector string of a partition batch: the dataset's class and labels plus `K~regex`, values
- * URL-encoded as Warp 10's selector syntax wants them. FETCH, FIND and DELETE all take it as is.
+ * encoded by encodeSelectorPart (a raw `~` in the regex would cut it short). FETCH, FIND and DELETE all
+ * take it as is.
  */
 export function partitionSelector(dataset: Selector, label: string, spec: PartitionSpec): string {
   return selectorString(dataset, [`${enc(label)}~${enc(partitionRegex(spec))}`]);

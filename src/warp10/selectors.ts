@@ -5,7 +5,9 @@
 // writes them). Series sharing their class, their label names and every label value but one (K) are
 // covered by `class{k=v,...,K~^(?:v1|v2|...)$}`: that selector matches exactly those series, plus any
 // series holding more labels, which the delete script checks for data before deleting anything, as it
-// does for a single series' selector.
+// does for a single series' selector. The regex is written with encodeSelectorPart: a raw `~` in it
+// (`PROGRA~1`, `~user`) would cut it short in Warp 10's parser.
+import { encodeSelectorPart, escapeRegex } from './selector-text.ts';
 
 export interface SelectorGroup {
   /** The selector handed to DELETE (a member's own selector when the group has one member). */
@@ -34,9 +36,6 @@ function parse(selector: string): Parsed | undefined {
   return { raw: selector, cls: selector.slice(0, open), labels };
 }
 
-/** Java regex metacharacters, escaped one by one (\Q…\E would break on a value holding \E). */
-const escapeRegex = (v: string) => v.replace(/[\\^$.|?*+()[\]{}]/g, '\\$&');
-
 function decode(v: string): string | undefined {
   try {
     return decodeURIComponent(v);
@@ -48,7 +47,7 @@ function decode(v: string): string | undefined {
 function regexSelector(p: Parsed, key: string, values: string[]): string | undefined {
   const decoded = values.map(decode);
   if (decoded.some((v) => v === undefined)) return undefined;
-  const regex = encodeURIComponent(`^(?:${(decoded as string[]).map(escapeRegex).join('|')})$`);
+  const regex = encodeSelectorPart(`^(?:${(decoded as string[]).map(escapeRegex).join('|')})$`);
   const labels = p.labels.map(([k, v]) => (k === key ? `${k}~${regex}` : `${k}=${v}`));
   return `${p.cls}{${labels.join(',')}}`;
 }

@@ -99,28 +99,75 @@ function lineOf(script: string, marker: 'fetch' | 'AMBIGUOUS_SELECTOR'): number 
   return lines.findIndex((l, i) => i > at && l.startsWith('%> FOREACH')) + 1;
 }
 
-/** As Warp 10 URL-encodes class names, label names and values in selectors. */
+/** As TOSELECTOR URL-encodes class names, label names and values (Java's URLEncoder: `*` stays raw). */
 const enc = (s: string) =>
-  encodeURIComponent(s).replace(/[!'()*~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  encodeURIComponent(s).replace(/[!'()~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
+/** A label term of a selector: an exact value or a regex (matched against the whole value). */
+type Term = { exact: string } | { regex: string };
 
 interface Parsed {
   cls: string;
-  labels: Record<string, string>;
+  labels: Record<string, Term>;
 }
 
-/** Parses `class{k=v,...}` (URL-encoded parts) into decoded class and labels. */
+/** A selector the real Warp 10 refuses (its message, as Warp 10 words the Java exception). */
+export class MockSelectorError extends Error {
+  override name = 'MockSelectorError';
+}
+
+/** URL-decoded as Warp 10 does (WarpURLDecoder: a raw `+` stays `+`). */
+function decode(s: string, selector: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw new MockSelectorError(
+      `java.lang.IllegalArgumentException: URLDecoder: Illegal hex characters in escape (%) pattern in ${selector}`,
+    );
+  }
+}
+
+/**
+ * Parses `class{terms}` as Warp 10 3.5.0 does (GTSHelper.parseLabelsSelectors): terms split on `,` and
+ * trimmed; a term holding `=` is split on EVERY `=`, any other term on every `~`, and only the first two
+ * pieces are kept, both URL-decoded. So a raw `~` inside a regex (`k~^(?:~a|~b)$`) cuts it to `^(?:`,
+ * which does not compile ("Unclosed group"), exactly as on the real one; a raw `=` makes a regex term
+ * exact. Regexes are compiled here, so a selector the real Warp 10 refuses is refused here too.
+ */
 export function parseSelector(selector: string): Parsed {
   const m = /^([^{}]+)\{([^{}]*)\}$/.exec(selector);
-  if (!m?.[1]) throw new TypeError(`not a selector: ${selector}`);
-  const labels: Record<string, string> = {};
-  for (const pair of (m[2] ?? '').split(',').filter((p) => p !== '')) {
-    // `k=v` exact, `k~re` a regex (kept as `~re`, which valueMatches understands).
-    const at = pair.search(/[=~]/);
-    if (at <= 0) throw new TypeError(`bad label ${pair} in selector ${selector}`);
-    const value = decodeURIComponent(pair.slice(at + 1));
-    labels[decodeURIComponent(pair.slice(0, at))] = pair[at] === '~' ? `~${value}` : value;
+  if (!m?.[1]) throw new MockSelectorError(`java.text.ParseException: not a selector: ${selector}`);
+  const labels: Record<string, Term> = {};
+  for (const raw of (m[2] ?? '').split(',')) {
+    const term = raw.trim();
+    if (term === '') continue;
+    const exact = term.includes('=');
+    if (!exact && !term.includes('~')) throw new MockSelectorError(`java.text.ParseException: ${term}`);
+    const [name = '', value = ''] = term.split(exact ? '=' : '~');
+    const v = decode(value, selector);
+    if (!exact) {
+      try {
+        new RegExp(`^(?:${v})$`, 'u');
+      } catch (err) {
+        throw new MockSelectorError(
+          `java.util.regex.PatternSyntaxException: ${(err as Error).message} (regex ${JSON.stringify(v)} of ${selector})`,
+        );
+      }
+    }
+    labels[decode(name, selector)] = exact ? { exact: v } : { regex: v };
   }
-  return { cls: decodeURIComponent(m[1]), labels };
+  return { cls: decode(m[1], selector), labels };
+}
+
+/** Class and labels of a series written as `class{k=v,...}` (input format, add()): exact values only. */
+function parseSeries(selector: string): { cls: string; labels: Record<string, string> } {
+  const { cls, labels } = parseSelector(selector);
+  const out: Record<string, string> = {};
+  for (const [k, t] of Object.entries(labels)) {
+    if (!('exact' in t)) throw new TypeError(`a series' labels are exact values, not regexes: ${selector}`);
+    out[k] = t.exact;
+  }
+  return { cls, labels: out };
 }
 
 /** The selector Warp 10's TOSELECTOR prints for a series: encoded, labels sorted. */
@@ -131,10 +178,18 @@ export function toSelector(cls: string, labels: Record<string, string>): string 
   return `${enc(cls)}{${parts.join(',')}}`;
 }
 
-/** A class or label selector of the config: an exact value or `~regex` (whole match, as Java's). */
+/**
+ * A class or label selector of the config: `~regex` (whole match, as Java's), `=value` exact (what
+ * discovery writes, whatever the value holds) or an exact value.
+ */
 function valueMatches(pattern: string, value: string): boolean {
   if (pattern.startsWith('~')) return new RegExp(`^(?:${pattern.slice(1)})$`).test(value);
+  if (pattern.startsWith('=')) return pattern.slice(1) === value;
   return pattern === value;
+}
+
+function termMatches(t: Term, value: string): boolean {
+  return 'exact' in t ? t.exact === value : new RegExp(`^(?:${t.regex})$`, 'u').test(value);
 }
 
 /** Decodes a `wrapped` value of the mock back to its series. */
@@ -205,7 +260,7 @@ export class MockWarp10 implements WarpScriptRunner {
    * write token would. A point at an existing timestamp replaces it, as in Warp 10's store.
    */
   add(selector: string, points: MockPoint[]): string {
-    const { cls, labels } = parseSelector(selector);
+    const { cls, labels } = parseSeries(selector);
     return this.put(cls, labels, points);
   }
 
@@ -216,7 +271,7 @@ export class MockWarp10 implements WarpScriptRunner {
       const m = /^(\d+)\/[^/ ]*\/\S*\s+([^{}\s]+)\{([^{}]*)\}\s+(.+)$/.exec(line.trim());
       if (!m?.[1] || !m[2] || m[4] === undefined)
         throw new TypeError(`unsupported input format line: ${line}`);
-      const { cls, labels } = parseSelector(`${m[2]}{${m[3] ?? ''}}`);
+      const { cls, labels } = parseSeries(`${m[2]}{${m[3] ?? ''}}`);
       this.put(cls, labels, [{ ts: Number(m[1]), value: parseValue(m[4]) }]);
     }
   }
@@ -495,20 +550,31 @@ export class MockWarp10 implements WarpScriptRunner {
   }
 
   /** Series a selector matches: same class, at least the selector's labels (extra labels allowed). */
-  private matching(selector: string): [string, Series][] {
-    const { cls, labels } = parseSelector(selector);
+  private matching(script: string, selector: string): [string, Series][] {
+    let parsed: Parsed;
+    try {
+      parsed = parseSelector(selector);
+    } catch (err) {
+      if (!(err instanceof MockSelectorError)) throw err;
+      throw this.scriptError(
+        script,
+        lineOf(script, 'fetch'),
+        `Exception at 'FETCH' in section [TOP] (${err.message})`,
+      );
+    }
+    const { cls, labels } = parsed;
     return [...this.series.entries()].filter(
       ([, s]) =>
         s.cls === cls &&
-        Object.entries(labels).every(([k, v]) => s.labels[k] !== undefined && valueMatches(v, s.labels[k])),
+        Object.entries(labels).every(([k, t]) => s.labels[k] !== undefined && termMatches(t, s.labels[k])),
     );
   }
 
   /** FETCH over a range: every series some selector matches and that has a point in [start, end]. */
-  private fetch(selectors: string[], start: number, end: number): Map<string, MockPoint[]> {
+  private fetch(script: string, selectors: string[], start: number, end: number): Map<string, MockPoint[]> {
     const out = new Map<string, MockPoint[]>();
     for (const sel of selectors) {
-      for (const [key, s] of this.matching(sel)) {
+      for (const [key, s] of this.matching(script, sel)) {
         const pts = this.inRange(s, start, end);
         if (pts.length > 0) out.set(key, pts);
       }
@@ -570,7 +636,9 @@ export class MockWarp10 implements WarpScriptRunner {
     if (typeof p.wrap !== 'boolean') throw this.badParam(script, 'wrap', p.wrap);
     const wanted = new Set(selectors);
     const out: [string, number, number, number, string | null][] = [];
-    for (const [sel, pts] of this.fetch(selectors, start, end)) {
+    // FETCH gets $fetch when given (the few selectors covering the batch), as the .mc2 does.
+    const fetchSels = p.fetch === undefined ? selectors : this.selectorsParam(script, p.fetch, 'fetch');
+    for (const [sel, pts] of this.fetch(script, fetchSels, start, end)) {
       if (!wanted.has(sel)) continue;
       const first = pts[0]?.ts as number;
       const last = pts[pts.length - 1]?.ts as number;
@@ -608,6 +676,7 @@ export class MockWarp10 implements WarpScriptRunner {
     });
     const want = new Set(expected.map((e) => e[0]));
     const live = this.fetch(
+      script,
       expected.map((e) => e[0]),
       start,
       end,
@@ -643,7 +712,7 @@ export class MockWarp10 implements WarpScriptRunner {
     const plan: [string, Series[]][] = [];
     for (const [sel, members] of groups) {
       if (!members.some((m) => now.has(m))) continue;
-      const matches = this.matching(sel);
+      const matches = this.matching(script, sel);
       for (const [m, s] of matches) {
         if (!inBatch.has(m) && this.inRange(s, start, end).length > 0) {
           throw this.scriptError(
