@@ -81,15 +81,83 @@ export async function hashStream(stream: AsyncIterable<Uint8Array>): Promise<str
 }
 
 /**
- * The object's text. A gzip object (magic 1f 8b; large batch manifests are written so) is gunzipped:
- * no JSON or text document starts with those bytes, so readers never need to know which it is.
+ * The most text getText hands back, gunzipped (and the most bytes it reads to get there). What it reads
+ * are the archive's JSON documents: plans, month and batch manifests, failure reports. The largest is a
+ * batch manifest of a partition (at most 100,000 series, a few hundred bytes each: tens of megabytes). An
+ * object past this is damaged or hostile (a gzip bomb): it is refused, never inflated into memory.
  */
-export async function collectText(stream: AsyncIterable<Uint8Array>): Promise<string> {
+export const MAX_TEXT_BYTES = 128 * 1024 * 1024;
+
+/**
+ * The longest range getRange reads, checked before anything is allocated or read. Ranges are members of
+ * a seekable batch object: about 512 KiB of lines each compressed (src/archive/members.ts), or one
+ * series' line when a series alone is longer. A manifest naming more is damaged or hostile.
+ */
+export const MAX_RANGE_BYTES = 128 * 1024 * 1024;
+
+/** A size as the errors say it: whole MiB, or bytes. */
+const mib = (n: number) =>
+  n >= 1024 * 1024 && n % (1024 * 1024) === 0 ? `${n / (1024 * 1024)} MiB` : `${n} bytes`;
+
+/** An object too large to read whole: named by its key in the store, never by the store's location. */
+function tooLarge(operation: string, key: string, what: string): StorePermanentError {
+  return new StorePermanentError(`${operation} of ${JSON.stringify(key)} refused: ${what}`, {
+    operation,
+    key,
+    code: 'ObjectTooLarge',
+  });
+}
+
+/**
+ * The text of object `key`. A gzip object (magic 1f 8b; large batch manifests are written so) is
+ * gunzipped: no JSON or text document starts with those bytes, so readers never need to know which it is.
+ * At most `limit` bytes (MAX_TEXT_BYTES) are read, and at most `limit` produced by gunzip.
+ */
+export async function collectText(
+  stream: AsyncIterable<Uint8Array>,
+  key: string,
+  limit = MAX_TEXT_BYTES,
+): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(toBuffer(chunk));
+  let read = 0;
+  // Leaving the loop early releases the body (the backends' iterators close their file or socket).
+  for await (const chunk of stream) {
+    read += chunk.byteLength;
+    if (read > limit) throw tooLarge('get text', key, `the object is larger than ${mib(limit)}`);
+    chunks.push(toBuffer(chunk));
+  }
   const bytes = Buffer.concat(chunks);
   const gzip = bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
-  return (gzip ? gunzipSync(bytes) : bytes).toString('utf8');
+  if (!gzip) return bytes.toString('utf8');
+  try {
+    return gunzipSync(bytes, { maxOutputLength: limit }).toString('utf8');
+  } catch (err) {
+    if (errnoCode(err) === 'ERR_BUFFER_TOO_LARGE')
+      throw tooLarge('get text', key, `it gunzips to more than ${mib(limit)}`);
+    throw err;
+  }
+}
+
+/**
+ * Checks a range before anything is read: whole non-negative numbers, at most MAX_RANGE_BYTES long, and
+ * inside the object when its size (`size`) is known.
+ */
+export function checkRange(key: string, offset: number, length: number, size?: number): void {
+  const operation = 'get range';
+  if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
+    throw new StorePermanentError(
+      `${operation} of ${JSON.stringify(key)} refused: offset ${offset} and length ${length} must be whole numbers, 0 or more`,
+      { operation, key },
+    );
+  }
+  if (length > MAX_RANGE_BYTES) {
+    throw tooLarge(
+      operation,
+      key,
+      `${length} bytes asked at ${offset}, more than the ${mib(MAX_RANGE_BYTES)} a range may be (a manifest naming it is damaged)`,
+    );
+  }
+  if (size !== undefined && offset + length > size) throw shortRange(key, offset, length, size);
 }
 
 /** Thrown by writeBodyToFile when the body's iterator fails: callers rethrow `cause` unchanged. */
@@ -202,16 +270,10 @@ export function wrapFsError(err: unknown, operation: string, where: string, key?
 }
 
 /** A range read that the object does not hold (a manifest listing a member past the object's end). */
-export function shortRange(
-  description: string,
-  key: string,
-  offset: number,
-  length: number,
-  got: number,
-): StorePermanentError {
+export function shortRange(key: string, offset: number, length: number, size: number): StorePermanentError {
   return new StorePermanentError(
-    `${description}: get range of key ${JSON.stringify(key)}: asked ${length} bytes at ${offset}, ` +
-      `the object holds ${got} there (shorter than its manifest says)`,
+    `get range of ${JSON.stringify(key)}: bytes ${offset} to ${offset + length} asked, ` +
+      `the object holds ${size} bytes (shorter than its manifest says)`,
     { operation: 'get range', key },
   );
 }

@@ -6,6 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import {
   BodyReadError,
   TEMP_PREFIX,
+  checkRange,
   collectText,
   compareKeys,
   hashStream,
@@ -63,8 +64,11 @@ export class LocalStore implements ArchiveStore {
   }
 
   async getRange(key: string, offset: number, length: number): Promise<Buffer> {
+    checkRange(key, offset, length);
     const handle = await this.openFile(key, 'get range');
     try {
+      // The object's size first: a range past its end is refused before anything is allocated or read.
+      checkRange(key, offset, length, (await handle.stat()).size);
       const buf = Buffer.alloc(length);
       let read = 0;
       while (read < length) {
@@ -72,7 +76,8 @@ export class LocalStore implements ArchiveStore {
         if (bytesRead === 0) break;
         read += bytesRead;
       }
-      if (read < length) throw shortRange(this.description, key, offset, length, read);
+      // Shortened since its size was read.
+      if (read < length) throw shortRange(key, offset, length, offset + read);
       return buf;
     } catch (err) {
       if (err instanceof StorePermanentError) throw err;
@@ -83,7 +88,7 @@ export class LocalStore implements ArchiveStore {
   }
 
   async getText(key: string): Promise<string> {
-    return collectText(await this.get(key));
+    return collectText(await this.get(key), key);
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {

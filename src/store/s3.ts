@@ -15,6 +15,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import {
   BodyReadError,
+  checkRange,
   collectText,
   compareKeys,
   hashStream,
@@ -272,7 +273,9 @@ export class S3Store implements ArchiveStore {
   }
 
   async getRange(key: string, offset: number, length: number): Promise<Buffer> {
-    const chunks: Uint8Array[] = [];
+    checkRange(key, offset, length);
+    if (length === 0) return Buffer.alloc(0);
+    let body: (AsyncIterable<Uint8Array> & { destroy?: () => void }) | undefined;
     try {
       const res = await this.client.send(
         new GetObjectCommand({
@@ -281,14 +284,37 @@ export class S3Store implements ArchiveStore {
           Range: `bytes=${offset}-${offset + length - 1}`,
         }),
       );
-      for await (const chunk of res.Body as AsyncIterable<Uint8Array>) chunks.push(chunk);
+      body = res.Body as AsyncIterable<Uint8Array> & { destroy?: () => void };
+      // Before the body is read: the object's size (Content-Range: bytes a-b/size) must hold the
+      // range, and the reply must be the range (a server ignoring Range sends the whole object).
+      const size = /\/(\d+)$/.exec(res.ContentRange ?? '')?.[1];
+      if (size !== undefined) checkRange(key, offset, length, Number(size));
+      if (res.ContentLength !== undefined && res.ContentLength !== length) {
+        throw shortRange(key, offset, length, size === undefined ? offset + res.ContentLength : Number(size));
+      }
+      const chunks: Uint8Array[] = [];
+      let read = 0;
+      for await (const chunk of body) {
+        read += chunk.byteLength;
+        if (read > length) break;
+        chunks.push(chunk);
+      }
+      const buf = Buffer.concat(chunks);
+      if (buf.length !== length) throw shortRange(key, offset, length, offset + buf.length);
+      return buf;
     } catch (err) {
+      if (err instanceof StorePermanentError) throw err;
+      // 416: the range starts at or past the object's end.
+      if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 416) {
+        throw new StorePermanentError(
+          `get range of ${JSON.stringify(key)}: bytes ${offset} to ${offset + length} asked, the object ends before byte ${offset} (shorter than its manifest says)`,
+          { operation: 'get range', key, httpStatus: 416 },
+        );
+      }
       throw this.wrap(err, 'get range', key);
+    } finally {
+      body?.destroy?.();
     }
-    const buf = Buffer.concat(chunks);
-    // A range past the end comes back short (or as 416, wrapped above).
-    if (buf.length !== length) throw shortRange(this.description, key, offset, length, buf.length);
-    return buf;
   }
 
   private async *readAll(
@@ -306,7 +332,7 @@ export class S3Store implements ArchiveStore {
   }
 
   async getText(key: string): Promise<string> {
-    return collectText(await this.get(key));
+    return collectText(await this.get(key), key);
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {

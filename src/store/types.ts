@@ -45,10 +45,14 @@ export interface ArchiveStore {
   /**
    * Bytes [offset, offset + length) of the object, whole (a gzip member of a seekable batch object:
    * one series is read without its batch). Throws NotFoundError when absent; a range past the object's
-   * end is a StorePermanentError.
+   * end (checked against its size before reading) or longer than MAX_RANGE_BYTES (src/store/common.ts,
+   * checked before allocating) is a StorePermanentError naming the key.
    */
   getRange(key: string, offset: number, length: number): Promise<Buffer>;
-  /** UTF-8 text of the object (gunzipped if it is gzip); throws NotFoundError when absent. */
+  /**
+   * UTF-8 text of the object (gunzipped if it is gzip); throws NotFoundError when absent, and a
+   * StorePermanentError naming the key past MAX_TEXT_BYTES (src/store/common.ts), read or gunzipped.
+   */
   getText(key: string): Promise<string>;
   head(key: string): Promise<ObjectInfo | undefined>;
   /** Every key starting with `prefix` (plain string prefix, like S3), sorted by UTF-8 bytes. */

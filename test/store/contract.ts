@@ -2,6 +2,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createGzip } from 'node:zlib';
+import { MAX_RANGE_BYTES, MAX_TEXT_BYTES } from '../../src/store/common.ts';
 import { InvalidKeyError, NotFoundError, StorePermanentError } from '../../src/store/types.ts';
 import type { ArchiveStore } from '../../src/store/types.ts';
 
@@ -49,6 +51,38 @@ function generated(totalBytes: number): {
     expected.sha256 = hash.digest('hex');
   }
   return { body: body(), expected };
+}
+
+/** `bytes` zeros gzipped, streamed (a few hundred KB for hundreds of MB): a gzip bomb. */
+async function gzippedZeros(bytes: number): Promise<Buffer> {
+  const gz = createGzip({ level: 9 });
+  const out: Buffer[] = [];
+  gz.on('data', (c: Buffer) => out.push(c));
+  const done = new Promise((resolve, reject) => gz.on('end', resolve).on('error', reject));
+  const chunk = Buffer.alloc(MIB);
+  for (let left = bytes; left > 0; left -= MIB) {
+    if (!gz.write(left >= MIB ? chunk : chunk.subarray(0, left)))
+      await new Promise((r) => gz.once('drain', r));
+  }
+  gz.end();
+  await done;
+  return Buffer.concat(out);
+}
+
+/**
+ * A refusal of a read that names the object by its key in the store, and neither where the store is
+ * (a host path, an endpoint, a bucket URL) nor anything else.
+ */
+function refusedNaming(key: string, store: ArchiveStore, pattern: RegExp) {
+  return (err: unknown) => {
+    assert.ok(err instanceof StorePermanentError, `StorePermanentError expected, got ${String(err)}`);
+    assert.equal(err.retryable, false);
+    assert.ok(err.message.includes(JSON.stringify(key)), err.message);
+    assert.match(err.message, pattern);
+    assert.doesNotMatch(err.message, /local:|s3:\/\/|https?:\/\//);
+    assert.ok(!err.message.includes(store.description.replace(/^local:/, '')), err.message);
+    return true;
+  };
 }
 
 /** A body that yields `first`, then waits for release() and either ends or throws. */
@@ -362,6 +396,47 @@ export function describeStoreContract(name: string, makeSubject: () => Promise<C
       await assert.rejects(overwriting, (err: unknown) => err === boom);
       assert.equal(await store.getText('failing/existing'), 'good data');
       assert.deepEqual(await subject.tempFiles(), []);
+    });
+
+    test('getRange refuses, before reading, a range over MAX_RANGE_BYTES, a negative one and one past the end (by the size); errors name only the key', async () => {
+      const key = 'caps/member.bin';
+      await store.put(key, randomBytes(1000));
+      for (const length of [MAX_RANGE_BYTES + 1, 2 ** 40])
+        await assert.rejects(
+          store.getRange(key, 0, length),
+          refusedNaming(key, store, new RegExp(`${length} bytes asked at 0, more than the 128 MiB`)),
+        );
+      await assert.rejects(
+        store.getRange(key, -1, 10),
+        refusedNaming(key, store, /whole numbers, 0 or more/),
+      );
+      await assert.rejects(
+        store.getRange(key, 0, 1.5),
+        refusedNaming(key, store, /whole numbers, 0 or more/),
+      );
+      await assert.rejects(
+        store.getRange(key, 990, 20),
+        refusedNaming(key, store, /bytes 990 to 1010 asked, the object holds 1000 bytes/),
+      );
+      await assert.rejects(
+        store.getRange(key, 5000, 20),
+        refusedNaming(key, store, /bytes 5000 to 5020 asked/),
+      );
+      assert.equal((await store.getRange(key, 990, 10)).length, 10);
+    });
+
+    test('getText refuses a gzip object gunzipping to more than MAX_TEXT_BYTES (a gzip bomb), naming only the key; one under it reads', async () => {
+      const key = 'caps/plan.json';
+      const bomb = await gzippedZeros(MAX_TEXT_BYTES + MIB);
+      assert.ok(bomb.length < 2 * MIB, `${bomb.length} bytes stored`);
+      await store.put(key, bomb);
+      await assert.rejects(store.getText(key), (err: unknown) => {
+        refusedNaming(key, store, /refused: it gunzips to more than 128 MiB/)(err);
+        assert.equal((err as StorePermanentError).code, 'ObjectTooLarge');
+        return true;
+      });
+      await store.put(key, await gzippedZeros(MIB));
+      assert.equal((await store.getText(key)).length, MIB);
     });
   });
 }
