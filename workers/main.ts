@@ -12,6 +12,7 @@ import { applyStackEnv } from '../src/stack-env.ts';
 import { resolveTemporal } from '../src/temporal/connection.ts';
 import { buildRuntime, withEnvOverrides } from '../src/worker/runtime.ts';
 import { createOffloadWorker } from '../src/worker/worker.ts';
+import { checkTimeUnits, Warp10TimeUnitsError } from '../src/warp10/time-units.ts';
 
 async function main(): Promise<number> {
   applyStackEnv();
@@ -48,6 +49,22 @@ async function main(): Promise<number> {
       return 2;
     }
     throw err;
+  }
+  // Warp 10 must count microseconds (warp.timeunits = us), or every month's range would be wrong: refused
+  // here, before any work is taken. An unreachable Warp 10 only delays runs (every request checks again).
+  try {
+    await checkTimeUnits(runtime.client);
+  } catch (err) {
+    if (err instanceof Warp10TimeUnitsError) {
+      logger.error({ component: 'warp10', timeUnitsPerSecond: err.perSecond }, err.message);
+      console.error(err.message);
+      await runtime.close();
+      return 2;
+    }
+    logger.warn(
+      { component: 'warp10' },
+      `could not check Warp 10's time units at start (${(err as Error).message}); every request checks them`,
+    );
   }
   // Installed only once the configuration and every secret are good: an installed runtime keeps the
   // process alive, so a worker refusing its configuration would print why and then hang.

@@ -4,6 +4,7 @@ import { Context, activityInfo } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { StoreError } from '../store/types.ts';
 import { Warp10Error, WarpScriptError } from '../warp10/client.ts';
+import { guardUnits, timeUnitsProblem } from '../warp10/time-units.ts';
 import type { FailureDetails, NonRetryableType } from '../archive/failure-types.ts';
 
 export { NON_RETRYABLE, type FailureDetails } from '../archive/failure-types.ts';
@@ -90,6 +91,16 @@ export function toFailure(err: unknown, batch?: number): unknown {
           ? 'RestoreMismatch'
           : 'WarpScriptError';
     const where = batch === undefined ? '' : `batch ${batch}: `;
+    // The time-units guard in front of every script (src/warp10/time-units.ts): nothing of it ran.
+    const units = guardUnits(err.warpMessage);
+    if (units !== undefined) {
+      return ApplicationFailure.create({
+        type: 'Warp10TimeUnits',
+        message: `${where}${timeUnitsProblem(units)}`,
+        nonRetryable: true,
+        details: [{ ...base, warp10 }],
+      });
+    }
     const refused = tokenRefusal(err.warpMessage);
     if (refused) {
       return ApplicationFailure.create({

@@ -7,6 +7,8 @@ export const NON_RETRYABLE = [
   'Warp10TokenRefused',
   'Warp10DeleteRefused',
   'Warp10HttpError',
+  // Warp 10 does not count microseconds (warp.timeunits): every range would be wrong.
+  'Warp10TimeUnits',
   'LiveDataChanged',
   'AmbiguousSelector',
   'ArchiveCorrupt',

@@ -1,5 +1,6 @@
 // Runs a named WarpScript (.mc2) with bound parameters. The one seam between activities and Warp 10.
 import { Warp10UnavailableError, WarpScriptError, type Warp10Client } from './client.ts';
+import { TIME_UNITS_GUARD } from './time-units.ts';
 import { NAME, PROLOGUE_LINES, bind, loadScript, stringLiteral, type WarpScriptValue } from './warpscript.ts';
 
 export type Params = Record<string, WarpScriptValue>;
@@ -43,6 +44,13 @@ async function* fedBody(head: string, feed: LineFeed): AsyncGenerator<string> {
   yield `${chunk}@${feed.end}\n`;
 }
 
+/**
+ * A script with its parameters bound, behind the time-units guard (src/warp10/time-units.ts): on the first
+ * line, so Warp 10's error lines keep the .mc2 file's numbering; it fails the request before the script
+ * reads or deletes anything when the instance does not count microseconds.
+ */
+const guarded = (script: string, params: Params) => `${TIME_UNITS_GUARD} ${bind(loadScript(script), params)}`;
+
 /** `script` is a bundled script name (archive-read) or a path to a custom .mc2 template. */
 export function httpRunner(client: Warp10Client): FeedingRunner {
   const name = (script: string) => `${script.replace(/^.*\//, '').replace(/\.mc2$/, '')}.mc2`;
@@ -54,7 +62,7 @@ export function httpRunner(client: Warp10Client): FeedingRunner {
   return {
     async run<T>(script: string, params: Params, signal?: AbortSignal) {
       try {
-        const { stack } = await client.exec<T>(bind(loadScript(script), params), {
+        const { stack } = await client.exec<T>(guarded(script, params), {
           name: name(script),
           signal,
         });
@@ -66,7 +74,7 @@ export function httpRunner(client: Warp10Client): FeedingRunner {
     async runFed<T>(script: string, params: Params, feed: LineFeed, signal?: AbortSignal) {
       const scriptName = name(script);
       try {
-        const { body } = await client.execStream(fedBody(bind(loadScript(script), params), feed), {
+        const { body } = await client.execStream(fedBody(guarded(script, params), feed), {
           name: scriptName,
           signal,
         });
@@ -85,7 +93,7 @@ export function httpRunner(client: Warp10Client): FeedingRunner {
     },
     async stream(script, params, signal) {
       try {
-        const { body } = await client.execStream(bind(loadScript(script), params), {
+        const { body } = await client.execStream(guarded(script, params), {
           name: name(script),
           signal,
         });
