@@ -2,7 +2,7 @@
 import { Readable } from 'node:stream';
 import { Agent, errors as undiciErrors, request } from 'undici';
 import type { Dispatcher } from 'undici';
-import { redactString } from '../config/redact.ts';
+import { redactEcho } from '../config/redact.ts';
 
 /** Base of every Warp 10 failure; `retryable` tells activities whether a retry can help. */
 export class Warp10Error extends Error {
@@ -246,7 +246,8 @@ export class Warp10Client {
     );
   }
 
+  /** Warp 10 echoes part of a failing script: a token's WarpScript literal, whole or cut anywhere. */
   private redact(text: string): string {
-    return redactString(text, this.secrets);
+    return redactEcho(text, this.secrets);
   }
 }

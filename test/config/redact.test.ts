@@ -1,7 +1,8 @@
 // The one redaction the worker uses for logs, errors and Slack messages.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { REDACTED, redact } from '../../src/config/redact.ts';
+import { MIN_ECHOED_PIECE, REDACTED, redact, redactEcho } from '../../src/config/redact.ts';
+import { stringLiteral } from '../../src/warp10/warpscript.ts';
 
 describe('redact', () => {
   test('replaces every occurrence of every secret', () => {
@@ -35,5 +36,35 @@ describe('redact', () => {
   test('redact walks nested values and leaves non-strings alone', () => {
     const out = redact({ a: ['k-SECRET-1', { b: 'x k-SECRET-1 y' }], n: 3 }, ['k-SECRET-1']);
     assert.deepEqual(out, { a: [REDACTED, { b: `x ${REDACTED} y` }], n: 3 });
+  });
+
+  test('a secret as a WarpScript literal holds it (%XX for every byte outside A-Za-z0-9) is hidden', () => {
+    const secret = "t0k-en_1.2~!'()* é😀%";
+    const lit = stringLiteral(secret).slice(1, -1);
+    assert.match(lit, /^t0k%2Den%5F1%2E2%7E%21%27%28%29%2A%20%C3%A9%F0%9F%98%80%25$/);
+    assert.equal(
+      redact(`Exception at '${lit}' =>TOLONG<='`, [secret]),
+      `Exception at '${REDACTED}' =>TOLONG<='`,
+    );
+  });
+
+  test('redactEcho: a piece of a literal Warp 10 cut from a failing line is hidden, the rest of the text kept', () => {
+    const secret = 'local-read-cde0fa672e0807abed5643e15837a79a';
+    const echo =
+      "Exception at '5643e15837a79a' 'token' STORE =>18446744073709551616<= 'big' STORE' in section [TOP]";
+    assert.equal(
+      redactEcho(echo, [secret]),
+      `Exception at '${REDACTED}' 'token' STORE =>18446744073709551616<= 'big' STORE' in section [TOP]`,
+    );
+    // Pieces of the literal form (%2D) and of the raw form; whole forms as redact() does.
+    assert.equal(redactEcho("at 'l%2Dread%2Dcde0' x", [secret]), `at '${REDACTED}' x`);
+    assert.equal(
+      redactEcho(`(For input string: "${secret}")`, [secret]),
+      `(For input string: "${REDACTED}")`,
+    );
+    // Shorter than MIN_ECHOED_PIECE: kept (it would hide common words), as is text sharing no piece.
+    assert.equal(redactEcho("at '7a79a' x", [secret]), "at '7a79a' x");
+    assert.equal(MIN_ECHOED_PIECE, 6);
+    assert.equal(redactEcho('nothing here', [secret, '']), 'nothing here');
   });
 });
