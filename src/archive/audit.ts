@@ -2,6 +2,7 @@
 // lists is present with its size and checksum, every line decodes as a wrapped series, per-series point
 // counts and first/last ticks match the batch manifest, and nothing else lies in the month's folder.
 // Streaming: one line of one object is held at a time, plus one batch manifest.
+import { auditMonthIndex } from './index-audit.ts';
 import { createHash } from 'node:crypto';
 import { NotFoundError, type ArchiveStore } from '../store/types.ts';
 import { hashingMembers } from './integrity.ts';
@@ -52,7 +53,7 @@ export async function auditMonth(store: ArchiveStore, ref: MonthRef): Promise<Mo
   const audit: MonthAudit = { ...ref, ok: false, batches: 0, series: 0, points: 0, bytes: 0, problems: [] };
   const problem = (object: string, text: string) => audit.problems.push({ object, problem: text });
 
-  let manifest: Pick<MonthManifest, 'batches' | 'series' | 'points' | 'bytes'> | undefined;
+  let manifest: Pick<MonthManifest, 'batches' | 'series' | 'points' | 'bytes' | 'index'> | undefined;
   try {
     manifest = await readMonthManifest(store, ref);
   } catch (err) {
@@ -268,6 +269,10 @@ export async function auditMonth(store: ArchiveStore, ref: MonthRef): Promise<Mo
   }
 
   if (!committed) return audit; // its unfinished batches' objects are no strays
+  if (manifest.index) {
+    expected.add(manifest.index.key);
+    for (const p of await auditMonthIndex(store, ref, manifest)) problem(p.object, p.problem);
+  }
   const prefix = monthPrefix(ref);
   const planPage = (key: string) => /^plan-\d{5}\.json$/.test(key.slice(prefix.length));
   for (const key of listed.keys()) {

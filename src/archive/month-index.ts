@@ -4,7 +4,7 @@
 // of the footer (once), one of its block and one of its member, whatever the number of series and batches;
 // ARCHIVE.FETCH reads it instead of parsing every batch manifest of the month.
 import { createHash } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import type { BatchManifest, MonthRange } from './manifest.ts';
 
 export const INDEX_FORMAT = 'warp10-offloader/index@1';
@@ -224,3 +224,63 @@ function bloom(pairs: Set<string>): Bloom {
 /** The index object's key: named by its content, so a reader's cache of it never goes stale. */
 export const monthIndexKey = (monthPrefix: string, sha: string) =>
   `${monthPrefix}index-${sha.slice(0, 16)}.idx`;
+
+/**
+ * What differs between a stored index and the one its batch manifests make (owners aside: they come from
+ * Warp 10, not from the manifests): a block or footer that fails its SHA-256, a series missing, extra, or
+ * pointing at other parts. Empty when the index is exactly what the manifests say.
+ */
+export function compareMonthIndex(
+  body: Buffer,
+  ref: Pick<MonthIndexRef, 'bytes' | 'sha256' | 'footer'>,
+  manifests: BatchManifest[],
+  range: MonthRange,
+): string[] {
+  if (body.length !== ref.bytes || sha256(body) !== ref.sha256) {
+    return [`is ${body.length} bytes with another SHA-256 than manifest.json says (${ref.bytes} bytes)`];
+  }
+  const lines = (b: Buffer, footer: { offset: number; bytes: number }): string[] => {
+    const f = JSON.parse(gunzipSync(b.subarray(footer.offset, footer.offset + footer.bytes)).toString()) as {
+      blocks: { offset: number; bytes: number; sha256: string }[];
+    };
+    const out: string[] = [];
+    for (const [i, blk] of f.blocks.entries()) {
+      const raw = b.subarray(blk.offset, blk.offset + blk.bytes);
+      if (sha256(raw) !== blk.sha256) throw new Error(`block ${i} fails its SHA-256`);
+      const [table, ...rest] = gunzipSync(raw).toString().trimEnd().split('\n');
+      const parts = JSON.parse(table!) as unknown[][];
+      for (const l of rest) {
+        const [selector, , , attributes, refs] = l.split('\t');
+        // Parts by value, not by their number in the block's table.
+        const resolved = refs!.split(',').map((r) => {
+          const [p, ...counts] = r.split(':');
+          return `${JSON.stringify(parts[Number(p)])}:${counts.join(':')}`;
+        });
+        out.push(`${selector}\t${attributes}\t${resolved.join(',')}`);
+      }
+    }
+    return out;
+  };
+  let stored: string[];
+  try {
+    stored = lines(body, ref.footer);
+  } catch (err) {
+    return [`is not readable: ${(err as Error).message}`];
+  }
+  const fresh = buildMonthIndex(manifests, range);
+  const expected = lines(fresh.body, fresh.ref.footer);
+  const problems: string[] = [];
+  const have = new Set(stored);
+  const want = new Set(expected);
+  const missing = expected.filter((l) => !have.has(l));
+  const extra = stored.filter((l) => !want.has(l));
+  if (missing.length > 0)
+    problems.push(
+      `lacks ${missing.length} series entr(ies) of the batch manifests, e.g. ${missing[0]!.split('\t')[0]}`,
+    );
+  if (extra.length > 0)
+    problems.push(
+      `holds ${extra.length} series entr(ies) the batch manifests do not, e.g. ${extra[0]!.split('\t')[0]}`,
+    );
+  return problems;
+}

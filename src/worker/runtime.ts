@@ -12,6 +12,7 @@ import { createSlackActivities } from '../activities/slack.ts';
 import { createSmokeActivities } from '../activities/smoke.ts';
 import { createStoreActivities } from '../activities/store.ts';
 import { seriesOwners } from '../activities/warp10/owners.ts';
+import { cancellationSignal, log } from '@temporalio/activity';
 import { createWarp10Activities } from '../activities/warp10.ts';
 import { createOffloadActivities } from '../activities/offload.ts';
 import { createRestoreActivities, type RestoreTarget } from '../activities/restore.ts';
@@ -196,7 +197,11 @@ export function createActivities(rt: Runtime) {
   });
   const store = createStoreActivities({
     store: rt.store,
-    owners: (selector) => seriesOwners({ runner: rt.runner, tokens: rt.tokens }, selector),
+    owners: (selector) =>
+      seriesOwners({ runner: rt.runner, tokens: rt.tokens }, selector, {
+        signal: cancellationSignal(),
+        warn: (message) => log.warn(message),
+      }),
   });
   return {
     ...warp10,

@@ -5,7 +5,12 @@ import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import type { BatchManifest, MonthRange } from '../../src/archive/manifest.ts';
-import { INDEX_BLOCK_BYTES, buildMonthIndex, monthIndexKey } from '../../src/archive/month-index.ts';
+import {
+  INDEX_BLOCK_BYTES,
+  buildMonthIndex,
+  compareMonthIndex,
+  monthIndexKey,
+} from '../../src/archive/month-index.ts';
 
 const range: MonthRange = {
   timezone: 'UTC',
@@ -159,5 +164,27 @@ describe('month index encoding', () => {
       assert.ok(text < INDEX_BLOCK_BYTES + 200, `block ${i}: ${text} bytes of text`);
     }
     assert.equal(count, 20_000);
+  });
+
+  test('compareMonthIndex: an index made from other manifests is named for what it lacks or adds; a damaged one for its hashes', () => {
+    const all = [
+      batch(1, [
+        { selector: 'c{k=a}', points: 1, first: S, last: S, member: 0 },
+        { selector: 'c{k=b}', points: 1, first: S, last: S, member: 1 },
+      ]),
+    ];
+    const fewer = [batch(1, [{ selector: 'c{k=a}', points: 1, first: S, last: S, member: 0 }])];
+    const good = buildMonthIndex(all, range);
+    assert.deepEqual(compareMonthIndex(good.body, good.ref, all, range), []);
+    const short = buildMonthIndex(fewer, range);
+    assert.deepEqual(compareMonthIndex(short.body, short.ref, all, range), [
+      'lacks 1 series entr(ies) of the batch manifests, e.g. c{k=b}',
+    ]);
+    assert.deepEqual(compareMonthIndex(good.body, good.ref, fewer, range), [
+      'holds 1 series entr(ies) the batch manifests do not, e.g. c{k=b}',
+    ]);
+    const damaged = Buffer.from(good.body);
+    damaged[3] = damaged[3]! ^ 0xff;
+    assert.match(compareMonthIndex(damaged, good.ref, all, range)[0]!, /another SHA-256/);
   });
 });

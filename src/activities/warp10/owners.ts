@@ -1,7 +1,6 @@
 // Who owns each series of a dataset, as Warp 10 knows it (`.owner`, `.producer`: FIND hides them), read by
 // ARCHIVE.OWNERS of this project's Warp 10 extension. The commit records them in the month's index, so that
 // ARCHIVE.FETCH gives a token only the archived series FETCH would have given it.
-import { cancellationSignal, log } from '@temporalio/activity';
 import type { SeriesOwners } from '../../archive/month-index.ts';
 import type { Selector } from '../../config/schema.ts';
 import { WarpScriptError } from '../../warp10/client.ts';
@@ -20,19 +19,18 @@ interface OwnersReply {
 export async function seriesOwners(
   { runner, tokens }: Pick<Warp10ActivityDeps, 'runner' | 'tokens'>,
   selector: Selector,
+  opts: { signal?: AbortSignal; warn: (message: string) => void },
 ): Promise<SeriesOwners | undefined> {
   let reply: OwnersReply;
   try {
     [reply] = await runner.run<[OwnersReply]>(
       'archive-owners',
       { token: tokens.read, class: selector.class, labels: selector.labels },
-      cancellationSignal(),
+      opts.signal,
     );
   } catch (err) {
     if (!(err instanceof WarpScriptError)) throw err;
-    log.warn('series owners not recorded in the month index: ARCHIVE.OWNERS failed', {
-      error: err.warpMessage,
-    });
+    opts.warn(`series owners not recorded in the month index: ARCHIVE.OWNERS failed: ${err.warpMessage}`);
     return undefined;
   }
   const out: SeriesOwners = new Map();
