@@ -1,0 +1,218 @@
+// `npm run bench -- cold-year`: the cold tier at the archive's size (issue 32), side by side in one run.
+// One class of BENCH_YEAR_SERIES (200,000) UUID-labelled series x 10 points in each of BENCH_YEAR_MONTHS
+// (12) months — the same series every month — and BENCH_YEAR_SMALL (50) small datasets (20 series each)
+// in every month, archived month by month (every dataset of the month at once) into the store the stack's
+// Warp 10 reads. One series over the whole year:
+//   - FETCH before the archive (the floor; first query, then the median of 5);
+//   - ARCHIVE.FETCH after a restart of Warp 10 (first query), then warm (median of 5), and a window
+//     outside the archived months; store requests of each (ARCHIVE.STATS) and the Warp 10 heap after a
+//     full GC before and after them (jcmd), against the cache bound.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import type { MonthRef } from '../../src/archive/layout.ts';
+import { archiveWorkflowId } from '../../src/archive/layout.ts';
+import { buildRuntime } from '../../src/worker/runtime.ts';
+import { readPid } from '../stack/common.ts';
+import { LOCAL_ARCHIVE } from '../stack/extension.ts';
+import { warp10Down, warp10Up } from '../stack/warp10.ts';
+import {
+  benchConfig,
+  benchWorker,
+  connectTemporal,
+  here,
+  median,
+  monthBounds,
+  requireWarp10,
+} from './setup.ts';
+
+const QUERY = here('cold-fetch.mc2');
+const REPEAT = 5;
+
+const hex = (s: string, n: number) => createHash('sha256').update(s).digest('hex').slice(0, n);
+/** The same series every month: labels derived from the series' number. */
+function bigLines(cls: string, tag: string, series: number, month: string): Generator<string[]> {
+  const [S, E] = monthBounds(month);
+  const step = Math.floor((E - S) / 10);
+  return (function* () {
+    const out: string[] = [];
+    for (let a = 0; a < series / 4; a++) {
+      const h = hex(`${tag}-${a}`, 32);
+      const app = `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+      for (let i = 0; i < 4; i++) {
+        const inst = hex(`${tag}-${a}-${i}`, 8);
+        for (let p = 0; p < 10; p++) {
+          const ts = S + p * step + (a % 1000);
+          out.push(
+            p === 0
+              ? `${ts}// ${cls}{app=${app},inst=${inst},zone=par${i % 3}} ${(a + p) % 100}`
+              : `=${ts}// ${p}`,
+          );
+        }
+      }
+      if (out.length >= 200_000) yield out.splice(0);
+    }
+    if (out.length > 0) yield out;
+  })();
+}
+
+interface Stats {
+  store: { listings: number; gets: number; ranges: number; heads: number; requests: number; bytes: number };
+  cache: { bytes: number; 'max.bytes': number };
+}
+
+function heapUsedMiB(): number | undefined {
+  const pid = readPid('warp10');
+  if (pid === undefined) return undefined;
+  spawnSync('jcmd', [String(pid), 'GC.run'], { encoding: 'utf8' });
+  const info = spawnSync('jcmd', [String(pid), 'GC.heap_info'], { encoding: 'utf8' }).stdout ?? '';
+  const used = /used (\d+)K/.exec(info)?.[1];
+  return used === undefined ? undefined : Number(used) / 1024;
+}
+
+export async function benchColdYear(): Promise<void> {
+  requireWarp10();
+  const series = Number(process.env.BENCH_YEAR_SERIES ?? 200_000);
+  const monthsN = Number(process.env.BENCH_YEAR_MONTHS ?? 12);
+  const smallN = Number(process.env.BENCH_YEAR_SMALL ?? 50);
+  const tag = Date.now().toString(36);
+  const big = `yr${tag}`;
+  const months = Array.from({ length: monthsN }, (_, i) => `2002-${String(i + 1).padStart(2, '0')}`);
+  const datasets = [
+    { name: big, selector: { class: big } },
+    ...Array.from({ length: smallN }, (_, i) => ({
+      name: `${big}s${i}`,
+      selector: { class: `${big}.s${i}` },
+    })),
+  ];
+  const config = benchConfig(big, LOCAL_ARCHIVE, datasets, { lateData: { lateness: '0 minutes' } });
+  let rt = buildRuntime(config, { log: () => {} });
+  const [S] = monthBounds(months[0]!);
+  const [, E] = monthBounds(months.at(-1)!);
+  const temporal = await connectTemporal();
+  const stats = async () => (await rt.runner.run<[Stats]>(statsScript(), { token: rt.tokens.read }))[0];
+  const query = async (selector: string, archive: boolean, start = S, end = E - 1) => {
+    const t = performance.now();
+    const [[n, points]] = await rt.runner.run<[[number, number]]>(QUERY, {
+      token: rt.tokens.read,
+      selector,
+      start,
+      end,
+      archive,
+    });
+    return { ms: performance.now() - t, series: n, points };
+  };
+  try {
+    console.log(
+      `cold tier, a year: ${series.toLocaleString('en-US')} series x 10 points x ${monthsN} months, and ${smallN} small datasets (20 series) every month`,
+    );
+    let one: string | undefined;
+    const t0 = performance.now();
+    for (const month of months) {
+      for (const chunk of bigLines(big, tag, series, month)) {
+        one ??= chunk[0]!.split(' ')[1]!.replace(/^\/\/\s*/, '');
+        await rt.client.update(rt.tokens.write, chunk.join('\n'));
+      }
+      const [Sm] = monthBounds(month);
+      const lines: string[] = [];
+      for (let d = 0; d < smallN; d++)
+        for (let s = 0; s < 20; s++)
+          for (let p = 0; p < 10; p++)
+            lines.push(`${Sm + p * 3_600_000_000}// ${big}.s${d}{host=h${s}} ${p}`);
+      await rt.client.update(rt.tokens.write, lines.join('\n'));
+    }
+    console.log(`  seeded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const live = [];
+    for (let i = 0; i < REPEAT; i++) live.push(await query(one!, false));
+
+    const worker = await benchWorker(temporal, rt, big);
+    const t1 = performance.now();
+    for (const month of months) {
+      await worker.runUntil(
+        Promise.all(
+          datasets.map((d) => {
+            const ref: MonthRef = { group: 'bench', dataset: d.name, month };
+            return temporal.client.workflow.execute('archive', {
+              taskQueue: big,
+              workflowId: `${archiveWorkflowId(ref)}-${big}`,
+              args: [ref],
+            });
+          }),
+        ),
+      );
+    }
+    console.log(
+      `  archived ${monthsN * datasets.length} dataset-months in ${((performance.now() - t1) / 1000).toFixed(1)} s`,
+    );
+
+    // A fresh Warp 10: nothing of the archive in its heap.
+    await rt.close();
+    await warp10Down();
+    await warp10Up();
+    rt = buildRuntime(config, { log: () => {} });
+    const heap0 = heapUsedMiB();
+    const s0 = await stats();
+    const cold = await query(one!, true);
+    const s1 = await stats();
+    const warm = [];
+    const warmReq: number[] = [];
+    for (let i = 0; i < REPEAT; i++) {
+      const before = await stats();
+      warm.push(await query(one!, true));
+      warmReq.push((await stats()).store.requests - before.store.requests);
+    }
+    const s2 = await stats();
+    const [S3] = monthBounds('2003-03');
+    const [, E3] = monthBounds('2003-04');
+    const outside = await query(one!, true, S3, E3 - 1);
+    const s3 = await stats();
+    const heap1 = heapUsedMiB();
+    for (const r of [cold, ...warm]) {
+      if (r.points !== live[0]!.points || r.series !== live[0]!.series)
+        throw new Error(
+          `ARCHIVE.FETCH found ${r.series} series / ${r.points} points, FETCH ${live[0]!.series} / ${live[0]!.points}`,
+        );
+    }
+    const d = (a: Stats, b: Stats) => {
+      const x = b.store;
+      const y = a.store;
+      return `${x.requests - y.requests} (${x.listings - y.listings} listing, ${x.heads - y.heads} HEAD, ${x.gets - y.gets} GET, ${x.ranges - y.ranges} range GET; ${((x.bytes - y.bytes) / 1024).toFixed(0)} KiB)`;
+    };
+    const ms = (x: number) => `${x.toFixed(0)} ms`;
+    const liveMedian = median(live.map((r) => r.ms));
+    const warmMedian = median(warm.map((r) => r.ms));
+    console.log('');
+    console.log(
+      `one series over ${monthsN} months (${live[0]!.points} points), ${monthsN * datasets.length} dataset-months in the store:`,
+    );
+    console.log('');
+    console.log('| | time | store requests |');
+    console.log('|---|---|---|');
+    console.log(
+      `| FETCH before the archive: first; median of ${REPEAT} | ${ms(live[0]!.ms)}; ${ms(liveMedian)} | — |`,
+    );
+    console.log(
+      `| ARCHIVE.FETCH, first query after a Warp 10 restart | ${ms(cold.ms)} (${(cold.ms / live[0]!.ms).toFixed(2)}x FETCH's first) | ${d(s0, s1)} |`,
+    );
+    console.log(
+      `| ARCHIVE.FETCH warm, median of ${REPEAT} | ${ms(warmMedian)} (speed ${(liveMedian / warmMedian).toFixed(2)}x FETCH's) | ${median(warmReq)} a query; all ${REPEAT}: ${d(s1, s2)} |`,
+    );
+    console.log(
+      `| ARCHIVE.FETCH of a window outside the archived months | ${ms(outside.ms)} | ${d(s2, s3)} |`,
+    );
+    console.log('');
+    console.log(
+      `  Warp 10 heap after a full GC: ${heap0?.toFixed(0) ?? '?'} MiB before the queries, ${heap1?.toFixed(0) ?? '?'} MiB after (+${heap0 !== undefined && heap1 !== undefined ? (heap1 - heap0).toFixed(0) : '?'} MiB); the index cache holds ${(s3.cache.bytes / 1048576).toFixed(1)} MiB of its ${(s3.cache['max.bytes'] / 1048576).toFixed(0)} MiB bound`,
+    );
+  } finally {
+    for (const ds of datasets)
+      rmSync(path.join(LOCAL_ARCHIVE, 'bench', ds.name), { recursive: true, force: true });
+    await rt.close();
+    await temporal.close();
+  }
+}
+
+function statsScript(): string {
+  return here('cold-stats.mc2');
+}
