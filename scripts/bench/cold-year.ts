@@ -11,8 +11,17 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import type { MonthRef } from '../../src/archive/layout.ts';
-import { archiveWorkflowId } from '../../src/archive/layout.ts';
+import {
+  archiveWorkflowId,
+  batchManifestKey,
+  monthManifestKey,
+  monthPrefix,
+  type MonthRef,
+} from '../../src/archive/layout.ts';
+import { BatchManifestSchema, MonthManifestSchema, type BatchManifest } from '../../src/archive/manifest.ts';
+import { buildMonthIndex } from '../../src/archive/month-index.ts';
+import { readJson } from '../../src/activities/store-json.ts';
+import { seriesOwners } from '../../src/activities/warp10/owners.ts';
 import { buildRuntime } from '../../src/worker/runtime.ts';
 import { readPid } from '../stack/common.ts';
 import { LOCAL_ARCHIVE } from '../stack/extension.ts';
@@ -128,7 +137,9 @@ export async function benchColdYear(): Promise<void> {
 
     const worker = await benchWorker(temporal, rt, big);
     const t1 = performance.now();
+    const monthMs: number[] = [];
     for (const month of months) {
+      const tm = performance.now();
       await worker.runUntil(
         Promise.all(
           datasets.map((d) => {
@@ -141,9 +152,28 @@ export async function benchColdYear(): Promise<void> {
           }),
         ),
       );
+      monthMs.push(performance.now() - tm);
     }
     console.log(
       `  archived ${monthsN * datasets.length} dataset-months in ${((performance.now() - t1) / 1000).toFixed(1)} s`,
+    );
+
+    // The big class's first month: its index against its data, and what writing it costs (the owners
+    // asked of Warp 10, the index built from the batch manifests, stored), against the month's archive.
+    const ref0: MonthRef = { group: 'bench', dataset: big, month: months[0]! };
+    const m0 = await readJson(rt.store, monthManifestKey(ref0), MonthManifestSchema);
+    if (!m0?.index) throw new Error(`${monthManifestKey(ref0)} names no index`);
+    const manifests: BatchManifest[] = [];
+    for (const b of m0.batches)
+      manifests.push((await readJson(rt.store, batchManifestKey(ref0, b.batch), BatchManifestSchema))!);
+    const tIndex = performance.now();
+    const owners = await seriesOwners(rt, { class: big, labels: {} }, { warn: (m) => console.error(m) });
+    const built = buildMonthIndex(manifests, m0.range, owners);
+    await rt.store.put(`${monthPrefix(ref0)}index-bench.idx`, built.body);
+    const indexMs = performance.now() - tIndex;
+    await rt.store.delete(`${monthPrefix(ref0)}index-bench.idx`);
+    console.log(
+      `  ${months[0]}'s index: ${(m0.index.bytes / 1048576).toFixed(2)} MiB for ${(m0.bytes / 1048576).toFixed(2)} MiB of data (${(m0.index.bytes / m0.bytes).toFixed(3)}x), ${m0.index.blocks} blocks; writing it (owners, build, put) ${(indexMs / 1000).toFixed(1)} s = ${((indexMs / monthMs[0]!) * 100).toFixed(1)} % of that month's archive (${(monthMs[0]! / 1000).toFixed(1)} s, every dataset)`,
     );
 
     // A fresh Warp 10: nothing of the archive in its heap.
