@@ -192,8 +192,11 @@ export async function mockOffloader(
 }
 
 /** Every key of the month in the store, sorted. */
+/** The month's objects, relative; its index (named by its content) as `index-<sha>.idx`. */
 export async function monthKeys(store: ArchiveStore, ref: MonthRef): Promise<string[]> {
-  return (await store.list(monthPrefix(ref))).map((o) => o.key.slice(monthPrefix(ref).length));
+  return (await store.list(monthPrefix(ref))).map((o) =>
+    o.key.slice(monthPrefix(ref).length).replace(/^index-[0-9a-f]{16}\.idx$/, 'index-<sha>.idx'),
+  );
 }
 
 export const COMPLETE_MONTH_KEYS = [
@@ -203,6 +206,7 @@ export const COMPLETE_MONTH_KEYS = [
   'batch-00002.wrap.gz',
   'batch-00003.json',
   'batch-00003.wrap.gz',
+  'index-<sha>.idx',
   'manifest.json',
   'plan.json',
 ];
