@@ -16,25 +16,18 @@ import {
   monthManifestKey,
   type MonthRef,
 } from '../../src/archive/layout.ts';
-import { freePort } from '../../src/metrics/server.ts';
-import { buildRuntime, type Runtime } from '../../src/worker/runtime.ts';
-import { nofetchReadToken, startStandalone, type StandaloneInstance } from '../../scripts/stack/warp10.ts';
+import type { Runtime } from '../../src/worker/runtime.ts';
+import { nofetchReadToken, type StandaloneInstance } from '../../scripts/stack/warp10.ts';
 import { archiveRuns } from '../support/archive-run.ts';
-import { tempDir, testConfig } from '../support/config.ts';
+import { coldWarp10, exec, type ColdWarp10 } from '../support/cold-tier.ts';
+import { tempDir } from '../support/config.ts';
 import { utcMonth } from '../support/month.ts';
 import { NASTY_POINTS, NASTY_SERIES, enc, seedNasty } from '../support/nasty-month.ts';
-import { temporalEnv, uniqueId, warp10OrSkip } from '../support/stack.ts';
+import { temporalEnv, warp10OrSkip } from '../support/stack.ts';
 
 const MONTH = '2026-03';
 const { S, E } = utcMonth(MONTH);
 const MAX_READ = 1 << 20;
-
-async function exec(url: string, script: string): Promise<{ stack?: unknown[]; error?: string }> {
-  const res = await fetch(`${url}/api/v0/exec`, { method: 'POST', body: script });
-  const text = await res.text();
-  if (!res.ok) return { error: res.headers.get('x-warp10-error-message') ?? text.slice(0, 500) };
-  return { stack: JSON.parse(text) as unknown[] };
-}
 
 interface IndexRef {
   key: string;
@@ -99,6 +92,7 @@ interface BatchManifest {
 
 /** One month archived by the real workflow into a local store, read by a Warp 10 of its own. */
 interface Ctx {
+  cold: ColdWarp10;
   w: StandaloneInstance;
   rt: Runtime;
   store: string;
@@ -164,27 +158,13 @@ describe('ARCHIVE.FETCH over a hostile store (real Warp 10, real Temporal)', () 
     env = await temporalEnv();
     const store = tempDir('hostile-store');
     const outside = tempDir('hostile-outside');
-    const port = await freePort();
-    const w = await startStandalone({
-      name: `warp10-hostile-${port}`,
-      dataDir: tempDir('hostile-warp10'),
-      port,
+    const cold = await coldWarp10({
+      name: 'hostile',
+      group: 'hostile',
       archiveStore: { 'archive.fetch.dir': store, 'archive.fetch.max.read.bytes': String(MAX_READ) },
+      store: { type: 'local', path: store },
     });
-    process.env.HOSTILE_READ = w.readToken;
-    process.env.HOSTILE_WRITE = w.writeToken;
-    const cls = uniqueId('test.hostile').replace(/-/g, '.');
-    const dataset = cls.replace(/[^a-z0-9]/g, '');
-    const rt = buildRuntime(
-      testConfig({
-        warp10Url: w.url,
-        tokenEnv: { read: 'HOSTILE_READ', write: 'HOSTILE_WRITE' },
-        groups: [
-          { name: 'hostile', datasets: [{ name: dataset, selector: { class: cls }, seriesPerBatch: 5 }] },
-        ],
-        store: { type: 'local', path: store },
-      }),
-    );
+    const { w, rt, cls, dataset } = cold;
     const T = `'${w.readToken}'`;
     const ref: MonthRef = { group: 'hostile', dataset, month: MONTH };
     await seedNasty(rt, w, cls, S, E);
@@ -194,6 +174,7 @@ describe('ARCHIVE.FETCH over a hostile store (real Warp 10, real Temporal)', () 
     const monthOriginal = readFileSync(monthFile, 'utf8');
     const manifestFile = path.join(store, ...batchManifestKey(ref, 1).split('/'));
     ctx = {
+      cold,
       w,
       rt,
       store,
@@ -214,8 +195,7 @@ describe('ARCHIVE.FETCH over a hostile store (real Warp 10, real Temporal)', () 
     assert.deepEqual(read.stack, [NASTY_SERIES], read.error);
   });
   after(async () => {
-    await ctx?.rt.close();
-    await ctx?.w.stop();
+    await ctx?.cold.close();
     await env?.teardown();
   });
 

@@ -14,6 +14,7 @@ import { tempDir, testConfig } from '../support/config.ts';
 import { utcMonth } from '../support/month.ts';
 import { NASTY_POINTS, NASTY_SERIES, enc, seedNasty } from '../support/nasty-month.ts';
 import { startS3Server, type TestS3Server } from '../support/s3-server.ts';
+import { exec } from '../support/cold-tier.ts';
 import { temporalEnv, uniqueId, warp10OrSkip } from '../support/stack.ts';
 
 const MONTH = '2026-04';
@@ -31,13 +32,6 @@ after(async () => {
   await s3?.stop();
   await env?.teardown();
 });
-
-async function exec(url: string, script: string): Promise<{ stack?: unknown[]; error?: string }> {
-  const res = await fetch(`${url}/api/v0/exec`, { method: 'POST', body: script });
-  const text = await res.text();
-  if (!res.ok) return { error: res.headers.get('x-warp10-error-message') ?? text.slice(0, 500) };
-  return { stack: JSON.parse(text) as unknown[] };
-}
 
 /** Each series as [class labels, points by tick], sorted: what to compare between FETCH and ARCHIVE.FETCH. */
 async function series(url: string, script: string): Promise<unknown> {

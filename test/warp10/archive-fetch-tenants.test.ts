@@ -9,18 +9,12 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { monthManifestKey, type MonthRef } from '../../src/archive/layout.ts';
-import { freePort } from '../../src/metrics/server.ts';
-import { buildRuntime } from '../../src/worker/runtime.ts';
-import {
-  foreignReadToken,
-  startStandalone,
-  tenantReadToken,
-  tenantWriteToken,
-} from '../../scripts/stack/warp10.ts';
+import { foreignReadToken, tenantReadToken, tenantWriteToken } from '../../scripts/stack/warp10.ts';
 import { archiveRuns } from '../support/archive-run.ts';
-import { tempDir, testConfig } from '../support/config.ts';
+import { coldWarp10, exec } from '../support/cold-tier.ts';
+import { tempDir } from '../support/config.ts';
 import { utcMonth } from '../support/month.ts';
-import { temporalEnv, uniqueId, warp10OrSkip } from '../support/stack.ts';
+import { temporalEnv, warp10OrSkip } from '../support/stack.ts';
 
 const MONTH = '2026-02';
 const { S, E } = utcMonth(MONTH);
@@ -34,13 +28,6 @@ after(async () => {
   await env?.teardown();
 });
 
-async function exec(url: string, script: string): Promise<{ stack?: unknown[]; error?: string }> {
-  const res = await fetch(`${url}/api/v0/exec`, { method: 'POST', body: script });
-  const text = await res.text();
-  if (!res.ok) return { error: res.headers.get('x-warp10-error-message') ?? text.slice(0, 500) };
-  return { stack: JSON.parse(text) as unknown[] };
-}
-
 interface GtsJson {
   c: string;
   l: Record<string, string>;
@@ -51,27 +38,12 @@ describe('ARCHIVE.FETCH for several owners of one application (real Warp 10, rea
   test('cold tier: a second owner of the same application writes a series named as the first owner’s archived one, then the first owner’s hot metadata is removed (DELETE deleteall) — the second sees none of the first’s archive by any selector; the first still reads all of it, by exact and regex selectors; no other owner or application sees it', async (t) => {
     if (!warp10OrSkip(t)) return;
     const store = tempDir('tenants-store');
-    const port = await freePort();
-    const w = await startStandalone({
-      name: `warp10-tenants-${port}`,
-      dataDir: tempDir('tenants-warp10'),
-      port,
+    const { w, rt, cls, dataset, close } = await coldWarp10({
+      name: 'tenants',
+      group: 'tenants',
       archiveStore: { 'archive.fetch.dir': store },
+      store: { type: 'local', path: store },
     });
-    process.env.TENANTS_READ = w.readToken;
-    process.env.TENANTS_WRITE = w.writeToken;
-    const cls = uniqueId('test.tenants').replace(/-/g, '.');
-    const dataset = cls.replace(/[^a-z0-9]/g, '');
-    const rt = buildRuntime(
-      testConfig({
-        warp10Url: w.url,
-        tokenEnv: { read: 'TENANTS_READ', write: 'TENANTS_WRITE' },
-        groups: [
-          { name: 'tenants', datasets: [{ name: dataset, selector: { class: cls }, seriesPerBatch: 5 }] },
-        ],
-        store: { type: 'local', path: store },
-      }),
-    );
     const owner = { read: `'${w.readToken}'`, write: w.writeToken };
     const tenant = { read: `'${tenantReadToken(w.readToken)}'`, write: tenantWriteToken(w.readToken) };
     const foreign = `'${foreignReadToken(w.readToken)}'`;
@@ -142,8 +114,7 @@ describe('ARCHIVE.FETCH for several owners of one application (real Warp 10, rea
       assert.deepEqual(await archived(tenant.read), [], 'and to no other owner');
       assert.deepEqual(await archived(foreign), [], 'nor application');
     } finally {
-      await rt.close();
-      await w.stop();
+      await close();
     }
   });
 });

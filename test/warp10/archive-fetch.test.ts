@@ -15,6 +15,7 @@ import { archiveRuns } from '../support/archive-run.ts';
 import { testConfig } from '../support/config.ts';
 import { utcMonth } from '../support/month.ts';
 import { NASTY_POINTS, NASTY_SERIES, enc, seedNasty } from '../support/nasty-month.ts';
+import { exec } from '../support/cold-tier.ts';
 import { temporalEnv, uniqueId, warp10OrSkip, type Warp10Stack } from '../support/stack.ts';
 
 const MONTH = '2026-05';
@@ -30,14 +31,6 @@ after(async () => {
   await env?.teardown();
 });
 
-/** Runs WarpScript; the stack of the reply, or Warp 10's error message. */
-async function exec(w: Warp10Stack, script: string): Promise<{ stack?: unknown[]; error?: string }> {
-  const res = await fetch(`${w.url}/api/v0/exec`, { method: 'POST', body: script });
-  const text = await res.text();
-  if (!res.ok) return { error: res.headers.get('x-warp10-error-message') ?? text.slice(0, 500) };
-  return { stack: JSON.parse(text) as unknown[] };
-}
-
 interface GtsJson {
   c: string;
   l: Record<string, string>;
@@ -47,7 +40,7 @@ interface GtsJson {
 
 /** The series of a FETCH-like call, each one's points by tick, sorted by class and labels. */
 async function series(w: Warp10Stack, prefix: string, call: string): Promise<GtsJson[] | string> {
-  const r = await exec(w, `${prefix} ${call} <% SORT %> F LMAP`);
+  const r = await exec(w.url, `${prefix} ${call} <% SORT %> F LMAP`);
   if (r.error !== undefined) return r.error;
   const key = (g: GtsJson) => `${g.c} ${JSON.stringify(Object.entries(g.l).sort())}`;
   return (r.stack![0] as GtsJson[]).sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
@@ -97,7 +90,7 @@ describe('ARCHIVE.FETCH (real Warp 10 with the extension, real Temporal)', () =>
       const ref: MonthRef = { group: 'afetch', dataset, month: MONTH };
       const [archived] = await archiveRuns(env, rt, ref);
       assert.deepEqual([archived?.status, archived?.points], ['archived', NASTY_POINTS]);
-      const gone = await exec(w, `0 ${queries['the whole month']} FETCH <% SIZE + %> FOREACH`);
+      const gone = await exec(w.url, `0 ${queries['the whole month']} FETCH <% SIZE + %> FOREACH`);
       assert.deepEqual(gone.stack, [0], 'FETCH finds nothing of the month now');
 
       for (const [name, q] of Object.entries(queries)) {
@@ -128,20 +121,20 @@ describe('ARCHIVE.FETCH (real Warp 10 with the extension, real Temporal)', () =>
       );
 
       // Without the capability; another owner's token; a selector matching nothing; over fetch.limit.
-      const noCap = await exec(w, `${queries['the whole month']} ARCHIVE.FETCH`);
+      const noCap = await exec(w.url, `${queries['the whole month']} ARCHIVE.FETCH`);
       assert.match(noCap.error ?? '', /ARCHIVE\.FETCH needs the 'archive\.fetch' capability/);
       const foreign = `'${foreignReadToken(w.readToken)}'`;
       const other = await exec(
-        w,
+        w.url,
         `${foreign} CAPADD ${queries['the whole month'].replace(T, foreign)} ARCHIVE.FETCH SIZE`,
       );
       assert.deepEqual(other.stack, [0], 'another owner sees none of it, as with FETCH');
       const none = await exec(
-        w,
+        w.url,
         `${T} CAPADD ${params(`${enc(cls)}{host=nobody}`, S, E - 1)} ARCHIVE.FETCH SIZE`,
       );
       assert.deepEqual(none.stack, [0]);
-      const limited = await exec(w, `${T} CAPADD 5 LIMIT ${queries['the whole month']} ARCHIVE.FETCH`);
+      const limited = await exec(w.url, `${T} CAPADD 5 LIMIT ${queries['the whole month']} ARCHIVE.FETCH`);
       assert.match(limited.error ?? '', /ARCHIVE\.FETCH exceeded limit of 5 datapoints/);
 
       // A damaged member: its series fail with the member named; series held elsewhere still read.
@@ -152,7 +145,7 @@ describe('ARCHIVE.FETCH (real Warp 10 with the extension, real Temporal)', () =>
       const bytes = readFileSync(file);
       bytes[m.object.members[0]!.offset + 20]! ^= 0xff;
       writeFileSync(file, bytes);
-      const damaged = await exec(w, `${T} CAPADD ${queries['the whole month']} ARCHIVE.FETCH`);
+      const damaged = await exec(w.url, `${T} CAPADD ${queries['the whole month']} ARCHIVE.FETCH`);
       assert.match(damaged.error ?? '', /member at byte 0 does not match its SHA-256 in the index/);
       assert.doesNotMatch(damaged.error ?? '', /[0-9a-f]{64}/, 'no hash of what was read');
       const inBatch1 = m.series.filter((x) => x.points > 0).map((x) => x.selector);
@@ -171,7 +164,7 @@ describe('ARCHIVE.FETCH (real Warp 10 with the extension, real Temporal)', () =>
       bytes[m.object.members[0]!.offset + 20]! ^= 0xff;
       writeFileSync(file, bytes);
       rmSync(path.join(LOCAL_ARCHIVE, ...batchObjectKey(ref, 2).split('/')));
-      const missing = await exec(w, `${T} CAPADD ${queries['the whole month']} ARCHIVE.FETCH`);
+      const missing = await exec(w.url, `${T} CAPADD ${queries['the whole month']} ARCHIVE.FETCH`);
       assert.match(missing.error ?? '', /batch-00002\.wrap\.gz is missing/);
     } finally {
       await rt.close();
