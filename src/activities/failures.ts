@@ -75,6 +75,24 @@ function tokenRefusal(
   };
 }
 
+/**
+ * The guarded delete's refusal (archive-delete*.mc2, WRITE_TOKEN_REACH): the write token's DELETE would
+ * remove series the read token does not list, which the guard never read nor archived.
+ */
+function tokenReach(warpMessage: string): string | undefined {
+  const m = /WRITE_TOKEN_REACH (\d+) /.exec(warpMessage);
+  if (!m) return undefined;
+  const where = /WRITE_TOKEN_REACH \d+ (.+?) under (.+?)\)*\s*$/.exec(warpMessage);
+  const n = Number(m[1]);
+  return (
+    `the write token (warp10.writeToken) would delete ${n} series${where ? ` under ${where[2]}` : ''} that the ` +
+    `read token (warp10.readToken) does not read${where ? ` (e.g. ${where[1]})` : ''}: the guarded delete ` +
+    'deletes only what it read and archived, so nothing was deleted. Narrow the write token (its owner and ' +
+    'application must reach only series the read token reads) or widen the read token to every series the ' +
+    'write token reaches (its owners, producers, applications, labels), restart the worker, then resume the run'
+  );
+}
+
 /** Maps an error thrown while working on `batch` to an ApplicationFailure (or returns it unchanged). */
 export function toFailure(err: unknown, batch?: number): unknown {
   const cancelled = requestedCancellation();
@@ -97,6 +115,15 @@ export function toFailure(err: unknown, batch?: number): unknown {
       return ApplicationFailure.create({
         type: 'Warp10TimeUnits',
         message: `${where}${timeUnitsProblem(units)}`,
+        nonRetryable: true,
+        details: [{ ...base, warp10 }],
+      });
+    }
+    const reach = tokenReach(err.warpMessage);
+    if (reach) {
+      return ApplicationFailure.create({
+        type: 'Warp10TokenReach',
+        message: `${where}${reach}`,
         nonRetryable: true,
         details: [{ ...base, warp10 }],
       });

@@ -9,6 +9,8 @@ export const NON_RETRYABLE = [
   'Warp10HttpError',
   // Warp 10 does not count microseconds (warp.timeunits): every range would be wrong.
   'Warp10TimeUnits',
+  // The write token reaches series the read token does not read: the guarded delete refused.
+  'Warp10TokenReach',
   'LiveDataChanged',
   'AmbiguousSelector',
   'ArchiveCorrupt',
