@@ -82,6 +82,11 @@ export class FaultProxy {
           (upRes) => {
             res.writeHead(upRes.statusCode ?? 502, upRes.headers);
             if (fault?.kind !== 'cut') {
+              // Warp 10 dying mid-reply drops the client's connection too, as it would without the proxy
+              // (pipe alone leaves the client waiting for the rest until its body timeout, 5 minutes).
+              upRes.once('close', () => {
+                if (!upRes.complete) res.destroy();
+              });
               upRes.pipe(res);
               return;
             }
