@@ -96,11 +96,25 @@ export async function benchCold(): Promise<void> {
     const labels = one!.slice(one!.indexOf('{') + 1);
     const isOne = (s: { selector: string }) =>
       s.selector.startsWith(`${cls}{`) && s.selector.endsWith(`,${labels}`);
-    // What ARCHIVE.FETCH reads: the month's index (manifest.json and every batch manifest), then members.
+    // What ARCHIVE.FETCH reads: manifest.json, the month index's footer and the block holding the series
+    // (docs/ARCHIVE-LAYOUT.md), then its member.
     const month = await readMonthManifest(rt.store, ref);
     if (!month) throw new Error('the month has no manifest');
     const file = (key: string) => path.join(LOCAL_ARCHIVE, key);
     let indexBytes = statSync(file(`${monthPrefix(ref)}manifest.json`)).size;
+    const full = JSON.parse(readFileSync(file(`${monthPrefix(ref)}manifest.json`), 'utf8')) as {
+      index?: { key: string; footer: { offset: number; bytes: number } };
+    };
+    if (full.index) {
+      const body = readFileSync(file(full.index.key));
+      const f = full.index.footer;
+      const footer = JSON.parse(gunzipSync(body.subarray(f.offset, f.offset + f.bytes)).toString()) as {
+        blocks: { first: string; last: string; bytes: number }[];
+      };
+      const selector = `${cls}{.app=offloader,${labels}`;
+      const block = footer.blocks.find((b) => b.first <= selector && selector <= b.last);
+      indexBytes += f.bytes + (block?.bytes ?? 0);
+    }
     let memberBytes = 0;
     let batchBytes = 0;
     let data = 0;
@@ -108,7 +122,6 @@ export async function benchCold(): Promise<void> {
     for (const b of month.batches) {
       const bm = await readBatchManifest(rt.store, ref, b.batch);
       if (!bm) throw new Error(`batch ${b.batch} has no manifest`);
-      indexBytes += statSync(file(`${monthPrefix(ref)}batch-${String(b.batch).padStart(5, '0')}.json`)).size;
       const obj = readFileSync(file(bm.object.key));
       data += obj.length;
       single += gzipSync(gunzipSync(obj)).length;
@@ -152,7 +165,7 @@ export async function benchCold(): Promise<void> {
     );
     console.log('');
     console.log(
-      `  one series: ARCHIVE.FETCH reads its member (${kib(memberBytes)}) and the month's index (${kib(indexBytes)}): ${kib(memberBytes + indexBytes)}; its whole batch object is ${kib(batchBytes)} (read + gunzip: ${ms(median(wholeMs))}, median of ${REPEAT})`,
+      `  one series: ARCHIVE.FETCH reads its member (${kib(memberBytes)}), manifest.json and the month index's footer and one block (${kib(indexBytes)}): ${kib(memberBytes + indexBytes)}; its whole batch object is ${kib(batchBytes)} (read + gunzip: ${ms(median(wholeMs))}, median of ${REPEAT})`,
     );
     console.log(
       `  archive bytes per point: ${(data / result.points).toFixed(2)} with members against ${(single / result.points).toFixed(2)} as one gzip member (${((data / single - 1) * 100).toFixed(2)} %)`,
