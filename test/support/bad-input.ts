@@ -2,8 +2,8 @@
 // as an operator runs them, a fixture on the real stack (live points, an archived month, an S3 fake), and
 // the checks every row makes — exit code, what is wrong, how to fix it, and that nothing changed.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -17,9 +17,9 @@ import { tempDir } from './config.ts';
 import { dumpFull } from './restore-run.ts';
 import { startS3Server, type TestS3Server } from './s3-server.ts';
 import { toInputFormat } from './seed.ts';
+import { tokenGen } from './tokengen.ts';
 import { temporalEnv, uniqueId, warp10OrSkip, workflowBundle, type Warp10Stack } from './stack.ts';
 import { parseConfig } from '../../src/config/load.ts';
-import { EXTENSION_JAR } from '../../scripts/stack/extension.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const MONTH = '2026-09';
@@ -334,35 +334,10 @@ export async function attempts(workflowId: string): Promise<number[]> {
  * never expire, so this is the one way to show how the offloader reports an expired token.
  */
 export function mintExpiredReadToken(): string | undefined {
-  if (process.env.WARP10_MANAGED !== 'local') return undefined;
-  const tools = path.join(ROOT, '.tools', 'warp10');
-  const jar = existsSync(tools)
-    ? readdirSync(tools)
-        .map((d) => path.join(tools, d, 'warp10-3.5.0', 'lib', 'warp10-3.5.0.jar'))
-        .find((j) => existsSync(j))
-    : undefined;
-  const conf = path.join(ROOT, '.data', 'warp10', 'conf', '99-local.conf');
-  if (!jar || !existsSync(conf)) return undefined;
   const owner = '00000000-0000-4000-8000-00000000e1a0';
-  const envelope = write(
-    path.join(tempDir('badinput-tokengen'), 'expired.mc2'),
+  const minted = tokenGen(
     `{ 'id' 'badinput-expired' 'type' 'READ' 'application' 'offloader' 'owner' '${owner}' 'issuance' 0 'expiry' 1000 ` +
       `'owners' [ '${owner}' ] 'producers' [ '${owner}' ] 'applications' [ 'offloader' ] } TOKENGEN`,
-  );
-  const out = execFileSync(
-    'java',
-    [
-      '-Dfile.encoding=UTF-8',
-      '-cp',
-      // The stack's configuration loads ARCHIVE.FETCH: TokenGen needs its class too.
-      [jar, EXTENSION_JAR].join(path.delimiter),
-      'io.warp10.TokenGen',
-      path.join(ROOT, 'scripts', 'warp10', 'standalone.conf'),
-      conf,
-      envelope,
-    ],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
-  );
-  const [minted] = JSON.parse(out.slice(out.indexOf('['))) as [{ token: string }];
-  return minted.token;
+  ) as { token: string } | undefined;
+  return minted?.token;
 }

@@ -6,25 +6,21 @@
 // and deletes nothing otherwise. Real Warp 10 3.5.0 (tokens minted by its TokenGen with the local stack's
 // keys), real Temporal.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { EXTENSION_JAR } from '../../scripts/stack/extension.ts';
 import { toFailure } from '../../src/activities/failures.ts';
 import { wrapDigest } from '../../src/warp10/digest.ts';
 import { Warp10Client, WarpScriptError } from '../../src/warp10/client.ts';
 import { buildRuntime } from '../../src/worker/runtime.ts';
 import { archiveRuns } from '../support/archive-run.ts';
-import { tempDir, testConfig } from '../support/config.ts';
+import { testConfig } from '../support/config.ts';
 import { utcMonth } from '../support/month.ts';
 import { temporalEnv, uniqueId, warp10OrSkip, type Warp10Stack } from '../support/stack.ts';
+import { tokenGen } from '../support/tokengen.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const MONTH = '2026-07';
 const { S, E } = utcMonth(MONTH);
 
@@ -54,21 +50,10 @@ interface Tokens {
  * (undefined for a Warp 10 the stack did not install: its keys are not ours).
  */
 function mintTokens(app: string): Tokens | undefined {
-  if (process.env.WARP10_MANAGED !== 'local') return undefined;
-  const tools = path.join(ROOT, '.tools', 'warp10');
-  const jar = existsSync(tools)
-    ? readdirSync(tools)
-        .map((d) => path.join(tools, d, 'warp10-3.5.0', 'lib', 'warp10-3.5.0.jar'))
-        .find((j) => existsSync(j))
-    : undefined;
-  const conf = path.join(ROOT, '.data', 'warp10', 'conf', '99-local.conf');
-  if (!jar || !existsSync(conf)) return undefined;
   const [o1, p2, o3] = [randomUUID(), randomUUID(), randomUUID()];
   const spec = (id: string, type: string, owner: string, rest: string) =>
     `{ 'id' '${id}' 'type' '${type}' 'application' '${app}' 'owner' '${owner}' 'issuance' NOW 1000 / 'ttl' 86400000 ${rest} }`;
-  const envelope = path.join(tempDir('reach-tokengen'), 'tokens.mc2');
-  writeFileSync(
-    envelope,
+  const minted = tokenGen(
     `[ ${[
       spec('reach-w1', 'WRITE', o1, `'producer' '${o1}'`),
       spec('reach-w2', 'WRITE', o1, `'producer' '${p2}'`),
@@ -87,22 +72,8 @@ function mintTokens(app: string): Tokens | undefined {
       ),
     ].join(' ')} ] <% TOKENGEN %> F LMAP`,
   );
-  const out = execFileSync(
-    'java',
-    [
-      '-Dfile.encoding=UTF-8',
-      '-cp',
-      // The stack's configuration loads ARCHIVE.FETCH: TokenGen needs its class too.
-      [jar, EXTENSION_JAR].join(path.delimiter),
-      'io.warp10.TokenGen',
-      path.join(ROOT, 'scripts', 'warp10', 'standalone.conf'),
-      conf,
-      envelope,
-    ],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
-  );
-  const [minted] = JSON.parse(out.slice(out.indexOf('['))) as [{ token: string }[]];
-  const [write1, write2, write3, read, readAll] = minted.map((m) => m.token) as [
+  if (!minted) return undefined;
+  const [write1, write2, write3, read, readAll] = (minted as { token: string }[]).map((m) => m.token) as [
     string,
     string,
     string,
