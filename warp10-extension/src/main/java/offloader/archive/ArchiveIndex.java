@@ -11,12 +11,15 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
+import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -28,10 +31,22 @@ import java.util.regex.Pattern;
  * batch manifests ({@code batch-NNNNN.json}). Either way only the gzip members a selection needs are
  * read, each checked by its SHA-256.
  *
+ * <p>Which months a query reads: when the store holds a catalog ({@code catalog.json} at its root, written by
+ * the offloader at each commit), a query never lists the store. It checks the catalog's version (one stat or
+ * HEAD), re-reads it only when it changed, and skips with no request every dataset whose months or class
+ * range ({@code classes}, which is taken to bound every series of the dataset) cannot meet the window and
+ * the selections. A dataset it needs is read from its dataset catalog ({@code <group>/<dataset>/catalog-<16
+ * hex>.json}, named by its content: checked by its SHA-256, then kept), which gives each month's range and
+ * index reference: a month is then read with no HEAD of its manifest.json, and a month whose range or
+ * class range cannot meet the query costs nothing. A month the catalog lists without an index is read from
+ * its manifest.json as before; a month the catalog does not list is not read. Without a catalog, the
+ * committed months are listed (a directory walk, an S3 listing) and each month's manifest.json is checked.
+ *
  * <p>What is kept between queries ({@link ByteCache}, bounded in bytes): each month's head (its range and
- * index reference, checked against the manifest's version at each query: a file stat, an S3 HEAD), index
- * footers and blocks (index objects are named by their content, so they never go stale), and months of
- * archives without an index. A month whose name puts it outside the window costs nothing.
+ * index reference, checked against the manifest's version at each query: a file stat, an S3 HEAD), dataset
+ * catalogs, index footers and blocks (dataset catalogs and index objects are named by their content, so they
+ * never go stale), and months of archives without an index; the root catalog while its version is unchanged.
+ * A month whose name puts it outside the window costs nothing.
  */
 public final class ArchiveIndex {
 
@@ -59,6 +74,29 @@ public final class ArchiveIndex {
   /** An index block: its part table and its series, sorted by selector. */
   private record Block(Part[] parts, String[] selectors, String[] owners, String[] producers, String[] attributes, String[] refs) {}
 
+  /** The root catalog as read at its version: its datasets, in its order. */
+  private record Catalog(String version, List<CatalogDataset> datasets) {}
+
+  /** A dataset of the root catalog: where its dataset catalog is, its months' names, its class range (null, null: none). */
+  private record CatalogDataset(String group, String dataset, String key, long bytes, String sha256, String firstMonth, String lastMonth,
+      String first, String last) {}
+
+  /** A month of a dataset catalog: its range, its index (null: a month committed before indexes) and the index's selector range. */
+  private record CatalogMonth(String prefix, long startUs, long endUs, IndexRef index, String first, String last) {}
+
+  /** A dataset catalog, parsed (kept by its key: it is named by its content). */
+  private record DatasetCatalog(List<CatalogMonth> months) {}
+
+  /** Whether the selections of a query may hold a series of the index selector range [first, last]. */
+  private interface Classes {
+    boolean mayHold(String first, String last);
+  }
+
+  /** What a query does with a committed month in its window. */
+  private interface MonthVisitor {
+    void visit(String prefix, Head head) throws IOException;
+  }
+
   /** The series FIND gives the caller (asked at most once a call, and only when an archived series' owner is not recorded). */
   public interface HotFind {
     Set<String> selectors() throws IOException;
@@ -72,6 +110,16 @@ public final class ArchiveIndex {
   /** A month's index object, relative to the month's prefix. */
   static final Pattern INDEX = Pattern.compile("index-[0-9a-f]{16}\\.idx");
 
+  /** The root catalog's key, at the store's root. */
+  static final String CATALOG = "catalog.json";
+
+  static final String CATALOG_FORMAT = "warp10-offloader/catalog@1";
+  static final String DATASET_CATALOG_FORMAT = "warp10-offloader/dataset-catalog@1";
+  static final String INDEX_FORMAT = "warp10-offloader/index@1";
+
+  /** A dataset catalog, relative to its dataset's prefix: named by the first 16 hex of its SHA-256. */
+  static final Pattern DATASET_CATALOG = Pattern.compile("catalog-([0-9a-f]{16})\\.json");
+
   /** The widest offset of a dataset's time zone from UTC, and then some: a month's name bounds its range. */
   private static final long ZONE_MARGIN_US = 2L * 86_400_000_000L;
 
@@ -81,6 +129,8 @@ public final class ArchiveIndex {
   private long reads = 0;
   private List<String> months;
   private long listedAt;
+  private Catalog catalog;
+  private volatile boolean catalogUsed = false;
 
   public ArchiveIndex(ArchiveStore store, long cacheBytes) {
     this(store, cacheBytes, Limits.DEFAULTS);
@@ -98,6 +148,11 @@ public final class ArchiveIndex {
 
   Map<String, Object> cacheStats() {
     return cache.stats();
+  }
+
+  /** Whether the last query found its months in the store's catalog (false: it listed the store). */
+  public boolean catalogUsed() {
+    return catalogUsed;
   }
 
   /** Month indexes and footers parsed so far (a cached one is not parsed again): for tests. */
@@ -124,6 +179,44 @@ public final class ArchiveIndex {
   }
 
   /**
+   * Every committed month whose range meets [start, end], in order, with its head: from the catalog when the
+   * store has one (no listing; a dataset or month whose class range {@code classes} says cannot hold a
+   * selected series is skipped with no request), else from a listing of the store and each month's
+   * manifest.json. A month not committed (no manifest.json) or outside the window is not visited.
+   */
+  private void eachMonth(long start, long end, Classes classes, MonthVisitor visitor) throws IOException {
+    Catalog catalog = catalog();
+    catalogUsed = catalog != null;
+    if (catalog == null) {
+      for (String prefix : months()) {
+        if (!mayMeet(prefix, start, end)) continue;
+        Head head = head(prefix);
+        if (head == null || head.startUs() > end || head.endUs() <= start) continue;
+        visitor.visit(prefix, head);
+      }
+      return;
+    }
+    for (CatalogDataset d : catalog.datasets()) {
+      if (!mayMeet(d.firstMonth(), d.lastMonth(), start, end)) continue;
+      if (d.first() != null && !classes.mayHold(d.first(), d.last())) continue;
+      for (CatalogMonth m : datasetCatalog(d).months()) {
+        if (!mayMeet(m.prefix(), start, end)) continue;
+        if (m.index() == null) {
+          // A month committed before indexes: its manifest.json, as without a catalog.
+          Head head = head(m.prefix());
+          if (head == null || head.startUs() > end || head.endUs() <= start) continue;
+          visitor.visit(m.prefix(), head);
+          continue;
+        }
+        if (m.startUs() > end || m.endUs() <= start) continue;
+        // An index without series (no first, last) holds nothing.
+        if (m.first() == null || !classes.mayHold(m.first(), m.last())) continue;
+        visitor.visit(m.prefix(), new Head("catalog:" + m.index().key(), m.startUs(), m.endUs(), m.index(), List.of()));
+      }
+    }
+  }
+
+  /**
    * The archived series among {@code wanted} (selectors as TOSELECTOR writes them) with points in
    * [start, end] (both inclusive), in every committed month of every dataset whose range meets the
    * window. A month not committed (no manifest.json) or outside the window contributes nothing.
@@ -133,13 +226,12 @@ public final class ArchiveIndex {
     if (wanted.isEmpty()) return hits;
     String[] sorted = wanted.toArray(new String[0]);
     Arrays.sort(sorted);
-    for (String prefix : months()) {
-      if (!mayMeet(prefix, start, end)) continue;
-      Head head = head(prefix);
-      if (head == null || head.startUs() > end || head.endUs() <= start) continue;
+    String min = sorted[0];
+    String max = sorted[sorted.length - 1];
+    eachMonth(start, end, (first, last) -> last.compareTo(min) >= 0 && first.compareTo(max) <= 0, (prefix, head) -> {
       if (head.index() != null) {
         indexed(prefix, head.index(), sorted, start, end, hits);
-        continue;
+        return;
       }
       Month month = legacy(prefix, head);
       // Few wanted series: look each up; many: one pass over the month's.
@@ -150,7 +242,7 @@ public final class ArchiveIndex {
           if (wanted.contains(e.getKey())) add(hits, e.getKey(), e.getValue(), start, end);
         }
       }
-    }
+    });
     return hits;
   }
 
@@ -162,16 +254,21 @@ public final class ArchiveIndex {
    */
   public Map<String, Hit> select(List<Selection> selections, long start, long end, HotFind hot) throws IOException {
     Map<String, Hit> hits = new LinkedHashMap<>();
-    Set<String> found = null;
-    for (String prefix : months()) {
-      if (!mayMeet(prefix, start, end)) continue;
-      Head head = head(prefix);
-      if (head == null || head.startUs() > end || head.endUs() <= start) continue;
+    // What FIND gives, asked at most once a call.
+    final class Found {
+      private Set<String> selectors;
+
+      Set<String> get() throws IOException {
+        if (selectors == null) selectors = hot.selectors();
+        return selectors;
+      }
+    }
+    Found found = new Found();
+    eachMonth(start, end, (first, last) -> mayHoldClass(first, last, selections), (prefix, head) -> {
       if (head.index() == null) {
-        if (found == null) found = hot.selectors();
         Month month = legacy(prefix, head);
-        for (String selector : found) add(hits, selector, month.series().get(selector), start, end);
-        continue;
+        for (String selector : found.get()) add(hits, selector, month.series().get(selector), start, end);
+        return;
       }
       Footer footer = footer(head.index());
       for (int b = 0; b < footer.first().length; b++) {
@@ -184,16 +281,23 @@ public final class ArchiveIndex {
           if (!inRange) continue;
           boolean selected;
           if (block.owners()[i].isEmpty()) {
-            if (found == null) found = hot.selectors();
-            selected = found.contains(selector);
+            selected = found.get().contains(selector);
           } else {
             selected = visible(head.index().key(), block, i, selections);
           }
           if (selected) for (Entry en : refs(head.index().key(), block, i)) add(hits, selector, en, start, end);
         }
       }
-    }
+    });
     return hits;
+  }
+
+  /** Whether a selector range [first, last] may hold a series of one of the selections: a class regex may match anything. */
+  private static boolean mayHoldClass(String first, String last, List<Selection> selections) {
+    for (Selection s : selections) {
+      if (s.low == null || !(last.compareTo(s.low) < 0 || first.compareTo(s.high) >= 0)) return true;
+    }
+    return false;
   }
 
   /** Whether block b may hold a series of one of the selections: its selector range, then its filter. */
@@ -258,11 +362,15 @@ public final class ArchiveIndex {
   static boolean mayMeet(String prefix, long start, long end) {
     String[] parts = prefix.split("/");
     String name = parts[parts.length - 1];
-    if (!MONTH.matcher(name).matches()) return true;
+    return mayMeet(name, name, start, end);
+  }
+
+  /** Whether the months from {@code first} to {@code last} (YYYY-MM, both included) can meet [start, end], in any time zone. */
+  static boolean mayMeet(String first, String last, long start, long end) {
+    if (!MONTH.matcher(first).matches() || !MONTH.matcher(last).matches()) return true;
     try {
-      YearMonth ym = YearMonth.parse(name);
-      long from = ym.atDay(1).atStartOfDay(ZoneOffset.UTC).toEpochSecond() * 1_000_000L - ZONE_MARGIN_US;
-      long to = ym.plusMonths(1).atDay(1).atStartOfDay(ZoneOffset.UTC).toEpochSecond() * 1_000_000L + ZONE_MARGIN_US;
+      long from = YearMonth.parse(first).atDay(1).atStartOfDay(ZoneOffset.UTC).toEpochSecond() * 1_000_000L - ZONE_MARGIN_US;
+      long to = YearMonth.parse(last).plusMonths(1).atDay(1).atStartOfDay(ZoneOffset.UTC).toEpochSecond() * 1_000_000L + ZONE_MARGIN_US;
       return from <= end && to > start;
     } catch (RuntimeException e) {
       return true;
@@ -308,6 +416,155 @@ public final class ArchiveIndex {
     Head head = new Head(version, num(range.get("startUs")), num(range.get("endUs")), index, batches);
     cache.put("head:" + prefix, head, 256 + 16L * batches.size() + prefix.length() * 4L);
     return head;
+  }
+
+  /**
+   * The store's catalog at its current version (one stat or HEAD; read and parsed again only when it changed);
+   * null when the store has none.
+   */
+  private Catalog catalog() throws IOException {
+    String version = store.version(CATALOG);
+    if (version == null) return null;
+    synchronized (this) {
+      if (catalog != null && catalog.version().equals(version)) return catalog;
+    }
+    // The version before the read: a rewrite during it is seen at the next query.
+    byte[] bytes = store.get(CATALOG, limits.maxManifestBytes());
+    if (bytes == null) return null; // removed since its HEAD: as without a catalog
+    Catalog parsed;
+    try {
+      parsed = parseCatalog(version, bytes);
+    } catch (IOException e) {
+      throw named(CATALOG, e);
+    }
+    synchronized (this) {
+      catalog = parsed;
+    }
+    return parsed;
+  }
+
+  private Catalog parseCatalog(String version, byte[] bytes) throws IOException {
+    Map<String, Object> doc = parse(CATALOG, bytes);
+    if (!CATALOG_FORMAT.equals(doc.get("format"))) throw new IOException(CATALOG + " is not a catalog of the format " + CATALOG_FORMAT);
+    List<CatalogDataset> datasets = new ArrayList<>();
+    Set<String> seen = new HashSet<>();
+    for (Object o : list(doc.get("datasets"))) {
+      Map<String, Object> d = map(o);
+      String group = str(d.get("group"));
+      String dataset = str(d.get("dataset"));
+      if (!ArchiveStore.SEGMENT.matcher(group).matches() || !ArchiveStore.SEGMENT.matcher(dataset).matches()) {
+        throw new IOException(CATALOG + " names a group or dataset which is not a plain key segment");
+      }
+      String prefix = group + "/" + dataset + "/";
+      if (!seen.add(prefix)) throw new IOException(CATALOG + " names " + prefix + " twice");
+      String key = str(d.get("key"));
+      String sha = sha(d.get("sha256"));
+      Matcher km = DATASET_CATALOG.matcher(key.startsWith(prefix) ? key.substring(prefix.length()) : "");
+      if (!km.matches()) {
+        throw new IOException(CATALOG + " names a dataset catalog for " + prefix + " which is not one of its own (" + prefix + "catalog-<16 hex>.json)");
+      }
+      if (!km.group(1).equals(sha.substring(0, 16))) throw new IOException(CATALOG + ": " + key + " is not named by its SHA-256");
+      String firstMonth = monthName(d.get("firstMonth"), prefix);
+      String lastMonth = monthName(d.get("lastMonth"), prefix);
+      if (firstMonth.compareTo(lastMonth) > 0) throw new IOException(CATALOG + ": " + prefix + " has its first month after its last");
+      String first = null;
+      String last = null;
+      if (d.get("classes") != null) {
+        Map<String, Object> classes = map(d.get("classes"));
+        first = str(classes.get("first"));
+        last = str(classes.get("last"));
+        if (first.compareTo(last) > 0) throw new IOException(CATALOG + ": " + prefix + " has its class range out of order");
+      }
+      datasets.add(new CatalogDataset(group, dataset, key, num(d.get("bytes")), sha, firstMonth, lastMonth, first, last));
+    }
+    // In the listing's order (groups, then their datasets, by name): a series' parts come in the same order either way.
+    datasets.sort(Comparator.comparing(CatalogDataset::group).thenComparing(CatalogDataset::dataset));
+    return new Catalog(version, List.copyOf(datasets));
+  }
+
+  /** A month's name as a catalog gives it: YYYY-MM, a real month. */
+  private static String monthName(Object o, String where) throws IOException {
+    String name = str(o);
+    try {
+      if (MONTH.matcher(name).matches()) {
+        YearMonth.parse(name);
+        return name;
+      }
+    } catch (RuntimeException e) {
+      // not a month: below
+    }
+    throw new IOException("the catalog of " + where + " names a month which is not YYYY-MM");
+  }
+
+  /** A dataset's catalog: from the cache (it is named by its content), else read and checked by its length and SHA-256. */
+  private DatasetCatalog datasetCatalog(CatalogDataset d) throws IOException {
+    String cacheKey = "catalog:" + d.key();
+    if (cache.get(cacheKey) instanceof DatasetCatalog dc) return dc;
+    if (d.bytes() <= 0 || d.bytes() > limits.maxManifestBytes()) {
+      throw new IOException(d.key() + ": " + CATALOG + " gives it " + d.bytes() + " bytes, not within the limit of " + limits.maxManifestBytes()
+          + " (archive.fetch.max.manifest.bytes)");
+    }
+    byte[] bytes = store.get(d.key(), limits.maxManifestBytes());
+    if (bytes == null) throw new IOException(d.key() + " is missing (" + CATALOG + " names it)");
+    if (bytes.length != d.bytes()) throw new IOException(d.key() + " is not the length " + CATALOG + " gives it");
+    if (!sha256(bytes).equals(d.sha256())) throw new IOException(d.key() + " does not match its SHA-256 in " + CATALOG);
+    DatasetCatalog dc;
+    try {
+      dc = parseDatasetCatalog(d, bytes);
+    } catch (IOException e) {
+      throw named(d.key(), e);
+    }
+    cache.put(cacheKey, dc, 2L * bytes.length + 256L * dc.months().size() + 256);
+    return dc;
+  }
+
+  private DatasetCatalog parseDatasetCatalog(CatalogDataset d, byte[] bytes) throws IOException {
+    String key = d.key();
+    Map<String, Object> doc = parse(key, bytes);
+    if (!DATASET_CATALOG_FORMAT.equals(doc.get("format"))) throw new IOException(key + " is not a dataset catalog of the format " + DATASET_CATALOG_FORMAT);
+    if (!d.group().equals(doc.get("group")) || !d.dataset().equals(doc.get("dataset"))) {
+      throw new IOException(key + " is not the catalog of " + d.group() + "/" + d.dataset());
+    }
+    List<CatalogMonth> months = new ArrayList<>();
+    Set<String> seen = new HashSet<>();
+    for (Object o : list(doc.get("months"))) {
+      Map<String, Object> m = map(o);
+      String name = monthName(m.get("month"), d.group() + "/" + d.dataset() + "/");
+      if (!seen.add(name)) throw new IOException(key + " gives month " + name + " twice");
+      if (name.compareTo(d.firstMonth()) < 0 || name.compareTo(d.lastMonth()) > 0) {
+        throw new IOException(key + " gives month " + name + ", outside the months " + CATALOG + " gives it");
+      }
+      String prefix = d.group() + "/" + d.dataset() + "/" + name + "/";
+      Map<String, Object> range = map(m.get("range"));
+      IndexRef index = null;
+      String first = null;
+      String last = null;
+      if (m.get("index") != null) {
+        Map<String, Object> ix = map(m.get("index"));
+        if (!INDEX_FORMAT.equals(ix.get("format"))) throw new IOException(key + ": month " + name + " names an index which is not of the format " + INDEX_FORMAT);
+        String ixKey = str(ix.get("key"));
+        if (!ixKey.startsWith(prefix) || !INDEX.matcher(ixKey.substring(prefix.length())).matches()) {
+          throw new IOException(key + ": month " + name + " names an index object which is not one of the month's (index-<16 hex>.idx)");
+        }
+        Map<String, Object> footer = map(ix.get("footer"));
+        index = new IndexRef(ixKey, num(footer.get("offset")), num(footer.get("bytes")), sha(footer.get("sha256")));
+        ArchiveStore.checkRange(ixKey, index.footerOffset(), index.footerBytes(), Math.min(limits.maxReadBytes(), limits.maxManifestBytes()));
+        if (ix.get("first") != null || ix.get("last") != null) {
+          first = str(ix.get("first"));
+          last = str(ix.get("last"));
+          if (first.compareTo(last) > 0) throw new IOException(key + ": month " + name + " has its index's selector range out of order");
+        }
+      }
+      months.add(new CatalogMonth(prefix, num(range.get("startUs")), num(range.get("endUs")), index, first, last));
+    }
+    months.sort(Comparator.comparing(CatalogMonth::prefix));
+    return new DatasetCatalog(List.copyOf(months));
+  }
+
+  /** An error of a catalog's content, named by the catalog's key (relative to the archive) when it does not name it yet. */
+  private static IOException named(String key, IOException e) {
+    String message = String.valueOf(e.getMessage());
+    return message.startsWith("the archive index holds") || message.startsWith("the catalog of") ? new IOException(key + ": " + message) : e;
   }
 
   /** The hits of a month with an index object: its footer, then only the blocks whose range holds a wanted selector. */

@@ -11,7 +11,8 @@ import java.util.Map;
 
 /**
  * {@code ARCHIVE.STATS}: what ARCHIVE.FETCH has cost this Warp 10 since it started — store requests by
- * kind and bytes read, and the index cache's bytes, entries, hits and misses. Operators and the cold
+ * kind and bytes read, the index cache's bytes, entries, hits and misses, and whether the last query used the
+ * store's catalog (no listing). Operators and the cold
  * bench read it; it needs ARCHIVE.FETCH's capability and tells nothing of the archive's content.
  */
 public class ArchiveStats extends NamedWarpScriptFunction implements WarpScriptStackFunction {
@@ -36,6 +37,8 @@ public class ArchiveStats extends NamedWarpScriptFunction implements WarpScriptS
     out.put("store", store.stats());
     out.put("cache", index.cacheStats());
     out.put("parsed", index.monthsRead());
+    // Whether the last query found its months in the store's catalog (false: it listed the store).
+    out.put("catalog", index.catalogUsed());
     stack.push(out);
     return stack;
   }
