@@ -8,6 +8,7 @@ import {
   planKey,
   type MonthRef,
 } from '../archive/layout.ts';
+import { publishMonths, type PublishResult } from '../archive/catalog-store.ts';
 import { buildMonthIndex, monthIndexKey, type SeriesOwners } from '../archive/month-index.ts';
 import {
   type BatchManifest,
@@ -58,6 +59,20 @@ export function createStoreActivities(deps: {
     /** Writes manifest.json last: its presence is what marks the month complete. */
     async commitMonth(input: MonthRef & { workflowId: string; runId: string }): Promise<CommitResult> {
       return keepAlive(() => commitMonth(input));
+    },
+
+    /**
+     * Sets the months' entries of the catalog from their manifest.json. Run only by the catalog's single
+     * writer (src/workflows/catalog.ts): two at once would drop each other's change.
+     */
+    async publishCatalog(months: MonthRef[]): Promise<PublishResult> {
+      return keepAlive(async () => {
+        try {
+          return await publishMonths(store, months);
+        } catch (err) {
+          throw toFailure(err);
+        }
+      });
     },
 
     /**
@@ -133,14 +148,7 @@ export function createStoreActivities(deps: {
         index,
       };
       await writeJson(store, monthManifestKey(input), manifest);
-      // The index of the previous commit is named by no manifest now.
-      if (
-        previous?.index &&
-        previous.index.key !== index.key &&
-        previous.index.key.startsWith(monthPrefix(input))
-      ) {
-        await store.delete(previous.index.key).catch(() => undefined);
-      }
+      // The index of the previous commit stays until the catalog no longer names it (publishCatalog).
       // A failure recorded by an earlier run is over now: say so rather than leave it looking current.
       const failure = await readJson(store, failureKey(input), FailureFileSchema).catch(() => undefined);
       if (failure && failure.resolvedAt === undefined) {

@@ -11,6 +11,7 @@ import { httpRunner, type WarpScriptRunner } from '../warp10/runner.ts';
 import { createSlackActivities } from '../activities/slack.ts';
 import { createSmokeActivities } from '../activities/smoke.ts';
 import { createStoreActivities } from '../activities/store.ts';
+import { createCatalogActivities } from '../activities/catalog.ts';
 import { seriesOwners } from '../activities/warp10/owners.ts';
 import { cancellationSignal, log } from '@temporalio/activity';
 import { createWarp10Activities } from '../activities/warp10.ts';
@@ -206,6 +207,7 @@ export function createActivities(rt: Runtime) {
   return {
     ...warp10,
     ...store,
+    ...createCatalogActivities(),
     ...createPageActivities({ warp10, store, archive: rt.store }),
     ...createSlackActivities({ notifier: rt.notifier, secrets: rt.secrets }),
     ...createSmokeActivities({ client: rt.client, runner: rt.runner, tokens: rt.tokens }),

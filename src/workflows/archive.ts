@@ -24,6 +24,7 @@ import {
 } from '@temporalio/workflow';
 import type { Warp10Activities, DatasetMonth } from '../activities/warp10.ts';
 import type { StoreActivities } from '../activities/store.ts';
+import type { CatalogActivities } from '../activities/catalog.ts';
 import { NON_RETRYABLE, type FailureDetails } from '../archive/failure-types.ts';
 import { archiveWorkflowId, failureWorkflowId } from '../archive/layout.ts';
 import { skipReason } from '../archive/skip-reason.ts';
@@ -105,6 +106,19 @@ const store = proxyActivities<StoreActivities>({
     maximumInterval: '1 minute',
     maximumAttempts: 20,
     nonRetryableErrorTypes: [...NON_RETRYABLE],
+  },
+});
+
+const catalog = proxyActivities<CatalogActivities>({
+  // Waits its turn behind the other commits' publishes (one writer): a monthly run commits many at once.
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    maximumAttempts: 20,
+    nonRetryableErrorTypes: [...NON_RETRYABLE, 'CatalogPublishFailed'],
   },
 });
 
@@ -237,6 +251,8 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
       progress.series = plan.series;
       if (plan.status === 'archived') {
         Object.assign(progress, { points: plan.points ?? 0, bytes: plan.bytes ?? 0 });
+        // Publishing again is idempotent: a run whose publish failed after its commit is completed here.
+        await catalog.publishToCatalog({ group, dataset, month });
         enter('done');
         return result('skipped', {
           reason: skipReason(input, 'archived'),
@@ -379,6 +395,10 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
       { summary: ui.commitSummary(input, progress.batches) },
       [{ group, dataset, month, workflowId: info.workflowId, runId: info.runId }],
     );
+    // Queries find the month through the catalog (docs/ARCHIVE-LAYOUT.md#the-catalog).
+    await catalog.publishToCatalog.executeWithOptions({ summary: ui.catalogSummary(input) }, [
+      { group, dataset, month },
+    ]);
     // A month committed before (late data archived since) reports what this run added to it.
     const counted = committed.revision > 1 ? committed.added : committed;
     Object.assign(progress, { series: counted.series, points: counted.points, bytes: counted.bytes });
