@@ -1,10 +1,13 @@
 // npm run reindex -- [--group NAME] [--dataset NAME] [--month YYYY-MM] [--dry-run] [--json]
 // Writes the lookup index of every committed month that has none (months committed before indexes), with
-// each series' owner and producer when Warp 10 can say (ARCHIVE.OWNERS). Idempotent and resumable.
+// each series' owner and producer when Warp 10 can say (ARCHIVE.OWNERS), then rebuilds the catalog of the
+// datasets it went through. Idempotent and resumable.
 // Exit codes: 0 done, 1 a month could not be indexed (named), 2 bad input.
 import { UsageError, parseFlags, unlessBadInput } from '../src/cli/args.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { committedMonths, reindexMonth, type ReindexResult } from '../src/archive/reindex.ts';
+import { publishMonths } from '../src/archive/catalog-store.ts';
+import { CATALOG_KEY } from '../src/archive/catalog.ts';
 import { seriesOwners } from '../src/activities/warp10/owners.ts';
 import { MonthError, parseMonth } from '../src/month.ts';
 import { applyStackEnv } from '../src/stack-env.ts';
@@ -19,7 +22,8 @@ export const USAGE = `usage: npm run reindex -- [--group NAME] [--dataset NAME] 
   --json            print one JSON line a month on stdout
 Writes the lookup index of each committed month that has none (docs/ARCHIVE-LAYOUT.md), with its series'
 owners from Warp 10 (ARCHIVE.OWNERS; without it, ARCHIVE.FETCH selects those series through FIND). A month
-that has an index is left as it is: run it again at will. Run it while no archive of those months runs.
+that has an index is left as it is: run it again at will. Then rebuilds the catalog (catalog.json) of the
+datasets it went through from their committed months. Run it while no archive commits.
 Exit codes: 0 done, 1 a month could not be indexed, 2 bad input. Configuration: OFFLOAD_CONFIG.`;
 
 async function main(argv: string[]): Promise<number> {
@@ -92,6 +96,19 @@ async function main(argv: string[]): Promise<number> {
             : ` (${r.series} series${r.owners === false ? ', owners not recorded' : ''})`;
         console.log(`${r.group}/${r.dataset}/${r.month}: ${r.status}${what}`);
       }
+    }
+    // The catalog of every dataset touched, rebuilt from all its committed months (queries find months
+    // through it: docs/ARCHIVE-LAYOUT.md#the-catalog).
+    const datasets = new Set(months.map((m) => `${m.group}/${m.dataset}`));
+    const all = (await committedMonths(rt.store)).filter((m) => datasets.has(`${m.group}/${m.dataset}`));
+    if (values['dry-run']) {
+      console.log(`catalog: would list ${all.length} month(s) of ${datasets.size} dataset(s)`);
+    } else {
+      const r = await publishMonths(rt.store, all, { rebuild: true });
+      const line = { catalog: CATALOG_KEY, months: r.listed, datasets: datasets.size };
+      if (values.json) console.log(JSON.stringify(line));
+      else
+        console.log(`catalog: ${r.listed} month(s) of ${datasets.size} dataset(s) listed in ${CATALOG_KEY}`);
     }
   } finally {
     await rt.close();

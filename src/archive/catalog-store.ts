@@ -113,6 +113,15 @@ export async function publishMonths(
     for (const ref of refs) {
       opts.onProgress?.();
       const manifest = await readJson(store, monthManifestKey(ref), MonthManifestSchema);
+      if (
+        manifest?.index &&
+        !/^index-[0-9a-f]{16}\.idx$/.test(manifest.index.key.slice(monthPrefix(ref).length))
+      ) {
+        throw nonRetryable(
+          'ArchiveCorrupt',
+          `${monthManifestKey(ref)} names an index object outside the month`,
+        );
+      }
       const old = known?.months.find((m) => m.month === ref.month);
       const fresh = manifest
         ? catalogMonth(manifest, manifest.index ? await indexClasses(store, manifest.index) : undefined)

@@ -7,6 +7,8 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { readCatalog, readDatasetCatalog } from '../../src/archive/catalog-store.ts';
+import { CATALOG_KEY } from '../../src/archive/catalog.ts';
 import { monthManifestKey } from '../../src/archive/layout.ts';
 import { monthRange } from '../../src/month.ts';
 import type { LocalStore } from '../../src/store/local.ts';
@@ -64,20 +66,32 @@ describe('npm run reindex', () => {
       assert.equal(committed.index?.series, NASTY_SERIES, 'a commit writes the index');
       assert.equal(committed.index?.owners, true, 'with owners: the stack’s Warp 10 has ARCHIVE.OWNERS');
 
-      // As a month committed before indexes: no index named, no index object.
+      // As a month committed before indexes (and catalogs): no index named, no index object, no catalog.
       const { index, ...old } = committed;
       rmSync(path.join(root, ...index!.key.split('/')));
+      rmSync(path.join(root, CATALOG_KEY));
       writeFileSync(manifestFile, JSON.stringify(old, null, 2));
 
       const dry = cli('reindex', file, ['--dry-run', '--month', MONTH]);
       assert.equal(dry.status, 0, dry.stderr);
       assert.match(dry.stdout, new RegExp(`infra/rx/${MONTH}: would index \\(${NASTY_SERIES} series\\)`));
       assert.equal((JSON.parse(readFileSync(manifestFile, 'utf8')) as Manifest).index, undefined, 'dry run');
+      assert.match(dry.stdout, /catalog: would list 1 month\(s\) of 1 dataset\(s\)/);
+      assert.equal(existsSync(path.join(root, CATALOG_KEY)), false, 'dry run: no catalog');
 
       const run = cli('reindex', file, ['--json']);
       assert.equal(run.status, 0, run.stderr);
-      const line = JSON.parse(run.stdout.trim()) as { status: string; series: number; owners: boolean };
+      const [first, second] = run.stdout.trim().split('\n');
+      const line = JSON.parse(first!) as { status: string; series: number; owners: boolean };
       assert.deepEqual([line.status, line.series, line.owners], ['indexed', NASTY_SERIES, true]);
+      assert.deepEqual(JSON.parse(second!), { catalog: CATALOG_KEY, months: 1, datasets: 1 });
+      const catalog = await readCatalog(rt.store);
+      const months = (await readDatasetCatalog(rt.store, catalog!.datasets[0]!)).months;
+      assert.deepEqual(
+        months.map((m) => [m.month, m.series, m.index?.series]),
+        [[MONTH, NASTY_SERIES, NASTY_SERIES]],
+        'the catalog lists the month with its new index',
+      );
       const after = JSON.parse(readFileSync(manifestFile, 'utf8')) as Manifest;
       assert.equal(after.index?.key, index!.key, 'the same index a commit writes (named by its content)');
       assert.ok(existsSync(path.join(root, ...after.index!.key.split('/'))));

@@ -16,6 +16,9 @@ import {
   monthManifestKey,
   type MonthRef,
 } from '../../src/archive/layout.ts';
+import { publishMonths, readCatalog, readDatasetCatalog } from '../../src/archive/catalog-store.ts';
+import { CATALOG_KEY, encodeDatasetCatalog, type CatalogMonth } from '../../src/archive/catalog.ts';
+import { LocalStore } from '../../src/store/index.ts';
 import type { Runtime } from '../../src/worker/runtime.ts';
 import { nofetchReadToken, type StandaloneInstance } from '../../scripts/stack/warp10.ts';
 import { archiveRuns } from '../support/archive-run.ts';
@@ -107,13 +110,22 @@ interface Ctx {
   manifestFile: string;
   manifestOriginal: Buffer;
   objectFile: string;
+  ref: MonthRef;
+  indexFile: string;
+  indexOriginal: Buffer;
 }
 
 let env: TestWorkflowEnvironment | undefined;
 let ctx: Ctx | undefined;
 
-const archiveFetch = (c: Ctx, prefix = '') =>
-  exec(c.w.url, `${c.T} CAPADD ${prefix} ${c.month} ARCHIVE.FETCH`);
+/**
+ * A writer to the store writes the catalog too: each query runs on the catalog published from the month's
+ * manifest.json as it is now (docs/ARCHIVE-LAYOUT.md#the-catalog).
+ */
+async function archiveFetch(c: Ctx, prefix = '') {
+  await publishMonths(new LocalStore(c.store), [c.ref]);
+  return exec(c.w.url, `${c.T} CAPADD ${prefix} ${c.month} ARCHIVE.FETCH`);
+}
 
 function noHost(c: Ctx, error: string | undefined, what: string): void {
   assert.ok(error, `${what}: an error`);
@@ -132,7 +144,10 @@ async function hostile(t: TestContext, f: (c: Ctx) => Promise<void>): Promise<vo
   } finally {
     writeFileSync(c.monthFile, c.monthOriginal);
     writeFileSync(c.manifestFile, c.manifestOriginal);
+    // Publishing a tampered month deleted the index it superseded.
+    writeFileSync(c.indexFile, c.indexOriginal);
   }
+  await publishMonths(new LocalStore(c.store), [c.ref]);
   const mended = await exec(c.w.url, `${c.T} CAPADD ${c.month} ARCHIVE.FETCH SIZE`);
   assert.deepEqual(mended.stack, [NASTY_SERIES], `mended, the month reads whole: ${mended.error}`);
 }
@@ -149,8 +164,25 @@ function tamperBatch(c: Ctx, f: (m: BatchManifest) => void): void {
   writeFileSync(c.manifestFile, gzipSync(JSON.stringify(copy)));
 }
 
-const tamperIndex = (c: Ctx, f: (table: unknown[][], lines: string[][]) => void) =>
-  rewriteIndex(c.monthFile, path.join(c.store, ...c.ix.key.split('/')), c.monthOriginal, f);
+function tamperIndex(c: Ctx, f: (table: unknown[][], lines: string[][]) => void): void {
+  // The last query's publish deleted the index its tampered one superseded.
+  writeFileSync(c.indexFile, c.indexOriginal);
+  rewriteIndex(c.monthFile, c.indexFile, c.monthOriginal, f);
+}
+
+/** The catalog as a writer to the store could leave it: the month's entry changed by `f`, hashes consistent. */
+async function tamperCatalog(c: Ctx, f: (m: CatalogMonth) => void): Promise<void> {
+  const store = new LocalStore(c.store);
+  await publishMonths(store, [c.ref]);
+  const root = (await readCatalog(store))!;
+  const entry = root.datasets.find((d) => d.dataset === c.dataset)!;
+  const cat = await readDatasetCatalog(store, entry);
+  f(cat.months.find((m) => m.month === MONTH)!);
+  const stored = encodeDatasetCatalog(cat);
+  await store.put(stored.key, stored.body);
+  Object.assign(entry, { key: stored.key, bytes: stored.body.length, sha256: stored.sha256 });
+  await store.put(CATALOG_KEY, JSON.stringify(root));
+}
 
 describe('ARCHIVE.FETCH over a hostile store (real Warp 10, real Temporal)', () => {
   before(async () => {
@@ -189,7 +221,12 @@ describe('ARCHIVE.FETCH over a hostile store (real Warp 10, real Temporal)', () 
       manifestFile,
       manifestOriginal: readFileSync(manifestFile),
       objectFile: path.join(store, ...batchObjectKey(ref, 1).split('/')),
+      ref,
+      indexFile: '',
+      indexOriginal: Buffer.alloc(0),
     };
+    ctx.indexFile = path.join(store, ...ctx.ix.key.split('/'));
+    ctx.indexOriginal = readFileSync(ctx.indexFile);
     writeFileSync(path.join(outside, 'secret.conf'), 'warp.aes.token = hex:0011');
     const read = await exec(w.url, `${T} CAPADD ${ctx.month} ARCHIVE.FETCH SIZE`);
     assert.deepEqual(read.stack, [NASTY_SERIES], read.error);
@@ -216,15 +253,26 @@ describe('ARCHIVE.FETCH over a hostile store (real Warp 10, real Temporal)', () 
       }
     }));
 
-  test('cold tier: a manifest.json naming another month’s index — refused, nothing read', (t) =>
+  test('cold tier: the catalog, or a manifest.json read without one, naming another month’s index — refused, nothing read', (t) =>
     hostile(t, async (c) => {
-      writeFileSync(
-        c.monthFile,
-        c.monthOriginal.replace(c.ix.key, `hostile/other/${MONTH}/index-0123456789abcdef.idx`),
+      const other = `hostile/other/${MONTH}/index-0123456789abcdef.idx`;
+      await tamperCatalog(c, (m) => {
+        m.index!.key = other;
+      });
+      const viaCatalog = await exec(c.w.url, `${c.T} CAPADD ${c.month} ARCHIVE.FETCH`);
+      assert.match(viaCatalog.error ?? '', /names an index object which is not one of the month's/);
+      noHost(c, viaCatalog.error, 'another index, through the catalog');
+      // A store written before catalogs: its months' manifest.json, as they say.
+      rmSync(path.join(c.store, CATALOG_KEY));
+      writeFileSync(c.monthFile, c.monthOriginal.replace(c.ix.key, other));
+      const viaManifest = await exec(c.w.url, `${c.T} CAPADD ${c.month} ARCHIVE.FETCH`);
+      assert.match(viaManifest.error ?? '', /names an index object which is not one of the month's/);
+      noHost(c, viaManifest.error, 'another index, through manifest.json');
+      // And the catalog's writer refuses to publish it.
+      await assert.rejects(
+        () => publishMonths(new LocalStore(c.store), [c.ref]),
+        /names an index object outside the month/,
       );
-      const r = await archiveFetch(c);
-      assert.match(r.error ?? '', /names an index object which is not one of the month's/);
-      noHost(c, r.error, 'another index');
     }));
 
   test('cold tier: a batch manifest (month without index) naming a file outside the month — refused before any read; no host path or hash in the error', (t) =>

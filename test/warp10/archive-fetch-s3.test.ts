@@ -119,6 +119,23 @@ describe('ARCHIVE.FETCH over an S3-compatible store (real s3rver, real Warp 10, 
         await series(w.url, `${T} CAPADD ${queries.month} ARCHIVE.FETCH`),
         beforeArchive.month,
       );
+      // Months found through the catalog the commit published: no listing of the bucket, ever; warm, one
+      // HEAD of catalog.json and the series' members.
+      const stats = async () =>
+        (await exec(w.url, `${T} CAPADD ARCHIVE.STATS`)).stack?.[0] as {
+          store: { listings: number; heads: number; gets: number; ranges: number };
+          catalog: boolean;
+        };
+      const before = await stats();
+      assert.deepEqual([before.catalog, before.store.listings], [true, 0]);
+      await series(w.url, `${T} CAPADD ${queries.one} ARCHIVE.FETCH`);
+      const warm = await stats();
+      assert.deepEqual(
+        [warm.store.listings, warm.store.heads - before.store.heads, warm.store.gets - before.store.gets],
+        [0, 1, 0],
+        'warm: one HEAD of catalog.json, no GET',
+      );
+      assert.ok(warm.store.ranges - before.store.ranges >= 1, 'and the series’ members');
 
       await rt.store.delete(batchObjectKey(ref, 2));
       const missing = await exec(w.url, `${T} CAPADD ${queries.month} ARCHIVE.FETCH`);
