@@ -20,6 +20,7 @@ import {
 } from '../../src/archive/layout.ts';
 import { BatchManifestSchema, MonthManifestSchema, type BatchManifest } from '../../src/archive/manifest.ts';
 import { buildMonthIndex } from '../../src/archive/month-index.ts';
+import { publishMonths } from '../../src/archive/catalog-store.ts';
 import { readJson } from '../../src/activities/store-json.ts';
 import { seriesOwners } from '../../src/activities/warp10/owners.ts';
 import { buildRuntime } from '../../src/worker/runtime.ts';
@@ -238,6 +239,11 @@ export async function benchColdYear(): Promise<void> {
   } finally {
     for (const ds of datasets)
       rmSync(path.join(LOCAL_ARCHIVE, 'bench', ds.name), { recursive: true, force: true });
+    // Their months leave the catalog the stack's Warp 10 reads (no manifest.json: no entry).
+    await publishMonths(
+      rt.store,
+      datasets.flatMap((ds) => months.map((month) => ({ group: 'bench', dataset: ds.name, month }))),
+    ).catch((err: unknown) => console.error(`catalog not cleaned: ${(err as Error).message}`));
     await rt.close();
     await temporal.close();
   }

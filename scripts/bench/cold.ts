@@ -13,6 +13,7 @@ import { monthPrefix, type MonthRef } from '../../src/archive/layout.ts';
 import { readBatchManifest, readMonthManifest } from '../../src/archive/read.ts';
 import { buildRuntime } from '../../src/worker/runtime.ts';
 import { LOCAL_ARCHIVE } from '../stack/extension.ts';
+import { publishMonths } from '../../src/archive/catalog-store.ts';
 import { uuidShape } from './scale.ts';
 import {
   benchConfig,
@@ -172,6 +173,10 @@ export async function benchCold(): Promise<void> {
     );
   } finally {
     rmSync(path.join(LOCAL_ARCHIVE, ref.group, ref.dataset), { recursive: true, force: true });
+    // Its month leaves the catalog the stack's Warp 10 reads (no manifest.json: no entry).
+    await publishMonths(rt.store, [ref]).catch((err: unknown) =>
+      console.error(`catalog not cleaned: ${(err as Error).message}`),
+    );
     await rt.close();
     await temporal.close();
   }

@@ -3,15 +3,19 @@
 import { activityInfo, getClient, sleep } from '@temporalio/activity';
 import { WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { isListed } from '../archive/catalog-store.ts';
 import type { MonthRef } from '../archive/layout.ts';
+import type { ArchiveStore } from '../store/types.ts';
 import { keepAlive } from './keep-alive.ts';
 
 /** One writer per task queue: the workers of a task queue share one archive store. */
 export const catalogWorkflowId = (taskQueue: string) => `archive-catalog/${taskQueue}`;
 
-export function createCatalogActivities() {
+export function createCatalogActivities(deps: { store: ArchiveStore }) {
   return {
-    async publishToCatalog(ref: MonthRef): Promise<void> {
+    /** Returns whether it published: a month the catalog lists at its current commit is left as it is. */
+    async publishToCatalog(ref: MonthRef): Promise<boolean> {
+      if (await isListed(deps.store, ref)) return false;
       const taskQueue = activityInfo().taskQueue;
       const start = () =>
         new WithStartWorkflowOperation('archiveCatalog', {
@@ -48,6 +52,7 @@ export function createCatalogActivities() {
         }
         throw err;
       }
+      return true;
     },
   };
 }

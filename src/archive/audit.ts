@@ -3,6 +3,8 @@
 // counts and first/last ticks match the batch manifest, and nothing else lies in the month's folder.
 // Streaming: one line of one object is held at a time, plus one batch manifest.
 import { auditMonthIndex } from './index-audit.ts';
+import { readCatalog, readDatasetCatalog } from './catalog-store.ts';
+import { CATALOG_KEY } from './catalog.ts';
 import { createHash } from 'node:crypto';
 import { NotFoundError, type ArchiveStore } from '../store/types.ts';
 import { hashingMembers } from './integrity.ts';
@@ -53,7 +55,8 @@ export async function auditMonth(store: ArchiveStore, ref: MonthRef): Promise<Mo
   const audit: MonthAudit = { ...ref, ok: false, batches: 0, series: 0, points: 0, bytes: 0, problems: [] };
   const problem = (object: string, text: string) => audit.problems.push({ object, problem: text });
 
-  let manifest: Pick<MonthManifest, 'batches' | 'series' | 'points' | 'bytes' | 'index'> | undefined;
+  let manifest:
+    Pick<MonthManifest, 'batches' | 'series' | 'points' | 'bytes' | 'index' | 'revision'> | undefined;
   try {
     manifest = await readMonthManifest(store, ref);
   } catch (err) {
@@ -273,6 +276,8 @@ export async function auditMonth(store: ArchiveStore, ref: MonthRef): Promise<Mo
     expected.add(manifest.index.key);
     for (const p of await auditMonthIndex(store, ref, manifest)) problem(p.object, p.problem);
   }
+  const listing = await catalogProblem(store, ref, manifest);
+  if (listing) problem(CATALOG_KEY, listing);
   const prefix = monthPrefix(ref);
   const planPage = (key: string) => /^plan-\d{5}\.json$/.test(key.slice(prefix.length));
   for (const key of listed.keys()) {
@@ -282,6 +287,30 @@ export async function auditMonth(store: ArchiveStore, ref: MonthRef): Promise<Mo
   }
   audit.ok = audit.problems.length === 0;
   return audit;
+}
+
+/**
+ * What the catalog gets wrong about a committed month: not listed, or listed at another commit (queries
+ * would not see it, or see its former index). A store without catalog.json is read by listing: no problem.
+ */
+async function catalogProblem(
+  store: ArchiveStore,
+  ref: MonthRef,
+  manifest: Pick<MonthManifest, 'index' | 'revision'>,
+): Promise<string | undefined> {
+  const root = await readCatalog(store);
+  if (!root) return undefined;
+  const entry = root.datasets.find((d) => d.group === ref.group && d.dataset === ref.dataset);
+  const month = entry
+    ? (await readDatasetCatalog(store, entry)).months.find((m) => m.month === ref.month)
+    : undefined;
+  const fix = 'rerun the month (a committed month is published again) or npm run reindex';
+  if (!month)
+    return `does not list ${ref.group}/${ref.dataset} ${ref.month}: ARCHIVE.FETCH does not see it; ${fix}`;
+  if (month.index?.key !== manifest.index?.key || month.revision !== (manifest.revision ?? 1)) {
+    return `lists ${ref.group}/${ref.dataset} ${ref.month} at revision ${month.revision}, manifest.json is at ${manifest.revision ?? 1}: ${fix}`;
+  }
+  return undefined;
 }
 
 /** The batch manifests of an uncommitted month that say `deleted`, in batch order. */

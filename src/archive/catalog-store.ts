@@ -60,6 +60,42 @@ export async function readDatasetCatalog(
   return parsed.data;
 }
 
+const roots = new Map<string, { sha256: string; catalog: Catalog }>();
+const datasetCatalogs = new Map<string, DatasetCatalog>();
+
+/**
+ * Whether the catalog lists the month at the commit its manifest.json records (same revision and index):
+ * a rerun of a committed month then has nothing to publish. catalog.json is read again only when its
+ * SHA-256 (S3 metadata) changed; dataset catalogs, named by their content, once.
+ */
+export async function isListed(store: ArchiveStore, ref: MonthRef): Promise<boolean> {
+  const manifest = await readJson(store, monthManifestKey(ref), MonthManifestSchema);
+  if (!manifest) return false;
+  const head = await store.head(CATALOG_KEY);
+  if (!head) return false;
+  const cached = roots.get(store.description);
+  let root = head.sha256 !== undefined && cached?.sha256 === head.sha256 ? cached.catalog : undefined;
+  if (!root) {
+    root = await readCatalog(store);
+    if (!root) return false;
+    if (head.sha256) roots.set(store.description, { sha256: head.sha256, catalog: root });
+  }
+  const entry = root.datasets.find((d) => d.group === ref.group && d.dataset === ref.dataset);
+  if (!entry) return false;
+  let cat = datasetCatalogs.get(`${store.description}\u0000${entry.key}`);
+  if (!cat) {
+    cat = await readDatasetCatalog(store, entry);
+    if (datasetCatalogs.size > 1_000) datasetCatalogs.clear();
+    datasetCatalogs.set(`${store.description}\u0000${entry.key}`, cat);
+  }
+  const month = cat.months.find((m) => m.month === ref.month);
+  return (
+    month !== undefined &&
+    month.revision === (manifest.revision ?? 1) &&
+    month.index?.key === manifest.index?.key
+  );
+}
+
 /** The first and last selector of a month's index, from its footer (undefined when it has no series). */
 async function indexClasses(
   store: ArchiveStore,

@@ -207,7 +207,7 @@ export function createActivities(rt: Runtime) {
   return {
     ...warp10,
     ...store,
-    ...createCatalogActivities(),
+    ...createCatalogActivities({ store: rt.store }),
     ...createPageActivities({ warp10, store, archive: rt.store }),
     ...createSlackActivities({ notifier: rt.notifier, secrets: rt.secrets }),
     ...createSmokeActivities({ client: rt.client, runner: rt.runner, tokens: rt.tokens }),

@@ -103,6 +103,18 @@ describe('npm run reindex', () => {
       const good = cli('verify-archive', file, ['--month', MONTH]);
       assert.equal(good.status, 0, good.stdout + good.stderr);
 
+      // A catalog that lost the month: verify-archive says queries do not see it, and how to fix it.
+      const catalogFile = path.join(root, CATALOG_KEY);
+      const catalogText = readFileSync(catalogFile, 'utf8');
+      writeFileSync(catalogFile, JSON.stringify({ ...catalog, datasets: [] }));
+      const unlisted = cli('verify-archive', file, ['--month', MONTH]);
+      assert.equal(unlisted.status, 1, unlisted.stdout + unlisted.stderr);
+      assert.match(
+        unlisted.stdout,
+        new RegExp(`does not list infra/rx ${MONTH}: ARCHIVE.FETCH does not see it; rerun the month`),
+      );
+      writeFileSync(catalogFile, catalogText);
+
       // A damaged index: verify-archive names it.
       const indexFile = path.join(root, ...after.index!.key.split('/'));
       const bytes = readFileSync(indexFile);

@@ -235,9 +235,15 @@ describe(
         assert.deepEqual(await monthKeys(o.rt.store, o.ref), COMPLETE_MONTH_KEYS);
         const root = (o.config.store as { path: string }).path;
         assert.deepEqual(
-          (await filesUnder(root)).map((f) => f.replace(/index-[0-9a-f]{16}\.idx$/, 'index-<sha>.idx')),
-          COMPLETE_MONTH_KEYS.map((k) => `${o.ref.group}/${o.ref.dataset}/${o.ref.month}/${k}`),
-          'no partial or temporary file left behind',
+          (await filesUnder(root))
+            .map((f) => f.replace(/index-[0-9a-f]{16}\.idx$/, 'index-<sha>.idx'))
+            .map((f) => f.replace(/catalog-[0-9a-f]{16}\.json$/, 'catalog-<sha>.json')),
+          [
+            'catalog.json',
+            ...COMPLETE_MONTH_KEYS.map((k) => `${o.ref.group}/${o.ref.dataset}/${o.ref.month}/${k}`),
+            `${o.ref.group}/${o.ref.dataset}/catalog-<sha>.json`,
+          ],
+          'no partial or temporary file left behind (the catalog: the month published)',
         );
         await assertArchived(o, data);
         assertMonthGone(mock, data);

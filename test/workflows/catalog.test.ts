@@ -71,12 +71,12 @@ describe('archive catalog writer', () => {
       connection: env.nativeConnection,
       taskQueue,
       workflowBundle: await workflowBundle(),
-      activities: { ...createStoreActivities({ store }), ...createCatalogActivities() },
+      activities: { ...createStoreActivities({ store }), ...createCatalogActivities({ store }) },
     });
     await worker.runUntil(async () => {
       // All at once, as the commits of a monthly run send them: publishToCatalog itself, each in an activity
       // context of its own on this task queue (more than the server's 10 updates in flight a workflow).
-      const { publishToCatalog } = createCatalogActivities();
+      const { publishToCatalog } = createCatalogActivities({ store });
       await Promise.all(
         refs.map((ref) =>
           new MockActivityEnvironment({ taskQueue }, { client: env.client }).run(publishToCatalog, ref),
@@ -84,6 +84,12 @@ describe('archive catalog writer', () => {
       );
       // Every update returned: every month is in the catalog already.
       assert.equal((await listed(store)).length, refs.length);
+      // A rerun of a committed month the catalog lists at its commit has nothing to publish.
+      const again = await new MockActivityEnvironment({ taskQueue }, { client: env.client }).run(
+        publishToCatalog,
+        refs[0]!,
+      );
+      assert.equal(again, false);
       const history = await env.client.workflow.getHandle(catalogWorkflowId(taskQueue)).fetchHistory();
       const publishes = (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes).length;
       assert.ok(publishes < refs.length, `waiting requests are published together (${publishes} publishes)`);
@@ -109,7 +115,7 @@ describe('archive catalog writer', () => {
       connection: env.nativeConnection,
       taskQueue,
       workflowBundle: await workflowBundle(),
-      activities: { ...createStoreActivities({ store }), ...createCatalogActivities() },
+      activities: { ...createStoreActivities({ store }), ...createCatalogActivities({ store }) },
     });
     await worker.runUntil(async () => {
       const { WithStartWorkflowOperation } = await import('@temporalio/client');
