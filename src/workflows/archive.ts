@@ -25,6 +25,7 @@ import {
 import type { Warp10Activities, DatasetMonth } from '../activities/warp10.ts';
 import type { StoreActivities } from '../activities/store.ts';
 import type { CatalogActivities } from '../activities/catalog.ts';
+import { catalogPublished, publishFailure, type PublishAnswer } from './catalog.ts';
 import { NON_RETRYABLE, type FailureDetails } from '../archive/failure-types.ts';
 import { archiveWorkflowId, failureWorkflowId } from '../archive/layout.ts';
 import { skipReason } from '../archive/skip-reason.ts';
@@ -110,17 +111,18 @@ const store = proxyActivities<StoreActivities>({
 });
 
 const catalog = proxyActivities<CatalogActivities>({
-  // Waits its turn behind the other commits' publishes (one writer): a monthly run commits many at once.
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '30 seconds',
+  startToCloseTimeout: '1 minute',
   retry: {
     initialInterval: '1 second',
     backoffCoefficient: 2,
     maximumInterval: '1 minute',
     maximumAttempts: 20,
-    nonRetryableErrorTypes: [...NON_RETRYABLE, 'CatalogPublishFailed'],
+    nonRetryableErrorTypes: [...NON_RETRYABLE],
   },
 });
+
+/** How long a run waits for the catalog's answer before asking again (the writer may have been lost). */
+const CATALOG_ANSWER_WAIT = '15 minutes';
 
 /** Batch activities per run before continuing as new: keeps every history far under 10,000 events. */
 export const BATCH_STEPS_PER_RUN = 600;
@@ -147,6 +149,27 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
   progress.latePoints ??= 0;
   progress.lateBatches ??= 0;
   setHandler(archiveProgress, () => progress);
+  const answers: PublishAnswer[] = [];
+  setHandler(catalogPublished, (a) => {
+    answers.push(a);
+  });
+  /** Asks the catalog's writer to publish the month, and waits for its answer (no activity slot held). */
+  const publishToCatalog = async () => {
+    const { workflowId, runId } = workflowInfo();
+    for (let ask = 1; ; ask++) {
+      const asked = await catalog.requestPublish.executeWithOptions({ summary: ui.catalogSummary(input) }, [
+        { group, dataset, month, requester: { workflowId, runId } },
+      ]);
+      if (!asked) return;
+      if (await condition(() => answers.length > 0, CATALOG_ANSWER_WAIT)) {
+        const answer = answers.shift()!;
+        if (answer.error !== undefined) throw publishFailure(answer);
+        return;
+      }
+      if (ask === 3)
+        throw publishFailure({ group, dataset, month, error: 'no answer from its writer in 45 minutes' });
+    }
+  };
   // The Web UI's current details follow the run: "infra/os-cpu 2026-10 — export 3/8 batches, …".
   const shown = () => setCurrentDetails(ui.archiveCurrentDetails(input, progress));
   const enter = (phase: ArchivePhase) => {
@@ -251,8 +274,8 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
       progress.series = plan.series;
       if (plan.status === 'archived') {
         Object.assign(progress, { points: plan.points ?? 0, bytes: plan.bytes ?? 0 });
-        // Publishing again is idempotent: a run whose publish failed after its commit is completed here.
-        await catalog.publishToCatalog({ group, dataset, month });
+        // A run whose publish failed after its commit is completed here (nothing to do when listed).
+        await publishToCatalog();
         enter('done');
         return result('skipped', {
           reason: skipReason(input, 'archived'),
@@ -396,9 +419,7 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
       [{ group, dataset, month, workflowId: info.workflowId, runId: info.runId }],
     );
     // Queries find the month through the catalog (docs/ARCHIVE-LAYOUT.md#the-catalog).
-    await catalog.publishToCatalog.executeWithOptions({ summary: ui.catalogSummary(input) }, [
-      { group, dataset, month },
-    ]);
+    await publishToCatalog();
     // A month committed before (late data archived since) reports what this run added to it.
     const counted = committed.revision > 1 ? committed.added : committed;
     Object.assign(progress, { series: counted.series, points: counted.points, bytes: counted.bytes });

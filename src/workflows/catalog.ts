@@ -1,13 +1,15 @@
-// The catalog's single writer. Every commit asks this workflow (an Update, sent with start) to publish its
-// month; the workflow runs one publish at a time, so datasets of one monthly run committing at once never
-// overwrite each other's entries. Waiting requests are published together. Idle for a while, it ends;
-// the next request starts it again.
+// The catalog's single writer. Every commit asks this workflow (a signal, sent with start) to publish its
+// month and waits for the answer, a signal back to its own run: no activity slot is held while it waits,
+// so commits waiting by the hundred never starve the publish they wait for. The workflow runs one publish
+// at a time, so datasets of one monthly run committing at once never overwrite each other's entries;
+// requests waiting meanwhile are published together. Idle for a while, it ends; the next request starts
+// it again.
 import {
   ApplicationFailure,
-  allHandlersFinished,
   condition,
   continueAsNew,
-  defineUpdate,
+  defineSignal,
+  getExternalWorkflowHandle,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -16,7 +18,18 @@ import type { StoreActivities } from '../activities/store.ts';
 import type { MonthRef } from '../archive/layout.ts';
 import { NON_RETRYABLE } from '../archive/failure-types.ts';
 
-export const publishMonth = defineUpdate<void, [MonthRef]>('publishMonth');
+/** Who asks: the run to answer (an archive run), or none. */
+export interface PublishRequest extends MonthRef {
+  requester?: { workflowId: string; runId: string };
+}
+
+/** The answer to a request: published, or why not. */
+export interface PublishAnswer extends MonthRef {
+  error?: string;
+}
+
+export const publishRequest = defineSignal<[PublishRequest]>('publishRequest');
+export const catalogPublished = defineSignal<[PublishAnswer]>('catalogPublished');
 
 /** Requests published before continuing as new: the history stays small whatever the archive's size. */
 export const PUBLISHES_PER_RUN = 500;
@@ -34,61 +47,51 @@ const store = proxyActivities<StoreActivities>({
   },
 });
 
-interface Request {
-  ref: MonthRef;
-  done: boolean;
-  error?: string;
-}
+const isMonthRef = (r: PublishRequest) =>
+  typeof r?.group === 'string' && typeof r.dataset === 'string' && /^\d{4}-\d{2}$/.test(String(r.month));
 
-export async function archiveCatalog(): Promise<void> {
-  const queue: Request[] = [];
-  setHandler(
-    publishMonth,
-    async (ref) => {
-      const request: Request = { ref, done: false };
-      queue.push(request);
-      await condition(() => request.done);
-      if (request.error !== undefined) {
-        throw ApplicationFailure.nonRetryable(request.error, 'CatalogPublishFailed');
-      }
-    },
-    {
-      validator: (ref) => {
-        if (
-          !ref ||
-          typeof ref.group !== 'string' ||
-          typeof ref.dataset !== 'string' ||
-          !/^\d{4}-\d{2}$/.test(ref.month)
-        ) {
-          throw new Error('publishMonth takes { group, dataset, month: YYYY-MM }');
-        }
-      },
-    },
-  );
+export async function archiveCatalog(carried: PublishRequest[] = []): Promise<void> {
+  const queue: PublishRequest[] = [...carried];
+  setHandler(publishRequest, (r) => {
+    if (isMonthRef(r)) queue.push(r);
+  });
   let published = 0;
   for (;;) {
     if (queue.length === 0) {
-      // Ends (or continues as new) only between publishes, with every accepted request answered.
       if (published >= PUBLISHES_PER_RUN || workflowInfo().continueAsNewSuggested) {
-        await condition(() => allHandlersFinished() || queue.length > 0);
-        if (queue.length === 0) await continueAsNew<typeof archiveCatalog>();
-        continue;
+        await continueAsNew<typeof archiveCatalog>([]);
       }
-      if (!(await condition(() => queue.length > 0, IDLE))) {
-        await condition(() => allHandlersFinished() || queue.length > 0);
-        if (queue.length === 0) return;
-      }
-      continue;
+      if (!(await condition(() => queue.length > 0, IDLE))) return;
     }
     const batch = queue.splice(0, queue.length);
+    let error: string | undefined;
     try {
-      await store.publishCatalog(batch.map((r) => r.ref));
+      await store.publishCatalog(batch.map(({ group, dataset, month }) => ({ group, dataset, month })));
     } catch (err) {
-      const message =
+      error =
         err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
-      for (const r of batch) r.error = message;
     }
-    for (const r of batch) r.done = true;
+    for (const r of batch) {
+      if (!r.requester) continue;
+      const answer: PublishAnswer = {
+        group: r.group,
+        dataset: r.dataset,
+        month: r.month,
+        ...(error ? { error } : {}),
+      };
+      // A requester gone (terminated, finished) needs no answer.
+      await getExternalWorkflowHandle(r.requester.workflowId, r.requester.runId)
+        .signal(catalogPublished, answer)
+        .catch(() => undefined);
+    }
     published += batch.length;
   }
+}
+
+/** The failure an archive run raises when the catalog could not publish its month. */
+export function publishFailure(a: PublishAnswer): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(
+    `the catalog could not publish ${a.group}/${a.dataset} ${a.month}: ${a.error}; the month is committed: rerun it, or npm run reindex`,
+    'CatalogPublishFailed',
+  );
 }

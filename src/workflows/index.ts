@@ -6,4 +6,4 @@ export { monthlyOffload } from './monthly.ts';
 export { groupOffload } from './group.ts';
 export { offloadProgress } from './progress.ts';
 export { restore, restoreProgress } from './restore.ts';
-export { archiveCatalog, publishMonth } from './catalog.ts';
+export { archiveCatalog } from './catalog.ts';

@@ -8,6 +8,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createOffloadActivities } from '../../src/activities/offload.ts';
+import { createCatalogActivities } from '../../src/activities/catalog.ts';
+import { createStoreActivities } from '../../src/activities/store.ts';
 import type { OffloadConfig } from '../../src/config/schema.ts';
 import { createStore } from '../../src/store/index.ts';
 import type { ArchiveStore } from '../../src/store/types.ts';
@@ -123,11 +125,6 @@ export function archiveStubs(opts: StubOptions = {}, store?: ArchiveStore) {
     async recheckMonth(input: Ref & { knownBatches: number }) {
       // No late series: the plan keeps its batches.
       return track('recheckMonth', input, () => ({ batchCount: input.knownBatches, series: 0 }));
-    },
-    async publishToCatalog(_input: Ref) {
-      return true;
-      // Not counted among the archive's calls: the catalog's own tests run it for real
-      // (test/workflows/catalog.test.ts).
     },
     async commitMonth(input: Ref & { workflowId: string; runId: string }) {
       return track('commitMonth', input, async () => {
@@ -267,7 +264,14 @@ export async function stubWorld(
     namespace: 'default',
     taskQueue,
     workflowBundle: await workflowBundle(),
-    activities: { ...stubs.activities, ...offload },
+    // The catalog for real on the stubs' manifests: its writer shares the worker's activity slots with
+    // the commits waiting for it.
+    activities: {
+      ...stubs.activities,
+      ...offload,
+      publishCatalog: createStoreActivities({ store }).publishCatalog,
+      ...createCatalogActivities({ store }),
+    },
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions ?? 100,
   });
   return { config, taskQueue, store, stubs, worker };

@@ -11,9 +11,12 @@ import { monthManifestKey, type MonthRef } from '../../src/archive/layout.ts';
 import type { MonthManifest } from '../../src/archive/manifest.ts';
 import { catalogWorkflowId, createCatalogActivities } from '../../src/activities/catalog.ts';
 import { createStoreActivities } from '../../src/activities/store.ts';
-import { LocalStore } from '../../src/store/index.ts';
+import { LocalStore, type ArchiveStore } from '../../src/store/index.ts';
 import { temporalEnv, uniqueId, workflowBundle } from '../support/stack.ts';
 import { tempDir } from '../support/config.ts';
+import { stubWorld, uniqueGroup } from '../support/monthly-stubs.ts';
+import { startMonthly } from '../../src/client/monthly.ts';
+import type { MonthlyResult } from '../../src/workflows/monthly.ts';
 
 let env: TestWorkflowEnvironment;
 before(async () => {
@@ -53,7 +56,7 @@ async function commitAll(store: LocalStore): Promise<MonthRef[]> {
   return refs;
 }
 
-async function listed(store: LocalStore): Promise<string[]> {
+async function listed(store: ArchiveStore): Promise<string[]> {
   const root = await readCatalog(store);
   const out: string[] = [];
   for (const d of root?.datasets ?? []) {
@@ -62,8 +65,16 @@ async function listed(store: LocalStore): Promise<string[]> {
   return out.sort();
 }
 
+async function until(check: () => Promise<boolean>, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 describe('archive catalog writer', () => {
-  test('cold tier: catalog, 36 months of 12 datasets published at once — every one listed when its publish returns', async () => {
+  test('cold tier: catalog, 36 months of 12 datasets asked at once — every one listed, waiting requests published together', async () => {
     const store = new LocalStore(tempDir('catalog-wf'));
     const refs = await commitAll(store);
     const taskQueue = uniqueId('catalog');
@@ -74,22 +85,15 @@ describe('archive catalog writer', () => {
       activities: { ...createStoreActivities({ store }), ...createCatalogActivities({ store }) },
     });
     await worker.runUntil(async () => {
-      // All at once, as the commits of a monthly run send them: publishToCatalog itself, each in an activity
-      // context of its own on this task queue (more than the server's 10 updates in flight a workflow).
-      const { publishToCatalog } = createCatalogActivities({ store });
-      await Promise.all(
-        refs.map((ref) =>
-          new MockActivityEnvironment({ taskQueue }, { client: env.client }).run(publishToCatalog, ref),
-        ),
-      );
-      // Every update returned: every month is in the catalog already.
-      assert.equal((await listed(store)).length, refs.length);
+      // All at once, as the commits of a monthly run ask: requestPublish itself, each in an activity
+      // context of its own on this task queue.
+      const { requestPublish } = createCatalogActivities({ store });
+      const ask = (ref: MonthRef) =>
+        new MockActivityEnvironment({ taskQueue }, { client: env.client }).run(requestPublish, ref);
+      assert.deepEqual(await Promise.all(refs.map(ask)), Array(refs.length).fill(true));
+      await until(async () => (await listed(store)).length === refs.length, 60_000);
       // A rerun of a committed month the catalog lists at its commit has nothing to publish.
-      const again = await new MockActivityEnvironment({ taskQueue }, { client: env.client }).run(
-        publishToCatalog,
-        refs[0]!,
-      );
-      assert.equal(again, false);
+      assert.equal(await ask(refs[0]!), false);
       const history = await env.client.workflow.getHandle(catalogWorkflowId(taskQueue)).fetchHistory();
       const publishes = (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes).length;
       assert.ok(publishes < refs.length, `waiting requests are published together (${publishes} publishes)`);
@@ -108,7 +112,49 @@ describe('archive catalog writer', () => {
     );
   });
 
-  test('catalog: a publish of no month is refused by its validator; of a month not committed, it writes nothing', async () => {
+  test('cold tier: catalog, a monthly run of 6 datasets at once on a worker of 2 activity slots — commits wait for their answer holding no slot; all 6 listed', async () => {
+    const group = uniqueGroup('cat');
+    const w = await stubWorld(env, {
+      groups: [
+        {
+          name: group,
+          mode: 'parallel',
+          concurrency: 6,
+          datasets: Array.from({ length: 6 }, (_, i) => ({ name: `ds${i}`, selector: { class: `c.${i}` } })),
+        },
+      ],
+      maxConcurrentActivityTaskExecutions: 2,
+    });
+    const result = await w.worker.runUntil(async () => {
+      const run = await startMonthly(env.client, w.config, { month: '2025-03' });
+      // Stuck for good if the publish waits for a slot the waiting commits hold: say so, do not hang.
+      let timer: NodeJS.Timeout | undefined;
+      const stuck = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error('the monthly run is stuck: no publish could start')),
+          90_000,
+        );
+      });
+      try {
+        return (await Promise.race([
+          env.client.workflow.getHandle(run.workflowId).result(),
+          stuck,
+        ])) as MonthlyResult;
+      } finally {
+        clearTimeout(timer);
+      }
+    });
+    assert.deepEqual(
+      result.groups[0]?.result?.datasets.map((d) => d.status),
+      Array(6).fill('archived'),
+    );
+    assert.deepEqual(
+      await listed(w.store),
+      Array.from({ length: 6 }, (_, i) => `ds${i}/2025-03`),
+    );
+  });
+
+  test('catalog: a request of no month is ignored; of a month not committed, it writes nothing', async () => {
     const store = new LocalStore(tempDir('catalog-bad'));
     const taskQueue = uniqueId('catalog-bad');
     const worker = await Worker.create({
@@ -118,27 +164,28 @@ describe('archive catalog writer', () => {
       activities: { ...createStoreActivities({ store }), ...createCatalogActivities({ store }) },
     });
     await worker.runUntil(async () => {
-      const { WithStartWorkflowOperation } = await import('@temporalio/client');
-      const start = () =>
-        new WithStartWorkflowOperation('archiveCatalog', {
+      const send = (month: string) =>
+        env.client.workflow.signalWithStart('archiveCatalog', {
           workflowId: catalogWorkflowId(taskQueue),
           taskQueue,
-          args: [],
-          workflowIdConflictPolicy: 'USE_EXISTING',
+          args: [[]],
+          signal: 'publishRequest',
+          signalArgs: [{ group: 'g', dataset: 'd', month }],
         });
-      // Not a month: the update's validator refuses it before anything runs.
-      await assert.rejects(
-        () =>
-          env.client.workflow.executeUpdateWithStart('publishMonth', {
-            args: [{ group: 'g', dataset: 'd', month: '2026-13-01' }],
-            startWorkflowOperation: start(),
-          }),
-        (err: Error) => /publishMonth takes \{ group, dataset, month: YYYY-MM \}/.test(String(err.cause)),
+      await send('2026-13-01');
+      await send('2026-01');
+      const handle = env.client.workflow.getHandle(catalogWorkflowId(taskQueue));
+      const published = async () =>
+        ((await handle.fetchHistory()).events ?? []).filter((e) => e.activityTaskCompletedEventAttributes)
+          .length;
+      await until(async () => (await published()) > 0, 30_000);
+      const scheduled = ((await handle.fetchHistory()).events ?? []).flatMap(
+        (e) =>
+          e.activityTaskScheduledEventAttributes?.input?.payloads?.map((p) =>
+            Buffer.from(p.data!).toString(),
+          ) ?? [],
       );
-      await env.client.workflow.executeUpdateWithStart('publishMonth', {
-        args: [{ group: 'g', dataset: 'd', month: '2026-01' }],
-        startWorkflowOperation: start(),
-      });
+      assert.deepEqual(scheduled, [JSON.stringify([{ group: 'g', dataset: 'd', month: '2026-01' }])]);
     });
     assert.equal(await readCatalog(store), undefined, 'nothing committed: no catalog written');
   });
