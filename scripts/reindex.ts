@@ -6,7 +6,7 @@
 import { UsageError, parseFlags, unlessBadInput } from '../src/cli/args.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { committedMonths, reindexMonth, type ReindexResult } from '../src/archive/reindex.ts';
-import { publishMonths } from '../src/archive/catalog-store.ts';
+import { publishMonths, readCatalog } from '../src/archive/catalog-store.ts';
 import { CATALOG_KEY } from '../src/archive/catalog.ts';
 import { seriesOwners } from '../src/activities/warp10/owners.ts';
 import { MonthError, parseMonth } from '../src/month.ts';
@@ -101,6 +101,14 @@ async function main(argv: string[]): Promise<number> {
     // through it: docs/ARCHIVE-LAYOUT.md#the-catalog).
     const datasets = new Set(months.map((m) => `${m.group}/${m.dataset}`));
     const all = (await committedMonths(rt.store)).filter((m) => datasets.has(`${m.group}/${m.dataset}`));
+    // Unfiltered, datasets the catalog names that have no committed month left leave it.
+    if (values.group === undefined && values.dataset === undefined && values.month === undefined) {
+      for (const d of (await readCatalog(rt.store).catch(() => undefined))?.datasets ?? []) {
+        if (datasets.has(`${d.group}/${d.dataset}`)) continue;
+        datasets.add(`${d.group}/${d.dataset}`);
+        all.push({ group: d.group, dataset: d.dataset, month: d.firstMonth ?? '1970-01' });
+      }
+    }
     if (values['dry-run']) {
       console.log(`catalog: would list ${all.length} month(s) of ${datasets.size} dataset(s)`);
     } else {

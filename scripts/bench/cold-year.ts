@@ -139,10 +139,11 @@ export async function benchColdYear(): Promise<void> {
     const worker = await benchWorker(temporal, rt, big);
     const t1 = performance.now();
     const monthMs: number[] = [];
-    for (const month of months) {
-      const tm = performance.now();
-      await worker.runUntil(
-        Promise.all(
+    // One worker for every month (a worker runs once): the monthly run's shape, month after month.
+    await worker.runUntil(async () => {
+      for (const month of months) {
+        const tm = performance.now();
+        await Promise.all(
           datasets.map((d) => {
             const ref: MonthRef = { group: 'bench', dataset: d.name, month };
             return temporal.client.workflow.execute('archive', {
@@ -151,10 +152,13 @@ export async function benchColdYear(): Promise<void> {
               args: [ref],
             });
           }),
-        ),
-      );
-      monthMs.push(performance.now() - tm);
-    }
+        );
+        monthMs.push(performance.now() - tm);
+        console.log(
+          `  ${month}: ${datasets.length} datasets archived in ${((performance.now() - tm) / 1000).toFixed(1)} s`,
+        );
+      }
+    });
     console.log(
       `  archived ${monthsN * datasets.length} dataset-months in ${((performance.now() - t1) / 1000).toFixed(1)} s`,
     );
