@@ -241,13 +241,16 @@ export async function benchColdYear(): Promise<void> {
       `  Warp 10 heap after a full GC: ${heap0?.toFixed(0) ?? '?'} MiB before the queries, ${heap1?.toFixed(0) ?? '?'} MiB after (+${heap0 !== undefined && heap1 !== undefined ? (heap1 - heap0).toFixed(0) : '?'} MiB); the index cache holds ${(s3.cache.bytes / 1048576).toFixed(1)} MiB of its ${(s3.cache['max.bytes'] / 1048576).toFixed(0)} MiB bound`,
     );
   } finally {
+    // Uncommitted first, so that their months leave the catalog the stack's Warp 10 reads, then gone.
+    const refs = datasets.flatMap((ds) =>
+      months.map((month) => ({ group: 'bench', dataset: ds.name, month })),
+    );
+    for (const ref of refs) await rt.store.delete(monthManifestKey(ref));
+    await publishMonths(rt.store, refs).catch((err: unknown) =>
+      console.error(`catalog not cleaned: ${(err as Error).message}`),
+    );
     for (const ds of datasets)
       rmSync(path.join(LOCAL_ARCHIVE, 'bench', ds.name), { recursive: true, force: true });
-    // Their months leave the catalog the stack's Warp 10 reads (no manifest.json: no entry).
-    await publishMonths(
-      rt.store,
-      datasets.flatMap((ds) => months.map((month) => ({ group: 'bench', dataset: ds.name, month }))),
-    ).catch((err: unknown) => console.error(`catalog not cleaned: ${(err as Error).message}`));
     await rt.close();
     await temporal.close();
   }

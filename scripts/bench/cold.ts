@@ -13,6 +13,7 @@ import { monthPrefix, type MonthRef } from '../../src/archive/layout.ts';
 import { readBatchManifest, readMonthManifest } from '../../src/archive/read.ts';
 import { buildRuntime } from '../../src/worker/runtime.ts';
 import { LOCAL_ARCHIVE } from '../stack/extension.ts';
+import { monthManifestKey } from '../../src/archive/layout.ts';
 import { publishMonths } from '../../src/archive/catalog-store.ts';
 import { uuidShape } from './scale.ts';
 import {
@@ -172,11 +173,12 @@ export async function benchCold(): Promise<void> {
       `  archive bytes per point: ${(data / result.points).toFixed(2)} with members against ${(single / result.points).toFixed(2)} as one gzip member (${((data / single - 1) * 100).toFixed(2)} %)`,
     );
   } finally {
-    rmSync(path.join(LOCAL_ARCHIVE, ref.group, ref.dataset), { recursive: true, force: true });
-    // Its month leaves the catalog the stack's Warp 10 reads (no manifest.json: no entry).
+    // Uncommitted first, so that its month leaves the catalog the stack's Warp 10 reads, then gone.
+    await rt.store.delete(monthManifestKey(ref));
     await publishMonths(rt.store, [ref]).catch((err: unknown) =>
       console.error(`catalog not cleaned: ${(err as Error).message}`),
     );
+    rmSync(path.join(LOCAL_ARCHIVE, ref.group, ref.dataset), { recursive: true, force: true });
     await rt.close();
     await temporal.close();
   }
