@@ -271,7 +271,8 @@ export async function warp10Readiness(url: string, readToken: string): Promise<t
   if (!check.ok) return `GET /api/v0/check answered HTTP ${check.status}`;
   const res = await fetch(`${url}/api/v0/exec`, {
     method: 'POST',
-    body: `{ 'token' '${readToken}' 'class' '~.*' 'labels' {} } FIND SIZE`,
+    // One series at most: a FIND of them all fails past gts.limit on a big directory.
+    body: `{ 'token' '${readToken}' 'class' '~.*' 'labels' {} 'gcount' 1 } FIND SIZE`,
     signal: AbortSignal.timeout(10_000),
   }).catch((err: Error) => err);
   if (res instanceof Error) return `a FIND with the read token: ${res.message}`;

@@ -265,15 +265,23 @@ public class ArchiveFetch extends NamedWarpScriptFunction implements WarpScriptS
     List<Decoded> out = new ArrayList<>();
     for (String line : lines) {
       GeoTimeSerie gts;
+      String selector;
       try {
         GTSWrapper wrapper = new GTSWrapper();
         deser.deserialize(wrapper, OrderPreservingBase64.decode(line.getBytes(StandardCharsets.US_ASCII)));
-        gts = GTSWrapperHelper.fromGTSWrapperToGTS(wrapper);
+        // A member holds many series: their points are decoded only when the series is wanted.
+        if (wrapper.isSetMetadata()) {
+          selector = GTSHelper.buildSelector(wrapper.getMetadata(), false);
+          if (!wanted.contains(selector)) continue;
+          gts = GTSWrapperHelper.fromGTSWrapperToGTS(wrapper);
+        } else {
+          gts = GTSWrapperHelper.fromGTSWrapperToGTS(wrapper);
+          selector = GTSHelper.buildSelector(gts, false);
+          if (!wanted.contains(selector)) continue;
+        }
       } catch (TException | RuntimeException e) {
         throw new Failed(" found an archived line that does not decode in " + part.object() + " (" + e.getClass().getSimpleName() + ")");
       }
-      String selector = GTSHelper.buildSelector(gts, false);
-      if (!wanted.contains(selector)) continue;
       boolean inside = gts.size() == 0 || (GTSHelper.firsttick(gts) >= start && GTSHelper.lasttick(gts) <= end);
       GeoTimeSerie clipped = inside ? gts : GTSHelper.timeclip(gts, start, end);
       long count = decodedPoints.addAndGet(clipped.size());
