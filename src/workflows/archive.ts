@@ -26,12 +26,12 @@ import type { Warp10Activities, DatasetMonth } from '../activities/warp10.ts';
 import type { StoreActivities } from '../activities/store.ts';
 import type { CatalogActivities } from '../activities/catalog.ts';
 import { catalogPublished, publishFailure, type PublishAnswer } from './catalog.ts';
-import { NON_RETRYABLE, type FailureDetails } from '../archive/failure-types.ts';
+import type { FailureDetails } from '../archive/failure-types.ts';
 import { archiveWorkflowId, failureWorkflowId } from '../archive/layout.ts';
 import { skipReason } from '../archive/skip-reason.ts';
 import { OffloadDataset, OffloadGroup, OffloadMonth, OffloadPhase } from '../search-attributes.ts';
 import type { ArchiveFailureInput } from './failure.ts';
-import { WARP10_OUTAGE_RETRY } from './retry-policies.ts';
+import { STORE_RETRY, WARP10_OUTAGE_RETRY } from './retry-policies.ts';
 import * as ui from './summaries.ts';
 
 export type ArchivePhase = 'plan' | 'export' | 'verify' | 'delete' | 'recheck' | 'commit' | 'done' | 'failed';
@@ -101,24 +101,12 @@ const store = proxyActivities<StoreActivities>({
   startToCloseTimeout: '10 minutes',
   // A commit of thousands of batches reads them all; the heartbeat tells it from a dead worker.
   heartbeatTimeout: '30 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    maximumAttempts: 20,
-    nonRetryableErrorTypes: [...NON_RETRYABLE],
-  },
+  retry: STORE_RETRY,
 });
 
 const catalog = proxyActivities<CatalogActivities>({
   startToCloseTimeout: '1 minute',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    maximumAttempts: 20,
-    nonRetryableErrorTypes: [...NON_RETRYABLE],
-  },
+  retry: STORE_RETRY,
 });
 
 /** How long a run waits for the catalog's answer before asking again (the writer may have been lost). */

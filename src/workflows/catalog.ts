@@ -16,7 +16,7 @@ import {
 } from '@temporalio/workflow';
 import type { StoreActivities } from '../activities/store.ts';
 import type { MonthRef } from '../archive/layout.ts';
-import { NON_RETRYABLE } from '../archive/failure-types.ts';
+import { STORE_RETRY } from './retry-policies.ts';
 
 /** Who asks: the run to answer (an archive run), or none. */
 export interface PublishRequest extends MonthRef {
@@ -38,13 +38,7 @@ const IDLE = '1 minute';
 const store = proxyActivities<StoreActivities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '30 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    maximumAttempts: 20,
-    nonRetryableErrorTypes: [...NON_RETRYABLE],
-  },
+  retry: STORE_RETRY,
 });
 
 const isMonthRef = (r: PublishRequest) =>

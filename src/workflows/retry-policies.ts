@@ -25,3 +25,15 @@ export const SLACK_RETRY: RetryPolicy = {
   maximumAttempts: 15,
   nonRetryableErrorTypes: ['SlackConfigError'],
 };
+
+/**
+ * The archive store (commit, compensation, the catalog): retried with backoff for about fifteen minutes;
+ * a damaged archive document fails at once.
+ */
+export const STORE_RETRY: RetryPolicy = {
+  initialInterval: '1 second',
+  backoffCoefficient: 2,
+  maximumInterval: '1 minute',
+  maximumAttempts: 20,
+  nonRetryableErrorTypes: [...NON_RETRYABLE],
+};

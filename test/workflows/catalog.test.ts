@@ -73,17 +73,26 @@ async function until(check: () => Promise<boolean>, ms: number): Promise<void> {
   }
 }
 
+/** A worker of a task queue of its own running the real catalog writer over `store`. */
+async function catalogWorker(
+  store: ArchiveStore,
+  name: string,
+): Promise<{ taskQueue: string; worker: Worker }> {
+  const taskQueue = uniqueId(name);
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities: { ...createStoreActivities({ store }), ...createCatalogActivities({ store }) },
+  });
+  return { taskQueue, worker };
+}
+
 describe('archive catalog writer', () => {
   test('cold tier: catalog, 36 months of 12 datasets asked at once — every one listed, waiting requests published together', async () => {
     const store = new LocalStore(tempDir('catalog-wf'));
     const refs = await commitAll(store);
-    const taskQueue = uniqueId('catalog');
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      workflowBundle: await workflowBundle(),
-      activities: { ...createStoreActivities({ store }), ...createCatalogActivities({ store }) },
-    });
+    const { taskQueue, worker } = await catalogWorker(store, 'catalog');
     await worker.runUntil(async () => {
       // All at once, as the commits of a monthly run ask: requestPublish itself, each in an activity
       // context of its own on this task queue.
@@ -156,13 +165,7 @@ describe('archive catalog writer', () => {
 
   test('catalog: a request of no month is ignored; of a month not committed, it writes nothing', async () => {
     const store = new LocalStore(tempDir('catalog-bad'));
-    const taskQueue = uniqueId('catalog-bad');
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      workflowBundle: await workflowBundle(),
-      activities: { ...createStoreActivities({ store }), ...createCatalogActivities({ store }) },
-    });
+    const { taskQueue, worker } = await catalogWorker(store, 'catalog-bad');
     await worker.runUntil(async () => {
       const send = (month: string) =>
         env.client.workflow.signalWithStart('archiveCatalog', {
