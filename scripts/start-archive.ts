@@ -170,6 +170,10 @@ async function main(argv: string[]): Promise<number> {
       console.log(
         `  total: ${result.series} series, ${result.points.toLocaleString('en-US')} points in ${result.batches} batch(es)`,
       );
+      if (result.wouldPurge !== undefined)
+        console.log(
+          `  then purge: ${result.wouldPurge} series with no point outside ${args.month} would leave Warp 10's directory (metadata only)`,
+        );
     } else if (result.status === 'skipped') {
       // An empty month is most often a selector that matches nothing (a typo): say where to look.
       const hint =
@@ -177,15 +181,30 @@ async function main(argv: string[]): Promise<number> {
           ? " If you expected some, check that dataset's selector (class and labels) in the config."
           : '';
       console.log(`${result.reason ?? 'already archived'}; nothing was done.${hint}`);
+      if (result.purge) console.log(purgeLine(result.purge));
     } else {
       console.log(
         `archived ${result.series} series, ${result.points.toLocaleString('en-US')} points, ${humanBytes(result.bytes)} in ${result.batches} batch(es) in ${seconds.toFixed(1)}s`,
       );
+      if (result.purge) console.log(purgeLine(result.purge));
     }
     return 0;
   } finally {
     await connection.close();
   }
+}
+
+/** What the purge after the commit did: removed, and what it left alone and why. */
+function purgeLine(p: NonNullable<ArchiveResult['purge']>): string {
+  const left = [
+    p.live ? `${p.live} still holding points` : '',
+    p.revived ? `${p.revived} written to meanwhile (registered again)` : '',
+    p.attributesChanged ? `${p.attributesChanged} with attributes changed since the export` : '',
+    p.ambiguous ? `${p.ambiguous} sharing a selector` : '',
+    p.outOfReach ? `${p.outOfReach} beyond the write token` : '',
+    p.inProgress ? `${p.inProgress} in a month still being archived` : '',
+  ].filter(Boolean);
+  return `purged the metadata of ${p.purged} emptied series${left.length ? `; kept ${left.join(', ')}` : ''}`;
 }
 
 process.exitCode = await main(process.argv.slice(2));

@@ -224,7 +224,7 @@ export function writeConfig(
     tokens,
     [
       `token.spec = { 'id' '${s.writeToken}' 'type' 'WRITE' 'application' 'offloader' 'owner' '${s.owner}' 'producer' '${s.owner}' 'issuance' ${s.issuance} 'ttl' ${ttl} 'labels' { } 'attributes' { } }`,
-      `token.spec = { 'id' '${s.readToken}' 'type' 'READ' 'application' 'offloader' 'owner' '${s.owner}' 'issuance' ${s.issuance} 'ttl' ${ttl} 'owners' [ '${s.owner}' ] 'producers' [ '${s.owner}' ] 'applications' [ 'offloader' ] 'labels' { } 'attributes' { '.cap:archive.fetch' '' '.cap:archive.owners' '' '.cap:limits' '' } }`,
+      `token.spec = { 'id' '${s.readToken}' 'type' 'READ' 'application' 'offloader' 'owner' '${s.owner}' 'issuance' ${s.issuance} 'ttl' ${ttl} 'owners' [ '${s.owner}' ] 'producers' [ '${s.owner}' ] 'applications' [ 'offloader' ] 'labels' { } 'attributes' { '.cap:archive.fetch' '' '.cap:archive.owners' '' '.cap:archive.purge' '' '.cap:limits' '' } }`,
       // Another owner's application, allowed ARCHIVE.FETCH: what it may see of ours is nothing (tests).
       `token.spec = { 'id' '${foreignReadToken(s.readToken)}' 'type' 'READ' 'application' 'other' 'owner' '${FOREIGN_OWNER}' 'issuance' ${s.issuance} 'ttl' ${ttl} 'owners' [ '${FOREIGN_OWNER}' ] 'producers' [ '${FOREIGN_OWNER}' ] 'applications' [ 'other' ] 'labels' { } 'attributes' { '.cap:archive.fetch' '' } }`,
       `token.spec = { 'id' '${nofetchReadToken(s.readToken)}' 'type' 'READ' 'application' 'offloader' 'owner' '${s.owner}' 'issuance' ${s.issuance} 'ttl' ${ttl} 'owners' [ '${s.owner}' ] 'producers' [ '${s.owner}' ] 'applications' [ 'offloader' ] 'labels' { } 'attributes' { '.cap:archive.fetch' '' '.nofetch' '' } }`,

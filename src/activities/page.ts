@@ -15,6 +15,7 @@ import { MonthManifestSchema } from '../archive/manifest.ts';
 import { skipReason } from '../archive/skip-reason.ts';
 import { datasetWorkflowId } from '../offload/ids.ts';
 import type { ArchiveStore } from '../store/types.ts';
+import { askCatalog } from './catalog.ts';
 import { readJson } from './store-json.ts';
 
 /** The largest dataset archived in a page: one batch of at most this many series. */
@@ -65,11 +66,18 @@ export function createPageActivities(deps: {
     // Committed by an earlier attempt of this very page (its worker died): archived by this run.
     const mine = await readJson(archive, monthManifestKey(ref), MonthManifestSchema);
     if (mine && mine.workflowId === run.workflowId && mine.runId === run.runId) {
+      await askCatalog(archive, ref);
       return { dataset, status: 'archived', series: mine.series, points: mine.points, bytes: mine.bytes };
     }
     const plan = await warp10.planMonth({ ...ref, ignoreLateness });
     const counts = { series: plan.series, points: plan.points ?? 0, bytes: plan.bytes ?? 0 };
+    // Its purge waits for the catalog's answer, which only a workflow can wait for.
+    if (plan.purge && (plan.status === 'archived' || plan.status === 'planned')) {
+      return 'it purges the metadata of emptied series after the catalog lists the month';
+    }
     if (plan.status === 'archived' || plan.status === 'empty') {
+      // A month committed by a page whose request to the catalog was lost is listed now.
+      if (plan.status === 'archived') await askCatalog(archive, ref);
       return { dataset, status: 'skipped', ...counts, reason: skipReason(ref, plan.status) };
     }
     if (plan.status !== 'planned' || plan.batchCount !== 1 || (plan.firstBatch ?? 1) !== 1) {
@@ -84,6 +92,8 @@ export function createPageActivities(deps: {
     const recheck = await warp10.recheckMonth({ ...ref, knownBatches: 1, newSeriesOnly: true });
     if (recheck.batchCount > 1) return 'late series found by the recheck';
     const c = await store.commitMonth({ group, dataset, month, ...run });
+    // Queries find the month through the catalog; its writer publishes it shortly.
+    await askCatalog(archive, ref);
     return { dataset, status: 'archived', series: c.series, points: c.points, bytes: c.bytes };
   }
 

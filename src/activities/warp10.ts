@@ -7,11 +7,12 @@ import { deleteBatch, type DeleteResult } from './warp10/delete.ts';
 import { exportBatch } from './warp10/export.ts';
 import { archiveLateData, type LateResult } from './warp10/late.ts';
 import { planMonth, type PlanInput, type PlanResult } from './warp10/plan.ts';
+import { purgeEmptySeries, type PurgeResult } from './warp10/purge.ts';
 import { recheckMonth, type RecheckInput, type RecheckResult } from './warp10/recheck.ts';
-import type { BatchRef, BatchResult, Warp10ActivityDeps } from './warp10/shared.ts';
+import type { BatchRef, BatchResult, DatasetMonth, Warp10ActivityDeps } from './warp10/shared.ts';
 import { verifyBatch } from './warp10/verify.ts';
 
-export type { DeleteResult, LateResult, PlanInput, PlanResult, RecheckInput, RecheckResult };
+export type { DeleteResult, LateResult, PlanInput, PlanResult, PurgeResult, RecheckInput, RecheckResult };
 export type { BatchRef, BatchResult, DatasetMonth, Warp10ActivityDeps } from './warp10/shared.ts';
 
 /**
@@ -43,6 +44,10 @@ export function createWarp10Activities(deps: Warp10ActivityDeps) {
     },
     async recheckMonth(input: RecheckInput): Promise<RecheckResult> {
       return keepAlive(() => recheckMonth(deps, input));
+    },
+    /** After the commit: the month's series left with no point lose their metadata in Warp 10. */
+    async purgeEmptySeries(input: DatasetMonth): Promise<PurgeResult> {
+      return keepAlive(() => purgeEmptySeries(deps, input));
     },
     async archiveLateData(input: BatchRef & { series: string[] }): Promise<LateResult> {
       return keepAlive(

@@ -13,6 +13,7 @@ import {
   batchManifestKey,
   batchObjectKey,
   failureKey,
+  purgeKey,
   monthManifestKey,
   monthPrefix,
   planKey,
@@ -102,7 +103,7 @@ export async function auditMonth(store: ArchiveStore, ref: MonthRef): Promise<Mo
   });
 
   const listed = new Map((await store.list(monthPrefix(ref))).map((o) => [o.key, o.bytes]));
-  const expected = new Set([planKey(ref), monthManifestKey(ref), failureKey(ref)]);
+  const expected = new Set([planKey(ref), monthManifestKey(ref), failureKey(ref), purgeKey(ref)]);
   if (!listed.has(planKey(ref))) problem(planKey(ref), 'missing');
 
   for (const entry of manifest.batches) {

@@ -25,6 +25,8 @@ export const supplementObjectKey = (m: MonthRef, batch: number, n: number) =>
 export const batchManifestKey = (m: MonthRef, batch: number) => `${monthPrefix(m)}batch-${pad(batch)}.json`;
 export const monthManifestKey = (m: MonthRef) => `${monthPrefix(m)}manifest.json`;
 export const failureKey = (m: MonthRef) => `${monthPrefix(m)}failure.json`;
+/** purge.json: the series whose metadata left Warp 10 after the month's commit (purgeEmptySeries). */
+export const purgeKey = (m: MonthRef) => `${monthPrefix(m)}purge.json`;
 
 /** The batch number of a batch object, supplement or manifest key, or undefined for other keys. */
 export function batchOfKey(key: string): number | undefined {

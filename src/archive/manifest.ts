@@ -234,5 +234,26 @@ export const FailureFileSchema = z
   })
   .passthrough();
 
+/**
+ * purge.json: what the metadata purge after the month's commit did (revision: the commit it followed).
+ * `purged` names the series whose metadata left Warp 10's directory; their archive keeps them.
+ */
+export const PurgeRecordSchema = z.object({
+  format: z.literal('warp10-offloader/purge@1'),
+  revision: z.number().int().positive(),
+  purgedAt: z.string(),
+  candidates: z.number().int().nonnegative(),
+  purged: z.array(z.string()),
+  live: z.number().int().nonnegative(),
+  revived: z.array(z.string()),
+  attributesChanged: z.array(z.string()),
+  ambiguous: z.number().int().nonnegative(),
+  outOfReach: z.number().int().nonnegative(),
+  missing: z.number().int().nonnegative(),
+  /** Series also in a month of the dataset not committed yet: left for that month's purge. */
+  inProgress: z.number().int().nonnegative(),
+});
+export type PurgeRecord = z.infer<typeof PurgeRecordSchema>;
+
 export const FORMAT_NOTE =
   'Each batch-NNNNN.wrap.gz is gzip text, one WRAPped Geo Time Series a line: read it back with WarpScript UNWRAP.';

@@ -440,6 +440,11 @@ const pointsPerBatchSchema = intBetween(1_000, 10_000_000).default(BATCH_DEFAULT
 // Warp 10's standalone DELETE syncs a LevelDB write per series and concurrent deletes share those
 // syncs (BENCHMARKS.md, issue 18): 4 lanes archived 200,000 series 1.2-1.3x faster than 2.
 const batchConcurrencySchema = intBetween(1, 64).default(BATCH_DEFAULTS.batchConcurrency);
+// After a month is committed, the metadata of its series left with no point at all leave Warp 10's
+// directory (src/activities/warp10/purge.ts). Off by default: it changes what FIND lists (dashboards and
+// absence alerts that look for dead series), and it needs the extension's ARCHIVE.PURGE and the read
+// token's `.cap:archive.purge`; turn it on where series churn (one per instance, UUID labels).
+const purgeEmptySeriesSchema = z.boolean(expected('true or false')).default(false);
 
 export const datasetSchema = strict({
   name: matching(
@@ -450,6 +455,7 @@ export const datasetSchema = strict({
   seriesPerBatch: seriesPerBatchSchema,
   pointsPerBatch: pointsPerBatchSchema,
   batchConcurrency: batchConcurrencySchema,
+  purgeEmptySeries: purgeEmptySeriesSchema,
   templates: templatesSchema.optional(),
 });
 
@@ -459,6 +465,7 @@ export const discoverSchema = strict({
   seriesPerBatch: seriesPerBatchSchema,
   pointsPerBatch: pointsPerBatchSchema,
   batchConcurrency: batchConcurrencySchema,
+  purgeEmptySeries: purgeEmptySeriesSchema,
   templates: templatesSchema.optional(),
 });
 

@@ -14,6 +14,7 @@ const PHASE_OF_ACTIVITY: Record<string, string> = {
   archiveLateData: 'late',
   recheckMonth: 'recheck',
   commitMonth: 'commit',
+  purgeEmptySeries: 'purge',
   archivePage: 'page',
   compensateFailure: 'compensate',
   planRestore: 'restore-plan',
@@ -31,6 +32,7 @@ export class OffloaderMetrics {
   readonly monthsArchived: Counter<'group' | 'dataset'>;
   readonly pointsExported: Counter<'group' | 'dataset'>;
   readonly pointsDeleted: Counter<'group' | 'dataset'>;
+  readonly seriesPurged: Counter<'group' | 'dataset' | 'outcome'>;
   readonly pointsRestored: Counter<'group' | 'dataset'>;
   readonly seriesRestored: Counter<'group' | 'dataset'>;
   readonly bytesRestoreRead: Counter<'group' | 'dataset'>;
@@ -81,6 +83,12 @@ export class OffloaderMetrics {
       'offloader_deleted_points_total',
       'Points deleted from Warp 10 by the guarded delete, batch by batch',
       ds,
+    );
+    this.seriesPurged = counter(
+      'offloader_purged_series_total',
+      'Series of committed months whose metadata the purge removed from Warp 10 (outcome purged), or ' +
+        'registered again because a point arrived meanwhile (revived), or left for attributes changed since the export',
+      ['group', 'dataset', 'outcome'],
     );
     this.batchDuration = new Histogram({
       name: 'offloader_activity_duration_seconds',
@@ -199,6 +207,19 @@ export function activityMetrics(m: OffloaderMetrics): ActivityInterceptorsFactor
               m.seriesArchived.inc(l, num(d.series));
               m.bytesArchived.inc(l, num(d.bytes));
               m.monthsArchived.inc(l);
+            }
+          }
+          if (activity === 'purgeEmptySeries') {
+            const p = r as {
+              purged?: unknown;
+              revived?: unknown;
+              attributesChanged?: unknown;
+              status?: unknown;
+            };
+            if (p.status === 'purged') {
+              m.seriesPurged.inc({ ...labels, outcome: 'purged' }, num(p.purged));
+              m.seriesPurged.inc({ ...labels, outcome: 'revived' }, num(p.revived));
+              m.seriesPurged.inc({ ...labels, outcome: 'attributes-changed' }, num(p.attributesChanged));
             }
           }
           if (activity === 'commitMonth') {

@@ -22,7 +22,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Warp10Activities, DatasetMonth } from '../activities/warp10.ts';
+import type { Warp10Activities, DatasetMonth, PurgeResult } from '../activities/warp10.ts';
 import type { StoreActivities } from '../activities/store.ts';
 import type { CatalogActivities } from '../activities/catalog.ts';
 import { catalogPublished, publishFailure, type PublishAnswer } from './catalog.ts';
@@ -34,7 +34,8 @@ import type { ArchiveFailureInput } from './failure.ts';
 import { STORE_RETRY, WARP10_OUTAGE_RETRY } from './retry-policies.ts';
 import * as ui from './summaries.ts';
 
-export type ArchivePhase = 'plan' | 'export' | 'verify' | 'delete' | 'recheck' | 'commit' | 'done' | 'failed';
+export type ArchivePhase =
+  'plan' | 'export' | 'verify' | 'delete' | 'recheck' | 'commit' | 'purge' | 'done' | 'failed';
 
 export type BatchPhase = 'export' | 'verify' | 'delete';
 
@@ -55,6 +56,8 @@ export interface ArchiveInput extends DatasetMonth {
     firstOfRound?: number;
     /** Committed batches reopened by a rerun (their series hold points again) still to delete again. */
     reopened?: number[];
+    /** After the commit, the series left with no point lose their metadata (`purgeEmptySeries`). */
+    purge?: boolean;
   };
   /** Archive even inside the configured lateness after the month's end. */
   ignoreLateness?: boolean;
@@ -85,6 +88,13 @@ export interface ArchiveResult {
   bytes: number;
   reason?: string;
   dryRun?: { batch: number; series: number; points: number; object: string }[];
+  /** Dry run of a dataset that purges: the series it would leave empty, whose metadata would go. */
+  wouldPurge?: number;
+  /** Series whose metadata left Warp 10 after the commit, and what the purge left alone. */
+  purge?: Pick<
+    PurgeResult,
+    'purged' | 'live' | 'revived' | 'attributesChanged' | 'ambiguous' | 'outOfReach' | 'inProgress'
+  >;
 }
 
 export const archiveProgress = defineQuery<ArchiveProgress>('archiveProgress');
@@ -157,6 +167,17 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
       if (ask === 3)
         throw publishFailure({ group, dataset, month, error: 'no answer from its writer in 45 minutes' });
     }
+  };
+  let purged: ArchiveResult['purge'];
+  /** The series the month left with no point lose their metadata in Warp 10 (no point is deleted). */
+  const purgeEmptied = async () => {
+    enter('purge');
+    const p = await warp10.purgeEmptySeries.executeWithOptions({ summary: ui.purgeSummary(input) }, [
+      datasetRef(input),
+    ]);
+    if (p.status === 'off') return;
+    const { purged: n, live, revived, attributesChanged, ambiguous, outOfReach, inProgress } = p;
+    purged = { purged: n, live, revived, attributesChanged, ambiguous, outOfReach, inProgress };
   };
   // The Web UI's current details follow the run: "infra/os-cpu 2026-10 — export 3/8 batches, …".
   const shown = () => setCurrentDetails(ui.archiveCurrentDetails(input, progress));
@@ -264,9 +285,12 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
         Object.assign(progress, { points: plan.points ?? 0, bytes: plan.bytes ?? 0 });
         // A run whose publish failed after its commit is completed here (nothing to do when listed).
         await publishToCatalog();
+        // So is its purge (nothing to do when recorded for this commit).
+        if (plan.purge) await purgeEmptied();
         enter('done');
         return result('skipped', {
           reason: skipReason(input, 'archived'),
+          ...(purged ? { purge: purged } : {}),
         });
       }
       if (plan.status === 'empty') {
@@ -278,7 +302,10 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
       if (plan.status === 'dry-run') {
         progress.points = plan.points ?? 0;
         enter('done');
-        return result('dry-run', { dryRun: plan.batches });
+        return result('dry-run', {
+          dryRun: plan.batches,
+          ...(plan.wouldPurge !== undefined ? { wouldPurge: plan.wouldPurge } : {}),
+        });
       }
       // A committed month with late series: only the batches added for them are new.
       const first = plan.firstBatch ?? 1;
@@ -293,6 +320,7 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
         rechecks: 0,
         firstOfRound: first,
         ...(plan.reopened?.length ? { reopened: plan.reopened } : {}),
+        ...(plan.purge ? { purge: true } : {}),
       };
     }
 
@@ -408,11 +436,12 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
     );
     // Queries find the month through the catalog (docs/ARCHIVE-LAYOUT.md#the-catalog).
     await publishToCatalog();
+    if (resume.purge) await purgeEmptied();
     // A month committed before (late data archived since) reports what this run added to it.
     const counted = committed.revision > 1 ? committed.added : committed;
     Object.assign(progress, { series: counted.series, points: counted.points, bytes: counted.bytes });
     enter('done');
-    return result('archived');
+    return result('archived', purged ? { purge: purged } : {});
   } catch (err) {
     // Continuing as new is how a long run goes on, not a failure to compensate.
     if (isCancellation(err) || err instanceof ContinueAsNew) throw err;

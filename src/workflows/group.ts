@@ -66,6 +66,8 @@ export interface DatasetOutcome {
   /** Its archive workflow; the group run's own ID when it was archived in a page (small datasets). */
   workflowId: string;
   points?: number;
+  /** Series whose metadata left Warp 10 after the commit (purgeEmptySeries); a dry run's would. */
+  purged?: number;
   /** Why it was skipped or failed. */
   reason?: string;
   /** Failed only: the compensating workflow the archive run started (see failure.ts). */
@@ -81,6 +83,8 @@ export interface GroupCounts {
   failed: number;
   points: number;
   bytes: number;
+  /** Series whose metadata the purges removed (dry run: would remove); absent in runs before it. */
+  purged?: number;
 }
 
 export interface GroupState {
@@ -221,6 +225,7 @@ export async function groupOffload(input: GroupOffloadInput): Promise<GroupResul
   // Outcomes of this run by position in the dataset list: listed in that order, not of completion.
   const outcomes = new Map<number, DatasetOutcome>();
   const record = (position: number, o: DatasetOutcome, r?: { points: number; bytes: number }) => {
+    if (o.purged) counts.purged = (counts.purged ?? 0) + o.purged;
     if (o.status === 'failed') counts.failed++;
     else if (o.status === 'archived') counts.archived++;
     else if (o.status === 'skipped') counts.skipped++;
@@ -284,6 +289,9 @@ export async function groupOffload(input: GroupOffloadInput): Promise<GroupResul
           workflowId,
           points: result.points,
           ...(result.reason ? { reason: result.reason } : {}),
+          ...(result.purge?.purged || result.wouldPurge
+            ? { purged: result.purge?.purged ?? result.wouldPurge }
+            : {}),
         },
         result,
       );

@@ -65,6 +65,8 @@ export interface MonthlyResult {
   failedGroups: number;
   points: number;
   bytes: number;
+  /** Series whose metadata left Warp 10 after their month's commit (dry run: would leave). */
+  purged: number;
   durationMs: number;
   groups: GroupOutcome[];
   /** Earlier months checked again for late points (lateData.recheckMonths). */
@@ -327,7 +329,10 @@ export function summarize(
     failedGroups: outcomes.filter((o) => o.status === 'failed').length,
     points: sum((g) => g.points),
     bytes: sum((g) => g.bytes),
+    purged: sum((g) => g.purged ?? 0),
   };
+  const purged =
+    r.purged > 0 ? `; ${r.purged} emptied series ${dryRun ? 'would leave' : 'left'} Warp 10's directory` : '';
   const status: MonthlyResult['status'] =
     r.failed + r.failedGroups > 0
       ? 'completed-with-failures'
@@ -341,7 +346,7 @@ export function summarize(
     status === 'nothing-to-do'
       ? `${month}: nothing to do, ${r.skipped} of ${r.datasets} dataset(s) already archived`
       : status === 'dry-run'
-        ? `${month} (dry run): ${r.dryRunDatasets} dataset(s) would be archived, ${r.skipped} already archived, ${r.points} point(s)`
-        : `${month}: ${r.archived} archived, ${r.skipped} already archived, ${r.failed} failed${failedGroups}; ${r.points} point(s)`;
+        ? `${month} (dry run): ${r.dryRunDatasets} dataset(s) would be archived, ${r.skipped} already archived, ${r.points} point(s)${purged}`
+        : `${month}: ${r.archived} archived, ${r.skipped} already archived, ${r.failed} failed${failedGroups}; ${r.points} point(s)${purged}`;
   return { month, dryRun, status, summary, ...r, durationMs, groups: outcomes };
 }

@@ -44,7 +44,7 @@ export function archiveStaticDetails(r: DatasetMonthRef & { dryRun?: boolean }):
   return [
     `**Archive** of dataset \`${r.group}/${r.dataset}\` for month **${r.month}**${r.dryRun ? ' (dry run: nothing is written or deleted)' : ''}.`,
     '',
-    'Phases: plan → export → verify → delete → commit. Progress: the `archiveProgress` query and the current details.',
+    'Phases: plan → export → verify → delete → commit (→ purge, for datasets with `purgeEmptySeries`). Progress: the `archiveProgress` query and the current details.',
   ].join('\n');
 }
 
@@ -85,6 +85,10 @@ export function commitSummary(r: DatasetMonthRef, batches: number): string {
 
 export function catalogSummary(r: DatasetMonthRef): string {
   return `publish ${label(r)} to the catalog`;
+}
+
+export function purgeSummary(r: DatasetMonthRef): string {
+  return `purge the metadata of ${label(r)}'s emptied series`;
 }
 
 /** The failure workflow's summary names the failed phase and batch. */

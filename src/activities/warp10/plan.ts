@@ -21,6 +21,7 @@ import { nonRetryable, toFailure } from '../failures.ts';
 import { batchSize, readPlanBatch, readPlanHead, writePlan, type PlanHead } from '../plan-store.ts';
 import { readJson } from '../store-json.ts';
 import { findAll, isNested, listLive, liveRead, partitionRead } from './live.ts';
+import { purgeDryRun } from './purge.ts';
 import { recheckMonth } from './recheck.ts';
 import { datasetOf, lastUs, rangeOf, type DatasetMonth, type Warp10ActivityDeps } from './shared.ts';
 
@@ -46,6 +47,10 @@ export interface PlanResult {
   firstBatch?: number;
   /** Committed batches whose series hold points again: their guarded delete runs again first. */
   reopened?: number[];
+  /** The dataset purges the metadata of series the month leaves empty (`purgeEmptySeries`). */
+  purge?: boolean;
+  /** Dry run of such a dataset: its series with no point outside the month, which the purge would remove. */
+  wouldPurge?: number;
 }
 
 export type PlanInput = DatasetMonth & { dryRun?: boolean; ignoreLateness?: boolean };
@@ -85,6 +90,7 @@ export async function planMonth(deps: Warp10ActivityDeps, input: PlanInput): Pro
         points: done.points,
         bytes: done.bytes,
       };
+      if (dataset.purgeEmptySeries) archived.purge = true;
       if (input.dryRun) return archived;
       // A committed month is checked for points written into it since: those are archived in batches
       // of their own, then deleted, and the month committed again.
@@ -96,6 +102,7 @@ export async function planMonth(deps: Warp10ActivityDeps, input: PlanInput): Pro
         series: late.series,
         firstBatch: done.batches.length + 1,
         batchConcurrency: dataset.batchConcurrency,
+        ...(dataset.purgeEmptySeries ? { purge: true } : {}),
         deleteConcurrency: late.deleteConcurrency,
         ...(late.reopened?.length ? { reopened: late.reopened } : {}),
       };
@@ -151,6 +158,7 @@ export async function planMonth(deps: Warp10ActivityDeps, input: PlanInput): Pro
       // Plans written before this flag may nest: their deletes keep the plan's order.
       deleteConcurrency: plan.nested === false ? dataset.batchConcurrency : 1,
       ...(plan.partitions ? { pipelined: true } : {}),
+      ...(dataset.purgeEmptySeries ? { purge: true } : {}),
     };
     if (!input.dryRun) return { status: 'planned', ...planned };
 
@@ -171,6 +179,9 @@ export async function planMonth(deps: Warp10ActivityDeps, input: PlanInput): Pro
       ...planned,
       points: batches.reduce((n, b) => n + b.points, 0),
       batches,
+      ...(dataset.purgeEmptySeries
+        ? { wouldPurge: await purgeDryRun(deps, { ...input, ...plan.range }) }
+        : {}),
     };
   } catch (err) {
     throw toFailure(err);

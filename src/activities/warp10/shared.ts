@@ -132,6 +132,7 @@ export function datasetOf(config: OffloadConfig, ref: DatasetMonth) {
       seriesPerBatch: ref.seriesPerBatch ?? BATCH_DEFAULTS.seriesPerBatch,
       pointsPerBatch: discover?.pointsPerBatch ?? BATCH_DEFAULTS.pointsPerBatch,
       batchConcurrency: ref.batchConcurrency ?? discover?.batchConcurrency ?? BATCH_DEFAULTS.batchConcurrency,
+      purgeEmptySeries: discover?.purgeEmptySeries ?? false,
       templates: undefined,
     };
   }

@@ -20,6 +20,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <li>{@code archive.fetch.capability}: the capability a script must hold (default {@code archive.fetch});</li>
  * <li>{@code archive.owners.capability}: the one ARCHIVE.OWNERS needs (default {@code archive.owners}): the
  * offloader's read token holds it, to record each archived series' owner and producer;</li>
+ * <li>{@code archive.purge.capability}: the one ARCHIVE.PURGE needs (default {@code archive.purge}): the
+ * offloader's read token holds it when a dataset purges the metadata of emptied series;</li>
  * <li>{@code archive.fetch.cache.bytes}: what the index keeps in memory between queries (month heads,
  * index footers and blocks, months of archives without an index), bounded in bytes (default 268435456,
  * 256 MiB);</li>
@@ -37,6 +39,7 @@ public class ArchiveFetchExtension extends WarpScriptExtension {
   public static final String S3 = "archive.fetch.s3.";
   public static final String CAPABILITY = "archive.fetch.capability";
   public static final String OWNERS_CAPABILITY = "archive.owners.capability";
+  public static final String PURGE_CAPABILITY = "archive.purge.capability";
   public static final String CACHE = "archive.fetch.cache.bytes";
   public static final String MAX_READ = "archive.fetch.max.read.bytes";
   public static final String MAX_MANIFEST = "archive.fetch.max.manifest.bytes";
@@ -55,7 +58,8 @@ public class ArchiveFetchExtension extends WarpScriptExtension {
     ArchiveIndex index = new ArchiveIndex(store, cache, limits);
     return Map.of("ARCHIVE.FETCH", new ArchiveFetch("ARCHIVE.FETCH", index, capability, pool(limits.threads())),
         "ARCHIVE.STATS", new ArchiveStats("ARCHIVE.STATS", store, index, capability),
-        "ARCHIVE.OWNERS", new ArchiveOwners("ARCHIVE.OWNERS", WarpConfig.getProperty(OWNERS_CAPABILITY, "archive.owners")));
+        "ARCHIVE.OWNERS", new ArchiveOwners("ARCHIVE.OWNERS", WarpConfig.getProperty(OWNERS_CAPABILITY, "archive.owners")),
+        "ARCHIVE.PURGE", new ArchivePurge("ARCHIVE.PURGE", WarpConfig.getProperty(PURGE_CAPABILITY, "archive.purge")));
   }
 
   /** The extension's own read pool: daemon threads, so that it never holds Warp 10 up at shutdown. */

@@ -1,0 +1,245 @@
+// The hot directory keeps live series only (issue 35): after a month is committed, the series it left with
+// no point at all lose their metadata in Warp 10 (ARCHIVE.PURGE), while their archive stays readable by
+// ARCHIVE.FETCH and restorable. Real Temporal, the stack's real Warp 10 with the extension.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { MockActivityEnvironment, type TestWorkflowEnvironment } from '@temporalio/testing';
+import { auditMonth } from '../../src/archive/audit.ts';
+import { purgeKey, type MonthRef } from '../../src/archive/layout.ts';
+import { PurgeRecordSchema } from '../../src/archive/manifest.ts';
+import { readJson } from '../../src/activities/store-json.ts';
+import { purgeEmptySeries } from '../../src/activities/warp10/purge.ts';
+import { buildRuntime, type Runtime } from '../../src/worker/runtime.ts';
+import { EXTENSION_DIR, LOCAL_ARCHIVE } from '../../scripts/stack/extension.ts';
+import { tenantReadToken, tenantWriteToken } from '../../scripts/stack/warp10.ts';
+import { archiveRuns } from '../support/archive-run.ts';
+import { exec } from '../support/cold-tier.ts';
+import { testConfig } from '../support/config.ts';
+import { utcMonth } from '../support/month.ts';
+import { dumpFull, restoreRuns } from '../support/restore-run.ts';
+import { temporalEnv, uniqueId, warp10OrSkip, type Warp10Stack } from '../support/stack.ts';
+
+const MONTH = '2026-03';
+const { S, E } = utcMonth(MONTH);
+const H = 3_600_000_000;
+const FETCH_ALL = path.join(EXTENSION_DIR, 'macros', 'offloader', 'fetch-all.mc2');
+
+let env: TestWorkflowEnvironment;
+before(async () => {
+  env = await temporalEnv();
+});
+after(async () => {
+  await env?.teardown();
+});
+
+interface GtsJson {
+  c: string;
+  l: Record<string, string>;
+  a: Record<string, string>;
+  v: unknown[][];
+}
+
+/** A dataset of class `cls` in the stack's archive store (the one its ARCHIVE.FETCH reads). */
+function runtime(cls: string, dataset: string, purgeEmptySeries: boolean): Runtime {
+  return buildRuntime(
+    testConfig({
+      groups: [
+        {
+          name: 'purge',
+          datasets: [{ name: dataset, selector: { class: cls }, seriesPerBatch: 2, purgeEmptySeries }],
+        },
+      ],
+      store: { type: 'local', path: LOCAL_ARCHIVE },
+    }),
+  );
+}
+
+/** The `host` label of every series the token FINDs in the class, sorted. */
+async function hosts(w: Warp10Stack, cls: string, token = w.readToken): Promise<string[]> {
+  const r = await exec(w.url, `[ '${token}' '${cls}' {} ] FIND <% LABELS 'host' GET %> F LMAP LSORT`);
+  assert.equal(r.error, undefined, r.error);
+  return r.stack![0] as string[];
+}
+
+/** Series of a FETCH-like call over [start, end], sorted by host: class, labels, attributes, points. */
+async function fetched(w: Warp10Stack, call: string, cls: string, start: number, end: number, prefix = '') {
+  const q = `{ 'token' '${w.readToken}' 'selector' '${cls}{}' 'start' ${start} 'end' ${end} }`;
+  const r = await exec(w.url, `'${w.readToken}' CAPADD ${prefix} ${q} ${call} <% SORT %> F LMAP`);
+  assert.equal(r.error, undefined, r.error);
+  return (r.stack![0] as GtsJson[])
+    .map((g) => ({ c: g.c, l: g.l, a: g.a, v: g.v.map((p) => [p[0], p.at(-1)]) }))
+    .sort((x, y) => (String(x.l.host) < String(y.l.host) ? -1 : 1));
+}
+
+const setAttributes = (w: Warp10Stack, cls: string, host: string, attrs: Record<string, string>) =>
+  exec(
+    w.url,
+    `NEWGTS '${cls}' RENAME { 'host' '${host}' } RELABEL '${JSON.stringify(attrs)}' JSON-> SETATTRIBUTES '${w.writeToken}' META`,
+  );
+
+describe('purgeEmptySeries: the hot directory keeps live series only (real Warp 10, real Temporal)', () => {
+  test('late data: a series the month emptied comes back with a new point after its metadata was purged — a new live series, read with its archived month as one (fetch-all); the purge removed only the emptied series from FIND, ARCHIVE.FETCH still reads them with their attributes, a dry run counts them first, a rerun changes nothing, a restore into the same Warp 10 brings back points, metadata and attributes', async (t) => {
+    const w = warp10OrSkip(t);
+    if (!w) return;
+    if (process.env.WARP10_MANAGED === 'external') {
+      t.skip('ARCHIVE.PURGE is loaded into the stack Warp 10 only (WARP10_URL names another one)');
+      return;
+    }
+    const cls = uniqueId('test.purge').replace(/-/g, '.');
+    const dataset = cls.replace(/[^a-z0-9]/g, '');
+    const rt = runtime(cls, dataset, true);
+    const ref: MonthRef = { group: 'purge', dataset, month: MONTH };
+    try {
+      const lines: string[] = [];
+      for (let i = 0; i < 5; i++) lines.push(`${S + i * H}// ${cls}{host=gone1} ${i}`);
+      for (let i = 0; i < 3; i++) lines.push(`${S + i * H}// ${cls}{host=gone2} ${10 + i}`);
+      lines.push(`${S + H}// ${cls}{host=live} 1`, `${E + H}// ${cls}{host=live} 2`);
+      lines.push(`${S - H}// ${cls}{host=early} 1`, `${S + 2 * H}// ${cls}{host=early} 2`);
+      lines.push(`${E + 2 * H}// ${cls}{host=other} 1`);
+      await rt.client.update(rt.tokens.write, lines.join('\n'));
+      assert.equal((await setAttributes(w, cls, 'gone1', { role: 'db' })).error, undefined);
+      const month = await fetched(w, 'FETCH', cls, S, E - 1);
+      const dump = await dumpFull(w, cls, S, E - 1);
+
+      const [dry] = await archiveRuns(env, rt, { ...ref, dryRun: true });
+      assert.equal(dry?.status, 'dry-run');
+      assert.equal(dry?.wouldPurge, 2, 'gone1 and gone2 hold no point outside the month');
+      assert.deepEqual(
+        await hosts(w, cls),
+        ['early', 'gone1', 'gone2', 'live', 'other'],
+        'a dry run changes nothing',
+      );
+
+      const [run] = await archiveRuns(env, rt, ref);
+      assert.equal(run?.status, 'archived');
+      assert.deepEqual(run?.purge, {
+        purged: 2,
+        live: 2,
+        revived: 0,
+        attributesChanged: 0,
+        ambiguous: 0,
+        outOfReach: 0,
+        inProgress: 0,
+      });
+      assert.deepEqual(
+        await hosts(w, cls),
+        ['early', 'live', 'other'],
+        'the emptied series left the directory',
+      );
+      assert.deepEqual(
+        await fetched(w, 'ARCHIVE.FETCH', cls, S, E - 1),
+        month,
+        'ARCHIVE.FETCH reads the whole month, the purged series and their attributes included',
+      );
+      const record = await readJson(rt.store, purgeKey(ref), PurgeRecordSchema);
+      assert.deepEqual(record?.purged.map((s) => /host=(\w+)/.exec(s)?.[1]).sort(), ['gone1', 'gone2']);
+      const audit = await auditMonth(rt.store, ref);
+      assert.deepEqual(audit.problems, [], 'verify-archive finds purge.json part of the month');
+
+      const [again] = await archiveRuns(env, rt, ref);
+      assert.equal(again?.status, 'skipped');
+      assert.equal(again?.purge?.purged, 2, 'the rerun reports the recorded purge and purges nothing more');
+      assert.deepEqual(await hosts(w, cls), ['early', 'live', 'other']);
+
+      // gone1 comes back: a new live series; hot and cold read as one, as FETCH would have.
+      await rt.client.update(rt.tokens.write, `${E + 3 * H}// ${cls}{host=gone1} 99`);
+      assert.deepEqual(await hosts(w, cls), ['early', 'gone1', 'live', 'other']);
+      const merged = await fetched(
+        w,
+        '@fetchAll',
+        cls,
+        S,
+        E + 4 * H,
+        `${readFileSync(FETCH_ALL, 'utf8')} 'fetchAll' STORE`,
+      );
+      assert.deepEqual(merged.find((g) => g.l.host === 'gone1')?.v, [
+        ...Array.from({ length: 5 }, (_, i) => [S + i * H, i]),
+        [E + 3 * H, 99],
+      ]);
+
+      // Restore into the same Warp 10: the month's points, its series' metadata and attributes.
+      const [restored] = await restoreRuns(env, rt, [ref]);
+      assert.equal(restored?.status, 'fulfilled', String((restored as PromiseRejectedResult).reason));
+      assert.deepEqual(await hosts(w, cls), ['early', 'gone1', 'gone2', 'live', 'other']);
+      assert.deepEqual(
+        await dumpFull(w, cls, S, E - 1),
+        dump,
+        'the month is back as it was, attributes included',
+      );
+    } finally {
+      await rt.close();
+    }
+  });
+
+  test('late data: a point written between the purge’s emptiness check and its metadata delete — the series is registered again with its attributes, the point readable, 0 lost; a series whose attributes changed since the export, and another owner’s empty series of the same name, keep their metadata', async (t) => {
+    const w = warp10OrSkip(t);
+    if (!w) return;
+    if (process.env.WARP10_MANAGED === 'external') {
+      t.skip('ARCHIVE.PURGE is loaded into the stack Warp 10 only (WARP10_URL names another one)');
+      return;
+    }
+    const cls = uniqueId('test.purgerace').replace(/-/g, '.');
+    const dataset = cls.replace(/[^a-z0-9]/g, '');
+    // Archived without purging, then purged by hand with a window wide enough to write into.
+    const rt = runtime(cls, dataset, false);
+    const on = runtime(cls, dataset, true);
+    const ref: MonthRef = { group: 'purge', dataset, month: MONTH };
+    try {
+      const lines: string[] = [];
+      for (const host of ['race', 'changed', 'plain']) {
+        for (let i = 0; i < 3; i++) lines.push(`${S + i * H}// ${cls}{host=${host}} ${i}`);
+      }
+      await rt.client.update(rt.tokens.write, lines.join('\n'));
+      await setAttributes(w, cls, 'race', { role: 'r' });
+      await setAttributes(w, cls, 'changed', { role: 'c' });
+      // Another owner of the same application: a series of the same name, emptied by its own delete.
+      const tenantWrite = tenantWriteToken(w.readToken);
+      await rt.client.update(tenantWrite, `${E + H}// ${cls}{host=plain} 7`);
+      const del = await exec(w.url, `'${tenantWrite}' '${cls}{host=plain}' ${E} ${E + 2 * H} 1 DELETE`);
+      assert.equal(del.error, undefined, del.error);
+      assert.deepEqual(await hosts(w, cls, tenantReadToken(w.readToken)), ['plain']);
+
+      const [run] = await archiveRuns(env, rt, ref);
+      assert.equal(run?.status, 'archived');
+      assert.equal(run?.purge, undefined, 'a dataset without purgeEmptySeries purges nothing');
+      assert.deepEqual(await hosts(w, cls), ['changed', 'plain', 'race']);
+      await setAttributes(w, cls, 'changed', { role: 'changed-after-export' });
+
+      const deps = { config: on.config, store: on.store, runner: on.runner, tokens: on.tokens };
+      const purge = new MockActivityEnvironment().run(() =>
+        purgeEmptySeries(deps, ref, { pauseMs: 3_000, graceMs: 500 }),
+      );
+      // Inside the pause: after the check found `race` empty, before its unregister.
+      await new Promise((r) => setTimeout(r, 1_500));
+      await rt.client.update(rt.tokens.write, `${E + H}// ${cls}{host=race} 42`);
+      const result = await purge;
+      assert.deepEqual(
+        [result.purged, result.revived, result.attributesChanged, result.live],
+        [1, 1, 1, 0],
+        JSON.stringify(result),
+      );
+      assert.deepEqual(await hosts(w, cls), ['changed', 'race'], 'plain left; race came back; changed kept');
+      const raceNow = await fetched(w, 'FETCH', cls, S, E + 2 * H);
+      assert.deepEqual(
+        raceNow.find((g) => g.l.host === 'race'),
+        { c: cls, l: { '.app': 'offloader', host: 'race' }, a: { role: 'r' }, v: [[E + H, 42]] },
+        'the point written in the window is there, and the series has its attributes back',
+      );
+      assert.deepEqual(
+        await hosts(w, cls, tenantReadToken(w.readToken)),
+        ['plain'],
+        'the other owner’s empty series of the same name is untouched',
+      );
+      const record = await readJson(on.store, purgeKey(ref), PurgeRecordSchema);
+      assert.deepEqual(
+        [record?.purged.length, record?.revived.length, record?.attributesChanged.length],
+        [1, 1, 1],
+      );
+    } finally {
+      await rt.close();
+      await on.close();
+    }
+  });
+});
