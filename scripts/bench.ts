@@ -9,13 +9,16 @@
 //   4. how a month's cost grows with its data: one class of 50,000 to 500,000 UUID-labelled series and
 //      the 2,000 x 1,488 shape, against the plain script on each (bench/scale.ts);
 //   5. the archive as a cold tier: ARCHIVE.FETCH of one series and of a 200,000-series month against
-//      FETCH of the same before the archive, and the bytes it reads (bench/cold.ts).
+//      FETCH of the same before the archive, and the bytes it reads (bench/cold.ts);
+//   6. (`-- churn` only) a class whose series churn, archived 6 months with and without purgeEmptySeries:
+//      the directory's size, each month's archive time, Warp 10's start-up time (bench/churn.ts).
 // Needs a running Warp 10 (npm run stack:up, or WARP10_URL). Data goes to throwaway classes and months.
 // `npm run bench -- archive`, `-- overhead`, `-- reader`, `-- restore`, `-- scale` or `-- cold` runs one part only; the issue 9
 // table at the end holds the figures of the parts that ran.
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { applyStackEnv } from '../src/stack-env.ts';
 import { benchArchive } from './bench/archive.ts';
+import { benchChurn } from './bench/churn.ts';
 import { benchCold } from './bench/cold.ts';
 import { benchColdYear } from './bench/cold-year.ts';
 import { benchOverhead, overheadRows } from './bench/overhead.ts';
@@ -47,9 +50,11 @@ async function overheadPart() {
 const only = process.argv[2];
 if (
   only !== undefined &&
-  !['archive', 'overhead', 'reader', 'restore', 'scale', 'cold', 'cold-year'].includes(only)
+  !['archive', 'overhead', 'reader', 'restore', 'scale', 'cold', 'cold-year', 'churn'].includes(only)
 ) {
-  throw new Error(`unknown part ${only}: archive, overhead, reader, restore, scale, cold or cold-year`);
+  throw new Error(
+    `unknown part ${only}: archive, overhead, reader, restore, scale, cold, cold-year or churn`,
+  );
 }
 const rows: BenchRow[] = [];
 if (only === undefined || only === 'archive') {
@@ -67,5 +72,7 @@ if (only === undefined || only === 'scale') await benchScale();
 if (only === undefined || only === 'cold') await benchCold();
 // Not in the default run (it archives a year of a 200,000-series class): `npm run bench -- cold-year`.
 if (only === 'cold-year') await benchColdYear();
+// Not in the default run either (6 months of a 200,000-series class, twice): `npm run bench -- churn`.
+if (only === 'churn') await benchChurn();
 // One table of issue 9's figures, each next to the baseline measured in this run.
 if (rows.length > 0) printTable(rows);

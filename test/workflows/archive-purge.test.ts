@@ -10,7 +10,7 @@ import { auditMonth } from '../../src/archive/audit.ts';
 import { purgeKey, type MonthRef } from '../../src/archive/layout.ts';
 import { PurgeRecordSchema } from '../../src/archive/manifest.ts';
 import { readJson } from '../../src/activities/store-json.ts';
-import { purgeEmptySeries } from '../../src/activities/warp10/purge.ts';
+import { purgeEmptySeries, type PurgeResult } from '../../src/activities/warp10/purge.ts';
 import { buildRuntime, type Runtime } from '../../src/worker/runtime.ts';
 import { EXTENSION_DIR, LOCAL_ARCHIVE } from '../../scripts/stack/extension.ts';
 import { tenantReadToken, tenantWriteToken } from '../../scripts/stack/warp10.ts';
@@ -210,7 +210,7 @@ describe('purgeEmptySeries: the hot directory keeps live series only (real Warp 
       const deps = { config: on.config, store: on.store, runner: on.runner, tokens: on.tokens };
       const purge = new MockActivityEnvironment().run(() =>
         purgeEmptySeries(deps, ref, { pauseMs: 3_000, graceMs: 500 }),
-      );
+      ) as Promise<PurgeResult>;
       // Inside the pause: after the check found `race` empty, before its unregister.
       await new Promise((r) => setTimeout(r, 1_500));
       await rt.client.update(rt.tokens.write, `${E + H}// ${cls}{host=race} 42`);
