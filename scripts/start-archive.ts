@@ -204,7 +204,10 @@ function purgeLine(p: NonNullable<ArchiveResult['purge']>): string {
     p.outOfReach ? `${p.outOfReach} beyond the write token` : '',
     p.inProgress ? `${p.inProgress} in a month still being archived` : '',
   ].filter(Boolean);
-  return `purged the metadata of ${p.purged} emptied series${left.length ? `; kept ${left.join(', ')}` : ''}`;
+  const later = p.revivedLater
+    ? `; ${p.revivedLater} series of the previous purge got a point since and were registered again`
+    : '';
+  return `purged the metadata of ${p.purged} emptied series${left.length ? `; kept ${left.join(', ')}` : ''}${later}`;
 }
 
 process.exitCode = await main(process.argv.slice(2));

@@ -234,16 +234,27 @@ export const FailureFileSchema = z
   })
   .passthrough();
 
+/** A series whose metadata a purge removed: its selector, class, every label (owner, producer, application) and attributes. */
+export const PurgedSeriesSchema = z.tuple([
+  z.string(),
+  z.string(),
+  z.record(z.string(), z.string()),
+  z.record(z.string(), z.string()),
+]);
+export type PurgedSeries = z.infer<typeof PurgedSeriesSchema>;
+
 /**
- * purge.json: what the metadata purge after the month's commit did (revision: the commit it followed).
- * `purged` names the series whose metadata left Warp 10's directory; their archive keeps them.
+ * purge.json: what the metadata purge after the month's commit did (revision: the commit it followed;
+ * complete: false while it runs). `purged` names the series whose metadata left Warp 10's directory (their
+ * archive keeps them); the dataset's next purge rechecks them (`rechecked`, `revivedLater`).
  */
 export const PurgeRecordSchema = z.object({
   format: z.literal('warp10-offloader/purge@1'),
   revision: z.number().int().positive(),
   purgedAt: z.string(),
+  complete: z.boolean(),
   candidates: z.number().int().nonnegative(),
-  purged: z.array(z.string()),
+  purged: z.array(PurgedSeriesSchema),
   live: z.number().int().nonnegative(),
   revived: z.array(z.string()),
   attributesChanged: z.array(z.string()),
@@ -252,6 +263,8 @@ export const PurgeRecordSchema = z.object({
   missing: z.number().int().nonnegative(),
   /** Series also in a month of the dataset not committed yet: left for that month's purge. */
   inProgress: z.number().int().nonnegative(),
+  rechecked: z.string().optional(),
+  revivedLater: z.array(z.string()).optional(),
 });
 export type PurgeRecord = z.infer<typeof PurgeRecordSchema>;
 

@@ -93,7 +93,14 @@ export interface ArchiveResult {
   /** Series whose metadata left Warp 10 after the commit, and what the purge left alone. */
   purge?: Pick<
     PurgeResult,
-    'purged' | 'live' | 'revived' | 'attributesChanged' | 'ambiguous' | 'outOfReach' | 'inProgress'
+    | 'purged'
+    | 'live'
+    | 'revived'
+    | 'attributesChanged'
+    | 'ambiguous'
+    | 'outOfReach'
+    | 'inProgress'
+    | 'revivedLater'
   >;
 }
 
@@ -176,8 +183,17 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
       datasetRef(input),
     ]);
     if (p.status === 'off') return;
-    const { purged: n, live, revived, attributesChanged, ambiguous, outOfReach, inProgress } = p;
-    purged = { purged: n, live, revived, attributesChanged, ambiguous, outOfReach, inProgress };
+    const {
+      purged: n,
+      live,
+      revived,
+      attributesChanged,
+      ambiguous,
+      outOfReach,
+      inProgress,
+      revivedLater,
+    } = p;
+    purged = { purged: n, live, revived, attributesChanged, ambiguous, outOfReach, inProgress, revivedLater };
   };
   // The Web UI's current details follow the run: "infra/os-cpu 2026-10 — export 3/8 batches, …".
   const shown = () => setCurrentDetails(ui.archiveCurrentDetails(input, progress));

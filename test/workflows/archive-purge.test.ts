@@ -122,6 +122,7 @@ describe('purgeEmptySeries: the hot directory keeps live series only (real Warp 
         ambiguous: 0,
         outOfReach: 0,
         inProgress: 0,
+        revivedLater: 0,
       });
       assert.deepEqual(
         await hosts(w, cls),
@@ -134,7 +135,7 @@ describe('purgeEmptySeries: the hot directory keeps live series only (real Warp 
         'ARCHIVE.FETCH reads the whole month, the purged series and their attributes included',
       );
       const record = await readJson(rt.store, purgeKey(ref), PurgeRecordSchema);
-      assert.deepEqual(record?.purged.map((s) => /host=(\w+)/.exec(s)?.[1]).sort(), ['gone1', 'gone2']);
+      assert.deepEqual(record?.purged.map(([s]) => /host=(\w+)/.exec(s)?.[1]).sort(), ['gone1', 'gone2']);
       const audit = await auditMonth(rt.store, ref);
       assert.deepEqual(audit.problems, [], 'verify-archive finds purge.json part of the month');
 
@@ -236,6 +237,75 @@ describe('purgeEmptySeries: the hot directory keeps live series only (real Warp 
       assert.deepEqual(
         [record?.purged.length, record?.revived.length, record?.attributesChanged.length],
         [1, 1, 1],
+      );
+    } finally {
+      await rt.close();
+      await on.close();
+    }
+  });
+  test('late data: an update that registered a series before the purge removed it stores its point after the grace — the point is kept, hidden until the dataset’s next purge, which registers the series again with its attributes; 0 lost', async (t) => {
+    const w = warp10OrSkip(t);
+    if (!w) return;
+    if (process.env.WARP10_MANAGED === 'external') {
+      t.skip('ARCHIVE.PURGE is loaded into the stack Warp 10 only (WARP10_URL names another one)');
+      return;
+    }
+    const cls = uniqueId('test.purgeslow').replace(/-/g, '.');
+    const dataset = cls.replace(/[^a-z0-9]/g, '');
+    const rt = runtime(cls, dataset, false);
+    const on = runtime(cls, dataset, true);
+    const ref: MonthRef = { group: 'purge', dataset, month: MONTH };
+    const next: MonthRef = { ...ref, month: '2026-04' };
+    try {
+      const lines: string[] = [];
+      for (const host of ['slow', 'other']) {
+        for (let i = 0; i < 3; i++) lines.push(`${S + i * H}// ${cls}{host=${host}} ${i}`);
+      }
+      await rt.client.update(rt.tokens.write, lines.join('\n'));
+      await setAttributes(w, cls, 'slow', { role: 's' });
+      const [run] = await archiveRuns(env, rt, ref);
+      assert.equal(run?.status, 'archived');
+
+      // One update request: its first line registers `slow` (known: nothing changes), its point is stored
+      // only when the next series starts, after the purge and its grace.
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      async function* body() {
+        yield `${E + 2 * H}// ${cls}{host=slow} 5\n`;
+        await released;
+        yield `${E + 3 * H}// ${cls}{host=other} 6\n`;
+      }
+      const slowUpdate = rt.client.update(rt.tokens.write, body());
+      await new Promise((r) => setTimeout(r, 500));
+      const deps = { config: on.config, store: on.store, runner: on.runner, tokens: on.tokens };
+      const first = (await new MockActivityEnvironment().run(() =>
+        purgeEmptySeries(deps, ref, { graceMs: 500 }),
+      )) as PurgeResult;
+      assert.deepEqual([first.purged, first.revived], [2, 0], JSON.stringify(first));
+      release();
+      await slowUpdate;
+      assert.deepEqual(await hosts(w, cls), ['other'], '`slow` holds its point, without metadata: hidden');
+
+      // The next month of the dataset, archived, then purged: the previous purge is looked at again.
+      const [april] = await archiveRuns(env, rt, next);
+      assert.equal(april?.status, 'archived');
+      const second = (await new MockActivityEnvironment().run(() =>
+        purgeEmptySeries(deps, next, { graceMs: 500 }),
+      )) as PurgeResult;
+      assert.equal(second.revivedLater, 1, JSON.stringify(second));
+      assert.deepEqual(await hosts(w, cls), ['slow'], '`other` purged after April; `slow` back');
+      const slow = (await fetched(w, 'FETCH', cls, S, E + 4 * H)).find((g) => g.l.host === 'slow');
+      assert.deepEqual(slow, {
+        c: cls,
+        l: { '.app': 'offloader', host: 'slow' },
+        a: { role: 's' },
+        v: [[E + 2 * H, 5]],
+      });
+      const record = await readJson(on.store, purgeKey(ref), PurgeRecordSchema);
+      assert.ok(record?.rechecked, 'the March purge is marked rechecked');
+      assert.deepEqual(
+        record?.revivedLater?.map((x) => /host=(\w+)/.exec(x)?.[1]),
+        ['slow'],
       );
     } finally {
       await rt.close();
