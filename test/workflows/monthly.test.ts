@@ -2,6 +2,7 @@
 // is created and triggered; the previous month ends up archived and deleted for every dataset of both
 // groups (configured ones, and ones discovered by label); `describe` shows the run. Skipped without
 // Warp 10 (CI): the same orchestration runs there in monthly.unit-mock.test.ts and schedule.unit-mock.test.ts.
+import { isListed } from '../../src/archive/catalog-store.ts';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -111,6 +112,21 @@ describe('monthly run (real Temporal, real Warp 10)', () => {
         // Running the month again: nothing to do.
         const run = await startMonthly(env.client, config, { month });
         const a = (await env.client.workflow.getHandle(run.workflowId, run.runId).result()) as MonthlyResult;
+        // Small datasets archived in pages: the catalog lists their months too (queries find them).
+        for (const [group, dataset] of [
+          [infra, 'cpu'],
+          [infra, 'mem'],
+          [clients, 'acme'],
+          [clients, discoveredDatasetName('Globex Corp')],
+        ] as const) {
+          const ref = { group, dataset, month };
+          let listed = false;
+          for (let i = 0; i < 100 && !listed; i++) {
+            listed = await isListed(rt.store, ref);
+            if (!listed) await new Promise((res) => setTimeout(res, 200));
+          }
+          assert.ok(listed, `${group}/${dataset} ${month} is in the catalog`);
+        }
         return [r, a];
       });
 

@@ -15,8 +15,11 @@ import { nonRetryable, toFailure } from '../failures.ts';
 import { readJson, writeJson } from '../store-json.ts';
 import { datasetOf, readBatch, type DatasetMonth, type Warp10ActivityDeps } from './shared.ts';
 
-/** Series a request names. */
-const SERIES_PER_REQUEST = 20_000;
+/**
+ * Series a request names: each request walks the dataset's directory once (churn bench: 200,000 series
+ * in requests of 20,000 took 20.7 s, most of it those walks).
+ */
+const SERIES_PER_REQUEST = 100_000;
 /** How long after the unregister the purged series are read again for points written meanwhile. */
 export const PURGE_GRACE_MS = 2_000;
 
