@@ -13,9 +13,12 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { parseConfig } from '../../src/config/load.ts';
 import { freePort } from '../../src/metrics/server.ts';
+import { Warp10Client } from '../../src/warp10/client.ts';
+import { httpRunner } from '../../src/warp10/runner.ts';
 import { buildRuntime } from '../../src/worker/runtime.ts';
 import { DATA } from '../stack/common.ts';
 import { startStandalone, type StandaloneInstance } from '../stack/warp10.ts';
+import { countingRunner, describeRequests, type RequestCounts } from './requests.ts';
 import { benchWorker, connectTemporal, monthBounds, runArchive, secs, timed } from './setup.ts';
 
 const FIRST_YEAR = 2002;
@@ -99,7 +102,11 @@ async function variant(purge: boolean, live: number, replaced: number, months: n
     },
     'bench',
   );
-  const rt = buildRuntime(config, { log: () => {} });
+  const requests: RequestCounts = new Map();
+  const rt = buildRuntime(config, {
+    log: () => {},
+    runner: countingRunner(httpRunner(new Warp10Client({ url: w.url })), requests),
+  });
   const temporal = await connectTemporal();
   const rows: MonthRow[] = [];
   try {
@@ -116,6 +123,7 @@ async function variant(purge: boolean, live: number, replaced: number, months: n
     for (let k = 1; k <= months; k++) {
       const ingest = await write(k + 1);
       const worker = await benchWorker(temporal, rt, taskQueue);
+      requests.clear();
       const ref = { group: 'bench', dataset, month: month(k) };
       const { workflowId, ms, result } = await runArchive(temporal, worker, taskQueue, ref);
       // The purge's own time, from the history of the run (its activity's scheduled → completed).
@@ -138,6 +146,10 @@ async function variant(purge: boolean, live: number, replaced: number, months: n
         directory: await directorySize(w, cls),
       };
       rows.push(row);
+      const p = requests.get('archive-purge');
+      console.log(
+        `    archive-purge: ${p?.n ?? 0} requests, ${secs(p?.ms ?? 0)} in Warp 10; all: ${describeRequests(requests)}`,
+      );
       console.log(
         `  ${name} ${row.month}: ${result.series.toLocaleString('en-US')} series archived in ${secs(ms)} (purge ${secs(purgeMs)}, ${row.purged.toLocaleString('en-US')} purged); directory ${row.directory.toLocaleString('en-US')} series; next month written in ${secs(ingest)}`,
       );
