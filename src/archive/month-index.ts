@@ -187,6 +187,38 @@ export function buildMonthIndex(
   };
 }
 
+/**
+ * The owners and producers a stored index records, by selector. The body is checked against its reference
+ * (size, SHA-256, the footer's and each block's), so that nothing damaged or foreign is believed.
+ */
+export function indexOwners(
+  body: Buffer,
+  ref: Pick<MonthIndexRef, 'bytes' | 'sha256' | 'footer'>,
+): SeriesOwners {
+  if (body.length !== ref.bytes || sha256(body) !== ref.sha256) {
+    throw new Error(`the index is ${body.length} bytes with another SHA-256 than manifest.json says`);
+  }
+  const f = JSON.parse(
+    gunzipSync(body.subarray(ref.footer.offset, ref.footer.offset + ref.footer.bytes)).toString(),
+  ) as { blocks: { offset: number; bytes: number; sha256: string }[] };
+  const out: SeriesOwners = new Map();
+  for (const [i, blk] of f.blocks.entries()) {
+    const raw = body.subarray(blk.offset, blk.offset + blk.bytes);
+    if (sha256(raw) !== blk.sha256) throw new Error(`index block ${i} fails its SHA-256`);
+    const [, ...lines] = gunzipSync(raw).toString().trimEnd().split('\n');
+    for (const l of lines) {
+      const [selector, owners, producers] = l.split('\t');
+      if (!selector || !owners) continue;
+      const p = (producers ?? '').split(',');
+      out.set(
+        selector,
+        owners.split(',').map((o, j) => [o, p[j] ?? ''] as [string, string]),
+      );
+    }
+  }
+  return out;
+}
+
 /** A block's filter of its series' labels: a query naming exact label values skips the blocks without them. */
 export interface Bloom {
   /** Bits, and hashes a pair sets. */

@@ -312,4 +312,46 @@ describe('purgeEmptySeries: the hot directory keeps live series only (real Warp 
       await on.close();
     }
   });
+  test('the purge takes only the series the month archived: one named alike whose owner or producer differs from those the month index recorded keeps its metadata', async (t) => {
+    const w = warp10OrSkip(t);
+    if (!w) return;
+    if (process.env.WARP10_MANAGED === 'external') {
+      t.skip('ARCHIVE.PURGE is loaded into the stack Warp 10 only (WARP10_URL names another one)');
+      return;
+    }
+    const cls = uniqueId('test.purgeowner').replace(/-/g, '.');
+    const R = `'${w.readToken}'`;
+    const rt = runtime(cls, cls.replace(/[^a-z0-9]/g, ''), true);
+    try {
+      await rt.client.update(rt.tokens.write, `${S}// ${cls}{host=x} 1`);
+      const del = await exec(w.url, `'${w.writeToken}' '${cls}{host=x}' ${S} ${S} 1 DELETE`);
+      assert.equal(del.error, undefined, del.error);
+      const owners = await exec(
+        w.url,
+        `${R} CAPADD { 'token' ${R} 'class' '${cls}' 'labels' {} } ARCHIVE.OWNERS`,
+      );
+      const [pair] = (owners.stack![0] as { pairs: [string, string][] }).pairs;
+      const purge = (who: [string, string]) =>
+        exec(
+          w.url,
+          `${R} CAPADD { 'readToken' ${R} 'writeToken' '${w.writeToken}' 'class' '${cls}' 'labels' {} ` +
+            `'series' [ [ '${cls}{.app=offloader,host=x}' {} [ [ '${who[0]}' '${who[1]}' ] ] ] ] 'dryrun' false } ARCHIVE.PURGE`,
+        );
+      const other = await purge([pair![0], 'another-producer']);
+      assert.equal(other.error, undefined, other.error);
+      assert.deepEqual(
+        [
+          (other.stack![0] as { purged: unknown[] }).purged.length,
+          (other.stack![0] as { missing: number }).missing,
+        ],
+        [0, 1],
+      );
+      assert.deepEqual(await hosts(w, cls), ['x'], 'not the archived one: kept');
+      const same = await purge(pair!);
+      assert.equal((same.stack![0] as { purged: unknown[] }).purged.length, 1);
+      assert.deepEqual(await hosts(w, cls), [], 'the archived one, empty: purged');
+    } finally {
+      await rt.close();
+    }
+  });
 });

@@ -3,9 +3,12 @@
 // No point is deleted here; what leaves is recorded in the month's purge.json, and looked at again after a
 // grace and at the dataset's next purge (an update registers its series before it stores its points).
 import { cancellationSignal, heartbeat } from '@temporalio/activity';
-import { batchOfKey, monthManifestKey, purgeKey, type MonthRef } from '../../archive/layout.ts';
+import { batchOfKey, monthManifestKey, monthPrefix, purgeKey, type MonthRef } from '../../archive/layout.ts';
+import { indexOwners, type SeriesOwners } from '../../archive/month-index.ts';
+import { MAX_TEXT_BYTES } from '../../store/common.ts';
 import {
   MonthManifestSchema,
+  type MonthManifest,
   PurgeRecordSchema,
   type PurgeRecord,
   type PurgedSeries,
@@ -48,6 +51,9 @@ interface PurgeReply {
   outOfReach: number;
   missing: number;
 }
+
+/** A series to purge: its selector, its attributes as archived, its owners and producers as recorded. */
+type PurgeEntry = [string, Record<string, string>, [string, string][]];
 
 /** Test knobs only: the window between ARCHIVE.PURGE's check and its unregister, and the grace. */
 export interface PurgeKnobs {
@@ -92,6 +98,8 @@ export async function purgeEmptySeries(
       );
     }
     const script = purgeScript(deps, dataset.selector);
+    // Who owns each archived series, as the month's index recorded it at commit.
+    const owners = await archivedOwners(store, input, manifest.index!);
 
     // The previous purge's series that got a point since it (an update still storing them then).
     let revivedLater = 0;
@@ -141,7 +149,9 @@ export async function purgeEmptySeries(
             inProgress: held,
           };
     for (const [sel] of total.purged) series.delete(sel);
-    const entries = [...series.entries()];
+    const entries = [...series.entries()].map(
+      ([sel, attrs]) => [sel, attrs, owners.get(sel) ?? []] as PurgeEntry,
+    );
     for (let i = 0; i < entries.length; i += SERIES_PER_REQUEST) {
       const r = await script.purge(entries.slice(i, i + SERIES_PER_REQUEST), knobs.pauseMs ?? 0);
       total.purged.push(...r.purged);
@@ -211,7 +221,7 @@ const scriptParams = (
 function purgeScript(deps: Warp10ActivityDeps, selector: { class: string; labels: Record<string, string> }) {
   const base = scriptParams(deps, selector);
   return {
-    async purge(series: [string, Record<string, string>][], pause: number): Promise<PurgeReply> {
+    async purge(series: PurgeEntry[], pause: number): Promise<PurgeReply> {
       const [r] = await deps.runner.run<[PurgeReply]>(
         'archive-purge',
         { ...base, series, recheck: null, dryRun: false, outside: null, pause },
@@ -266,6 +276,37 @@ function counts(r: PurgeRecord | undefined): Omit<PurgeResult, 'status'> {
     inProgress: r?.inProgress ?? 0,
     revivedLater: 0,
   };
+}
+
+/** The owners the month's index records, by selector; the index is read whole, checked, and bounded. */
+async function archivedOwners(
+  store: Warp10ActivityDeps['store'],
+  ref: MonthRef,
+  index: NonNullable<MonthManifest['index']>,
+): Promise<SeriesOwners> {
+  const name = index.key.slice(monthPrefix(ref).length);
+  if (!index.key.startsWith(monthPrefix(ref)) || !/^index-[0-9a-f]{16}\.idx$/.test(name)) {
+    throw nonRetryable(
+      'ArchiveCorrupt',
+      `manifest.json of ${ref.month} names ${index.key}, not an index of its month`,
+    );
+  }
+  if (index.bytes > MAX_TEXT_BYTES) {
+    throw nonRetryable('ArchiveCorrupt', `${index.key} is ${index.bytes} bytes, over ${MAX_TEXT_BYTES}`);
+  }
+  const chunks: Uint8Array[] = [];
+  let n = 0;
+  for await (const c of await store.get(index.key)) {
+    n += c.length;
+    if (n > index.bytes)
+      throw nonRetryable('ArchiveCorrupt', `${index.key} is longer than manifest.json says`);
+    chunks.push(c);
+  }
+  try {
+    return indexOwners(Buffer.concat(chunks), index);
+  } catch (err) {
+    throw nonRetryable('ArchiveCorrupt', `${index.key}: ${(err as Error).message}`);
+  }
 }
 
 /**

@@ -43,7 +43,8 @@ import java.util.Set;
  * index). It never deletes a point. Two calls, both {@code { 'readToken' 'writeToken' 'class' 'labels' … }}:
  * <ul>
  * <li>{@code 'series' [ [ selector { attributes } ] … ]}: each listed series the read token sees under the
- * dataset's selector is unregistered when its selector names that one series for the read token, the write
+ * dataset's selector is unregistered when its selector names that one series for the read token (with the
+ * owner and producer the month's index recorded for it: {@code [ selector { attributes } [ [ owner producer ] … ] ]}), the write
  * token may delete it (owner, application, labels and scope, as Warp 10's delete endpoint decides), its
  * attributes are those given (archived as of its export) and its store holds no point; the store of each is
  * then read again at once, and one holding a point (written meanwhile) is registered back, attributes
@@ -153,13 +154,22 @@ public class ArchivePurge extends NamedWarpScriptFunction implements WarpScriptS
     // Counting points outside a month is what a dry run estimates; a purge needs no point at all.
     if (outside != null && !dryrun) throw new WarpScriptException(getName() + " takes 'outside' in a dry run only.");
 
-    // The archived series asked for, by selector, with their attributes as of the export.
+    // The archived series asked for, by selector, with their attributes as of the export and the owners and
+    // producers the month's index records for that selector.
     Map<String, Map<String, String>> wanted = new HashMap<>();
+    Map<String, Set<String>> owners = new HashMap<>();
     for (Object e : list == null ? List.of() : list) {
-      if (!(e instanceof List<?> pair) || pair.size() != 2 || !(pair.get(0) instanceof String sel) || !(pair.get(1) instanceof Map<?, ?> attrs)) {
-        throw new WarpScriptException(getName() + " expects each of 'series' as [ selector { attributes } ].");
+      if (!(e instanceof List<?> x) || x.size() != 3 || !(x.get(0) instanceof String sel) || !(x.get(1) instanceof Map<?, ?> attrs)
+          || !(x.get(2) instanceof List<?> pairs)) {
+        throw new WarpScriptException(getName() + " expects each of 'series' as [ selector { attributes } [ [ owner producer ] … ] ].");
       }
       wanted.put(sel, strings(attrs));
+      Set<String> who = new HashSet<>();
+      for (Object p : pairs) {
+        if (!(p instanceof List<?> op) || op.size() != 2) throw new WarpScriptException(getName() + " expects each owner of 'series' as [ owner producer ].");
+        who.add(op.get(0) + "\u0000" + op.get(1));
+      }
+      owners.put(sel, who);
     }
 
     Map<String, List<Metadata>> bySelector = new HashMap<>();
@@ -177,6 +187,7 @@ public class ArchivePurge extends NamedWarpScriptFunction implements WarpScriptS
     }
 
     long ambiguous = 0;
+    long notArchived = 0;
     List<Object> attributesChanged = new ArrayList<>();
     List<Metadata> single = new ArrayList<>();
     for (Map.Entry<String, List<Metadata>> e : bySelector.entrySet()) {
@@ -185,6 +196,12 @@ public class ArchivePurge extends NamedWarpScriptFunction implements WarpScriptS
         continue;
       }
       Metadata m = e.getValue().get(0);
+      // The one series of that selector must be the archived one: its owner and producer as recorded.
+      String who = m.getLabels().get(Constants.OWNER_LABEL) + "\u0000" + m.getLabels().get(Constants.PRODUCER_LABEL);
+      if (list != null && !owners.get(e.getKey()).contains(who)) {
+        notArchived++;
+        continue;
+      }
       Map<String, String> attrs = m.getAttributes() == null ? Map.of() : m.getAttributes();
       if (list != null && !attrs.equals(wanted.get(e.getKey()))) {
         attributesChanged.add(e.getKey());
@@ -194,7 +211,8 @@ public class ArchivePurge extends NamedWarpScriptFunction implements WarpScriptS
     }
     List<Metadata> candidates = reachable(scope, single);
     long outOfReach = single.size() - candidates.size();
-    long missing = list == null ? 0 : wanted.size() - bySelector.size();
+    // Archived series not in the directory, or whose selector names another owner's or producer's there.
+    long missing = list == null ? 0 : wanted.size() - bySelector.size() + notArchived;
 
     // Empty: no point at all (or, for a dry run of a month not archived yet, none outside it).
     List<Metadata> empty = new ArrayList<>();
