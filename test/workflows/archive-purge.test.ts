@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test, type TestContext } from 'node:test';
 import { MockActivityEnvironment, type TestWorkflowEnvironment } from '@temporalio/testing';
 import { auditMonth } from '../../src/archive/audit.ts';
 import { purgeKey, type MonthRef } from '../../src/archive/layout.ts';
@@ -39,6 +39,16 @@ interface GtsJson {
   l: Record<string, string>;
   a: Record<string, string>;
   v: unknown[][];
+}
+
+/** The stack's Warp 10, which loads ARCHIVE.PURGE; undefined (the test skipped, saying why) otherwise. */
+function stackWithPurge(t: TestContext): Warp10Stack | undefined {
+  const w = warp10OrSkip(t);
+  if (w && process.env.WARP10_MANAGED === 'external') {
+    t.skip('ARCHIVE.PURGE is loaded into the stack Warp 10 only (WARP10_URL names another one)');
+    return undefined;
+  }
+  return w;
 }
 
 /** A dataset of class `cls` in the stack's archive store (the one its ARCHIVE.FETCH reads). */
@@ -81,12 +91,8 @@ const setAttributes = (w: Warp10Stack, cls: string, host: string, attrs: Record<
 
 describe('purgeEmptySeries: the hot directory keeps live series only (real Warp 10, real Temporal)', () => {
   test('late data: a series the month emptied comes back with a new point after its metadata was purged — a new live series, read with its archived month as one (fetch-all); the purge removed only the emptied series from FIND, ARCHIVE.FETCH still reads them with their attributes, a dry run counts them first, a rerun changes nothing, a restore into the same Warp 10 brings back points, metadata and attributes', async (t) => {
-    const w = warp10OrSkip(t);
+    const w = stackWithPurge(t);
     if (!w) return;
-    if (process.env.WARP10_MANAGED === 'external') {
-      t.skip('ARCHIVE.PURGE is loaded into the stack Warp 10 only (WARP10_URL names another one)');
-      return;
-    }
     const cls = uniqueId('test.purge').replace(/-/g, '.');
     const dataset = cls.replace(/[^a-z0-9]/g, '');
     const rt = runtime(cls, dataset, true);
@@ -175,12 +181,8 @@ describe('purgeEmptySeries: the hot directory keeps live series only (real Warp 
   });
 
   test('late data: a point written between the purge’s emptiness check and its metadata delete — the series is registered again with its attributes, the point readable, 0 lost; a series whose attributes changed since the export, and another owner’s empty series of the same name, keep their metadata', async (t) => {
-    const w = warp10OrSkip(t);
+    const w = stackWithPurge(t);
     if (!w) return;
-    if (process.env.WARP10_MANAGED === 'external') {
-      t.skip('ARCHIVE.PURGE is loaded into the stack Warp 10 only (WARP10_URL names another one)');
-      return;
-    }
     const cls = uniqueId('test.purgerace').replace(/-/g, '.');
     const dataset = cls.replace(/[^a-z0-9]/g, '');
     // Archived without purging, then purged by hand with a window wide enough to write into.
@@ -244,12 +246,8 @@ describe('purgeEmptySeries: the hot directory keeps live series only (real Warp 
     }
   });
   test('late data: an update that registered a series before the purge removed it stores its point after the grace — the point is kept, hidden until the dataset’s next purge, which registers the series again with its attributes; 0 lost', async (t) => {
-    const w = warp10OrSkip(t);
+    const w = stackWithPurge(t);
     if (!w) return;
-    if (process.env.WARP10_MANAGED === 'external') {
-      t.skip('ARCHIVE.PURGE is loaded into the stack Warp 10 only (WARP10_URL names another one)');
-      return;
-    }
     const cls = uniqueId('test.purgeslow').replace(/-/g, '.');
     const dataset = cls.replace(/[^a-z0-9]/g, '');
     const rt = runtime(cls, dataset, false);
@@ -313,12 +311,8 @@ describe('purgeEmptySeries: the hot directory keeps live series only (real Warp 
     }
   });
   test('the purge takes only the series the month archived: one named alike whose owner or producer differs from those the month index recorded keeps its metadata', async (t) => {
-    const w = warp10OrSkip(t);
+    const w = stackWithPurge(t);
     if (!w) return;
-    if (process.env.WARP10_MANAGED === 'external') {
-      t.skip('ARCHIVE.PURGE is loaded into the stack Warp 10 only (WARP10_URL names another one)');
-      return;
-    }
     const cls = uniqueId('test.purgeowner').replace(/-/g, '.');
     const R = `'${w.readToken}'`;
     const rt = runtime(cls, cls.replace(/[^a-z0-9]/g, ''), true);
