@@ -86,6 +86,8 @@ export const SeriesEntrySchema = z.object({
   attributes: z.record(z.string(), z.string()).optional(),
   /** Index in its object's `members` of the gzip member holding the series (absent: no points, or before). */
   member: z.number().int().nonnegative().optional(),
+  /** Index of its line within that member: a reader decodes that line alone (absent in archives before). */
+  line: z.number().int().nonnegative().optional(),
 });
 export type SeriesEntry = z.infer<typeof SeriesEntrySchema>;
 

@@ -23,6 +23,8 @@ const IN_FLIGHT = 2;
  */
 export class MemberEncoder {
   readonly members: Member[] = [];
+  /** Index within its member of the line the last `push` added (readers go straight to it). */
+  lastLine = -1;
   private parts: string[] = [];
   private size = 0;
   private closed = 0;
@@ -34,6 +36,7 @@ export class MemberEncoder {
   /** Adds one line (ending in a newline); returns the index of the member that holds it. */
   push(line: string): number {
     if (this.size > 0 && this.size + line.length > this.target) this.close();
+    this.lastLine = this.parts.length;
     this.parts.push(line);
     this.size += line.length;
     return this.closed;
@@ -73,18 +76,18 @@ export class MemberEncoder {
 }
 
 /**
- * The gzip bytes of `lines` as members, for a store put; `assign(index, member)` is called with each
- * line's position in `lines` and the member that holds it.
+ * The gzip bytes of `lines` as members, for a store put; `assign(index, member, line)` is called with each
+ * line's position in `lines`, the member that holds it and its line within that member.
  */
 export async function* seekableGzip(
   lines: Iterable<string> | AsyncIterable<string>,
   encoder: MemberEncoder,
-  assign?: (index: number, member: number) => void,
+  assign?: (index: number, member: number, line: number) => void,
 ): AsyncGenerator<Buffer> {
   let i = 0;
   for await (const line of lines) {
     const member = encoder.push(line);
-    assign?.(i++, member);
+    assign?.(i++, member, encoder.lastLine);
     if (encoder.full) yield* encoder.drain(IN_FLIGHT - 1);
   }
   encoder.finish();

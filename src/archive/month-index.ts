@@ -47,6 +47,8 @@ interface Ref {
   points: number;
   first: number;
   last: number;
+  /** The series' line in its member, when its manifest records it: the reader decodes that line alone. */
+  line?: number | undefined;
 }
 
 interface Entry {
@@ -85,7 +87,7 @@ function addSeries(
     }
     // The newest attributes seen (a supplement's, after the export's).
     if (s.attributes && Object.keys(s.attributes).length > 0) e.attributes = s.attributes;
-    e.refs.push({ part, points: s.points, first: s.first, last: s.last });
+    e.refs.push({ part, points: s.points, first: s.first, last: s.last, line: m ? s.line : undefined });
   }
 }
 
@@ -135,7 +137,7 @@ export function buildMonthIndex(
           parts.set(id, n);
           table.push([r.part.object, r.part.offset, r.part.bytes, r.part.sha256, r.part.whole ? 1 : 0]);
         }
-        return `${n}:${r.points}:${r.first}:${r.last}`;
+        return `${n}:${r.points}:${r.first}:${r.last}${r.line === undefined ? '' : `:${r.line}`}`;
       });
       // Owners and producers, aligned; empty when Warp 10 did not say (the reader then asks its FIND).
       const who = owners?.get(e.selector) ?? [];

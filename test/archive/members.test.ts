@@ -13,9 +13,14 @@ import { MemberEncoder, seekableGzip } from '../../src/archive/members.ts';
 async function encode(lines: string[], target?: number) {
   const encoder = new MemberEncoder(target);
   const memberOf: number[] = [];
+  const lineOf: number[] = [];
   const chunks: Buffer[] = [];
-  for await (const c of seekableGzip(lines, encoder, (i, m) => (memberOf[i] = m))) chunks.push(c);
-  return { bytes: Buffer.concat(chunks), members: encoder.members, memberOf };
+  for await (const c of seekableGzip(lines, encoder, (i, m, l) => {
+    memberOf[i] = m;
+    lineOf[i] = l;
+  }))
+    chunks.push(c);
+  return { bytes: Buffer.concat(chunks), members: encoder.members, memberOf, lineOf };
 }
 
 const lines = Array.from(
@@ -24,7 +29,7 @@ const lines = Array.from(
 );
 
 test('members of about the target size, one valid gzip read whole, each member alone its own lines', async () => {
-  const { bytes, members, memberOf } = await encode(lines, 8 * 1024);
+  const { bytes, members, memberOf, lineOf } = await encode(lines, 8 * 1024);
   assert.ok(members.length > 5, `${members.length} members`);
   assert.equal(gunzipSync(bytes).toString('latin1'), lines.join(''));
   // Contiguous, in order, covering the object; the hash of each is its own bytes'.
@@ -41,6 +46,11 @@ test('members of about the target size, one valid gzip read whole, each member a
     const mine = lines.filter((_, j) => memberOf[j] === i);
     assert.ok(mine.length > 0);
     assert.equal(text, mine.join(''), `member ${i}`);
+    // Each line's number in its member is where it is (what a reader decodes alone).
+    const numbered = text.split('\n');
+    lines.forEach((l, j) => {
+      if (memberOf[j] === i) assert.equal(`${numbered[lineOf[j]!]}\n`, l, `line ${j}`);
+    });
     assert.ok(text.length <= 8 * 1024 || mine.length === 1, `member ${i}: ${text.length} bytes of text`);
   });
   // Lines keep their order: member numbers never go down.

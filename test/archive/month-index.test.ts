@@ -74,7 +74,7 @@ function read(body: Buffer, footer: { offset: number; bytes: number }) {
 describe('month index encoding', () => {
   test('every series with points, sorted as Java compares strings, export first then supplements; empty series left out', () => {
     const b1 = batch(1, [
-      { selector: 'c{k=b}', points: 2, first: S + 1, last: S + 2, member: 1 },
+      { selector: 'c{k=b}', points: 2, first: S + 1, last: S + 2, member: 1, line: 4 },
       { selector: 'c{k=empty}', points: 0, first: null, last: null },
       {
         selector: 'c{k=\u00e9}',
@@ -116,12 +116,12 @@ describe('month index encoding', () => {
     );
     const parts = (l: string[]) =>
       l[4]!.split(',').map((r) => {
-        const [p, points, first, last] = r.split(':').map(Number);
-        return [table[p!], points, first, last];
+        const [p, points, first, last, line] = r.split(':').map(Number);
+        return [table[p!], points, first, last, ...(line === undefined ? [] : [line])];
       });
     assert.deepEqual(parts(lines[0]!), [[['batch-00002.wrap.gz', 0, 77, 'e'.repeat(64), 1], 3, S, S + 3]]);
     assert.deepEqual(parts(lines[1]!), [
-      [['batch-00001.wrap.gz', 100, 200, 'c'.repeat(64), 0], 2, S + 1, S + 2],
+      [['batch-00001.wrap.gz', 100, 200, 'c'.repeat(64), 0], 2, S + 1, S + 2, 4],
       [['batch-00001.late-01.wrap.gz', 0, 50, 'd'.repeat(64), 0], 1, S + 9, S + 9],
     ]);
     assert.deepEqual(JSON.parse(lines[2]![3]!), { rack: 'r1' });

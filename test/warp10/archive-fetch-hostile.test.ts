@@ -345,7 +345,17 @@ describe('ARCHIVE.FETCH over a hostile store (real Warp 10, real Temporal)', () 
     hostile(t, async (c) => {
       const limited = new RegExp(`ARCHIVE\\.FETCH exceeded limit of ${NASTY_POINTS - 1} datapoints`);
       tamperIndex(c, (_, lines) => {
-        for (const l of lines) l[4] = l[4]!.replace(/:(\d+):/g, ':1:');
+        // Each part's points (p:points:first:last[:line]) said to be 1.
+        for (const l of lines)
+          l[4] = l[4]!
+            .split(',')
+            .map((r) =>
+              r
+                .split(':')
+                .map((f, i) => (i === 1 ? '1' : f))
+                .join(':'),
+            )
+            .join(',');
       });
       assert.match((await archiveFetch(c, `${NASTY_POINTS - 1} LIMIT`)).error ?? '', limited);
       withoutIndex(c);

@@ -102,6 +102,7 @@ export async function exportBatch(deps: Warp10ActivityDeps, input: BatchRef): Pr
             throw nonRetryable('WarpScriptError', `series ${selector} came back without data`, batch);
           if (part) wraps.push(wrapped);
           entry.member = encoder.push(`${wrapped}\n`);
+          entry.line = encoder.lastLine;
           if (encoder.full) yield* encoder.drain(1);
         }
         if (seen.size % HEARTBEAT_EVERY === 0) heartbeat({ batch, series: seen.size });

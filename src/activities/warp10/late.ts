@@ -59,10 +59,14 @@ export async function archiveLateData(
     const key = supplementObjectKey(input, batch, n);
     const encoder = new MemberEncoder();
     const memberOf: number[] = [];
+    const lineOf: number[] = [];
     const body = seekableGzip(
       fresh.map((r) => `${r.wrapped}\n`),
       encoder,
-      (i, member) => (memberOf[i] = member),
+      (i, member, line) => {
+        memberOf[i] = member;
+        lineOf[i] = line;
+      },
     );
     const stored = await store.put(key, body, { contentType: 'application/gzip' });
     const object = { ...stored, members: encoder.members };
@@ -80,6 +84,7 @@ export async function archiveLateData(
         last: r.last,
         ...(r.rewritten > 0 ? { rewritten: r.rewritten } : {}),
         member: memberOf[i]!,
+        line: lineOf[i]!,
       })),
       points: fresh.reduce((t, r) => t + r.points, 0),
       ...(rewritten > 0 ? { rewritten } : {}),

@@ -7,6 +7,7 @@ import io.warp10.continuum.gts.GTSWrapperHelper;
 import io.warp10.continuum.gts.GeoTimeSerie;
 import io.warp10.continuum.store.thrift.data.GTSWrapper;
 import io.warp10.crypto.OrderPreservingBase64;
+import io.warp10.continuum.gts.MetadataSelectorMatcher;
 import io.warp10.script.NamedWarpScriptFunction;
 import io.warp10.script.WarpScriptException;
 import io.warp10.script.WarpScriptLib;
@@ -133,10 +134,13 @@ public class ArchiveFetch extends NamedWarpScriptFunction implements WarpScriptS
       throw new WarpScriptException(getName() + " exceeded limit of " + limit + " datapoints, current count is " + (fetched.get() + promised) + ". Consider raising the limit or using capabilities.");
     }
 
-    // Each part read once; its lines kept for the series wanted in it, in object order (newest last).
-    Map<ArchiveIndex.Part, Set<String>> byPart = new LinkedHashMap<>();
+    // Each part read once; its lines kept for the series wanted in it (by their line, when the index
+    // records it), in object order (newest last).
+    Map<ArchiveIndex.Part, Map<String, Integer>> byPart = new LinkedHashMap<>();
     for (ArchiveIndex.Hit h : hits.values()) {
-      for (ArchiveIndex.Part p : h.parts()) byPart.computeIfAbsent(p, k -> new HashSet<>()).add(h.selector());
+      for (int i = 0; i < h.parts().size(); i++) {
+        byPart.computeIfAbsent(h.parts().get(i), k -> new HashMap<>()).put(h.selector(), h.lines().get(i));
+      }
     }
     List<List<Decoded>> decoded = readAll(byPart, start, end, fetched, limit);
     Map<String, GeoTimeSerie> out = new LinkedHashMap<>();
@@ -219,13 +223,13 @@ public class ArchiveFetch extends NamedWarpScriptFunction implements WarpScriptS
    * count against fetch.limit as they come (the index's counts are the archive's word, not a bound); the
    * whole read is boxed in time; the first failure cancels the rest.
    */
-  List<List<Decoded>> readAll(Map<ArchiveIndex.Part, Set<String>> byPart, long start, long end, AtomicLong fetched, long limit)
+  List<List<Decoded>> readAll(Map<ArchiveIndex.Part, Map<String, Integer>> byPart, long start, long end, AtomicLong fetched, long limit)
       throws WarpScriptException {
     AtomicLong decodedPoints = new AtomicLong(fetched.get());
     List<Future<List<Decoded>>> futures = new ArrayList<>(byPart.size());
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(index.limits().timeoutMs());
     try {
-      for (Map.Entry<ArchiveIndex.Part, Set<String>> e : byPart.entrySet()) {
+      for (Map.Entry<ArchiveIndex.Part, Map<String, Integer>> e : byPart.entrySet()) {
         futures.add(pool.submit(() -> decode(e.getKey(), e.getValue(), start, end, decodedPoints, limit)));
       }
       List<List<Decoded>> out = new ArrayList<>(futures.size());
@@ -250,36 +254,55 @@ public class ArchiveFetch extends NamedWarpScriptFunction implements WarpScriptS
     }
   }
 
-  /** The series of one part that are wanted, each clipped to [start, end] (only when it goes beyond). */
-  private List<Decoded> decode(ArchiveIndex.Part part, Set<String> wanted, long start, long end, AtomicLong decodedPoints, long limit) {
-    List<String> lines;
-    try {
-      lines = index.lines(part);
-    } catch (IOException ioe) {
-      throw new Failed(" cannot read the archive: " + ioe.getMessage());
-    } catch (RuntimeException re) {
-      throw new Failed(" cannot read the archive (" + re.getClass().getSimpleName() + ")");
-    }
+  /**
+   * The series of one part that are wanted, each clipped to [start, end] (only when it goes beyond). When
+   * the index gives each one's line, only those lines are inflated and decoded; a line that does not hold
+   * its series (an index at odds with its member) sends the part to the line-by-line read.
+   */
+  private List<Decoded> decode(ArchiveIndex.Part part, Map<String, Integer> wanted, long start, long end, AtomicLong decodedPoints, long limit) {
     // One deserializer a task: they are not thread-safe.
     TDeserializer deser = ThriftUtils.getTDeserializer();
-    List<Decoded> out = new ArrayList<>();
-    for (String line : lines) {
-      GeoTimeSerie gts;
-      String selector;
-      try {
-        GTSWrapper wrapper = new GTSWrapper();
-        deser.deserialize(wrapper, OrderPreservingBase64.decode(line.getBytes(StandardCharsets.US_ASCII)));
-        // A member holds many series: their points are decoded only when the series is wanted.
-        if (wrapper.isSetMetadata()) {
-          selector = GTSHelper.buildSelector(wrapper.getMetadata(), false);
-          if (!wanted.contains(selector)) continue;
-          gts = GTSWrapperHelper.fromGTSWrapperToGTS(wrapper);
-        } else {
-          gts = GTSWrapperHelper.fromGTSWrapperToGTS(wrapper);
-          selector = GTSHelper.buildSelector(gts, false);
-          if (!wanted.contains(selector)) continue;
+    List<GTSWrapper> wrappers = null;
+    List<String> selectors = null;
+    if (!wanted.containsValue(-1)) {
+      int[] numbers = wanted.values().stream().mapToInt(Integer::intValue).distinct().sorted().toArray();
+      Map<Integer, String> picked = read(() -> index.lines(part, numbers));
+      wrappers = new ArrayList<>(wanted.size());
+      selectors = new ArrayList<>(wanted.size());
+      for (Map.Entry<String, Integer> w : wanted.entrySet()) {
+        String line = picked.get(w.getValue());
+        GTSWrapper wrapper = line == null ? null : unwrap(deser, line, part);
+        if (wrapper == null || !wrapper.isSetMetadata() || !w.getKey().equals(GTSHelper.buildSelector(wrapper.getMetadata(), false))) {
+          wrappers = null;
+          break;
         }
-      } catch (TException | RuntimeException e) {
+        wrappers.add(wrapper);
+        selectors.add(w.getKey());
+      }
+    }
+    if (wrappers == null) {
+      // Line by line: a member holds many series, their points are decoded only when the series is wanted.
+      wrappers = new ArrayList<>();
+      selectors = new ArrayList<>();
+      for (String line : read(() -> index.lines(part))) {
+        GTSWrapper wrapper = unwrap(deser, line, part);
+        String selector = wrapper.isSetMetadata() ? GTSHelper.buildSelector(wrapper.getMetadata(), false) : null;
+        if (selector != null && !wanted.containsKey(selector)) continue;
+        wrappers.add(wrapper);
+        selectors.add(selector);
+      }
+    }
+    List<Decoded> out = new ArrayList<>(wrappers.size());
+    for (int i = 0; i < wrappers.size(); i++) {
+      GeoTimeSerie gts;
+      String selector = selectors.get(i);
+      try {
+        gts = GTSWrapperHelper.fromGTSWrapperToGTS(wrappers.get(i));
+        if (selector == null) {
+          selector = GTSHelper.buildSelector(gts, false);
+          if (!wanted.containsKey(selector)) continue;
+        }
+      } catch (RuntimeException e) {
         throw new Failed(" found an archived line that does not decode in " + part.object() + " (" + e.getClass().getSimpleName() + ")");
       }
       boolean inside = gts.size() == 0 || (GTSHelper.firsttick(gts) >= start && GTSHelper.lasttick(gts) <= end);
@@ -292,6 +315,62 @@ public class ArchiveFetch extends NamedWarpScriptFunction implements WarpScriptS
       out.add(new Decoded(selector, clipped));
     }
     return out;
+  }
+
+  private interface PartRead<T> {
+    T get() throws IOException;
+  }
+
+  private static <T> T read(PartRead<T> r) {
+    try {
+      return r.get();
+    } catch (IOException ioe) {
+      throw new Failed(" cannot read the archive: " + ioe.getMessage());
+    } catch (RuntimeException re) {
+      throw new Failed(" cannot read the archive (" + re.getClass().getSimpleName() + ")");
+    }
+  }
+
+  private static GTSWrapper unwrap(TDeserializer deser, String line, ArchiveIndex.Part part) {
+    try {
+      GTSWrapper wrapper = new GTSWrapper();
+      deser.deserialize(wrapper, OrderPreservingBase64.decode(line.getBytes(StandardCharsets.US_ASCII)));
+      return wrapper;
+    } catch (TException | RuntimeException e) {
+      throw new Failed(" found an archived line that does not decode in " + part.object() + " (" + e.getClass().getSimpleName() + ")");
+    }
+  }
+
+  /**
+   * The read path run once at start on a made-up series (wrapped, gzipped, picked by its line, decoded,
+   * matched, clipped): the first query after a restart then does not pay for loading and compiling it.
+   * Whether it ran through (a test's question; at start a failure only leaves the cost to the first query).
+   */
+  static boolean warmUp() {
+    try {
+      GeoTimeSerie g = new GeoTimeSerie();
+      g.setName("warm.up");
+      g.setLabels(new HashMap<>(Map.of("k", "v")));
+      for (long t = 1; t <= 10; t++) GTSHelper.setValue(g, t, t);
+      byte[] wrapped = ThriftUtils.getTSerializer().serialize(GTSWrapperHelper.fromGTSToGTSWrapper(g, true));
+      String line = new String(OrderPreservingBase64.encode(wrapped), StandardCharsets.US_ASCII);
+      java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+      try (java.util.zip.GZIPOutputStream gz = new java.util.zip.GZIPOutputStream(out)) {
+        gz.write((line + "\n" + line + "\n").getBytes(StandardCharsets.US_ASCII));
+      }
+      byte[] member = out.toByteArray();
+      ArchiveIndex.sha256(member);
+      String back = Bounded.gunzipLines(member, 1 << 20, "warm-up", new int[] { 1 }).get(1);
+      GTSWrapper w = new GTSWrapper();
+      ThriftUtils.getTDeserializer().deserialize(w, OrderPreservingBase64.decode(back.getBytes(StandardCharsets.US_ASCII)));
+      new MetadataSelectorMatcher("warm.up{k=v}").matches(w.getMetadata());
+      GTSHelper.buildSelector(w.getMetadata(), false);
+      GeoTimeSerie gts = GTSWrapperHelper.fromGTSWrapperToGTS(w);
+      GTSHelper.merge(GTSHelper.timeclip(gts, 2, 5), gts);
+      return GTSHelper.dedup(gts).size() == 10 && "warm.up{k=v}".equals(GTSHelper.buildSelector(w.getMetadata(), false));
+    } catch (Exception e) {
+      return false;
+    }
   }
 
   /**

@@ -56,7 +56,13 @@ public class ArchiveFetchExtension extends WarpScriptExtension {
         number(MAX_INFLATED, d.maxInflatedBytes()), number(TIMEOUT, d.timeoutMs()), (int) Math.min(256, number(THREADS, d.threads())));
     CountingStore store = new CountingStore(store(limits));
     ArchiveIndex index = new ArchiveIndex(store, cache, limits);
-    return Map.of("ARCHIVE.FETCH", new ArchiveFetch("ARCHIVE.FETCH", index, capability, pool(limits.threads())),
+    ExecutorService pool = pool(limits.threads());
+    // Off the request path: the catalogs read ahead and the read path compiled, for the first query.
+    pool.submit(() -> {
+      ArchiveFetch.warmUp();
+      index.preload();
+    });
+    return Map.of("ARCHIVE.FETCH", new ArchiveFetch("ARCHIVE.FETCH", index, capability, pool),
         "ARCHIVE.STATS", new ArchiveStats("ARCHIVE.STATS", store, index, capability),
         "ARCHIVE.OWNERS", new ArchiveOwners("ARCHIVE.OWNERS", WarpConfig.getProperty(OWNERS_CAPABILITY, "archive.owners")),
         "ARCHIVE.PURGE", new ArchivePurge("ARCHIVE.PURGE", WarpConfig.getProperty(PURGE_CAPABILITY, "archive.purge")));

@@ -53,11 +53,14 @@ public final class ArchiveIndex {
   /** One part of an object to read: a member (offset, length, SHA-256), or the whole object. */
   public record Part(String object, long offset, long length, String sha256, boolean whole) {}
 
-  /** A series of the index inside the window, and where its lines are, in object order. */
-  public record Hit(String selector, long points, List<Part> parts) {}
+  /**
+   * A series of the index inside the window, and where its lines are, in object order: its parts, and
+   * aligned with them its line in each part ({@code -1} when the archive does not record it).
+   */
+  public record Hit(String selector, long points, List<Part> parts, List<Integer> lines) {}
 
-  /** One object's entry of a series in a month: its points, first and last tick, and its part. */
-  private record Entry(long points, long first, long last, Part part) {}
+  /** One object's entry of a series in a month: its points, first and last tick, its part and line in it (or -1). */
+  private record Entry(long points, long first, long last, Part part, int line) {}
 
   /** A committed month of an archive without index, parsed: the versions it was read at, its series' entries. */
   private record Month(Map<String, String> batchVersions, Map<String, List<Entry>> series, int size) {}
@@ -131,6 +134,7 @@ public final class ArchiveIndex {
   private long listedAt;
   private Catalog catalog;
   private volatile boolean catalogUsed = false;
+  private volatile long preloadMs = -1;
 
   public ArchiveIndex(ArchiveStore store, long cacheBytes) {
     this(store, cacheBytes, Limits.DEFAULTS);
@@ -149,6 +153,7 @@ public final class ArchiveIndex {
   Map<String, Object> cacheStats() {
     return cache.stats();
   }
+
 
   /** Whether the last query found its months in the store's catalog (false: it listed the store). */
   public boolean catalogUsed() {
@@ -276,9 +281,9 @@ public final class ArchiveIndex {
         Block block = block(prefix, head.index(), footer, b);
         for (int i = 0; i < block.selectors().length; i++) {
           String selector = block.selectors()[i];
-          boolean inRange = false;
-          for (Selection s : selections) inRange |= s.inClassRange(selector);
-          if (!inRange) continue;
+          boolean may = false;
+          for (Selection s : selections) may |= s.mayMatch(selector);
+          if (!may) continue;
           boolean selected;
           if (block.owners()[i].isEmpty()) {
             selected = found.get().contains(selector);
@@ -304,25 +309,30 @@ public final class ArchiveIndex {
   private static boolean mayHold(Footer f, int b, List<Selection> selections) {
     for (Selection s : selections) {
       if (s.low != null && (f.last()[b].compareTo(s.low) < 0 || f.first()[b].compareTo(s.high) >= 0)) continue;
-      if (f.bloom()[b] != null && !bloomHasAll(f.bloom()[b], f.bloomM()[b], f.bloomK()[b], s.pairs)) continue;
+      if (f.bloom()[b] != null && !bloomHasAll(f.bloom()[b], f.bloomM()[b], f.bloomK()[b], s.pairHashes)) continue;
       return true;
     }
     return false;
   }
 
   /** The same positions as src/archive/month-index.ts: SHA-256's first two 32-bit words, double hashing. */
-  static boolean bloomHasAll(byte[] bits, int m, int k, List<String> pairs) {
-    for (String pair : pairs) {
-      byte[] d;
-      try {
-        d = MessageDigest.getInstance("SHA-256").digest(pair.getBytes(StandardCharsets.UTF_8));
-      } catch (NoSuchAlgorithmException e) {
-        throw new IllegalStateException(e);
-      }
-      long h1 = ((d[0] & 0xffL) << 24) | ((d[1] & 0xffL) << 16) | ((d[2] & 0xffL) << 8) | (d[3] & 0xffL);
-      long h2 = (((d[4] & 0xffL) << 24) | ((d[5] & 0xffL) << 16) | ((d[6] & 0xffL) << 8) | (d[7] & 0xffL)) | 1L;
+  static long[] bloomHashes(String pair) {
+    byte[] d;
+    try {
+      d = MessageDigest.getInstance("SHA-256").digest(pair.getBytes(StandardCharsets.UTF_8));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+    long h1 = ((d[0] & 0xffL) << 24) | ((d[1] & 0xffL) << 16) | ((d[2] & 0xffL) << 8) | (d[3] & 0xffL);
+    long h2 = (((d[4] & 0xffL) << 24) | ((d[5] & 0xffL) << 16) | ((d[6] & 0xffL) << 8) | (d[7] & 0xffL)) | 1L;
+    return new long[] { h1, h2 };
+  }
+
+  /** Whether a block's filter may hold every pair, given each pair's {@link #bloomHashes} (computed once a query). */
+  static boolean bloomHasAll(byte[] bits, int m, int k, List<long[]> hashes) {
+    for (long[] h : hashes) {
       for (int i = 0; i < k; i++) {
-        int j = (int) ((h1 + i * h2) % m);
+        int j = (int) ((h[0] + i * h[1]) % m);
         if ((bits[j >> 3] & (1 << (j & 7))) == 0) return false;
       }
     }
@@ -384,9 +394,12 @@ public final class ArchiveIndex {
 
   private static void add(Map<String, Hit> hits, String selector, Entry en, long start, long end) {
     if (en.first() > end || en.last() < start) return;
-    Hit hit = hits.computeIfAbsent(selector, k -> new Hit(k, 0, new ArrayList<>()));
-    if (!hit.parts().contains(en.part())) hit.parts().add(en.part());
-    hits.put(selector, new Hit(selector, hit.points() + en.points(), hit.parts()));
+    Hit hit = hits.computeIfAbsent(selector, k -> new Hit(k, 0, new ArrayList<>(), new ArrayList<>()));
+    if (!hit.parts().contains(en.part())) {
+      hit.parts().add(en.part());
+      hit.lines().add(en.line());
+    }
+    hits.put(selector, new Hit(selector, hit.points() + en.points(), hit.parts(), hit.lines()));
   }
 
   /** A committed month's head, from the cache while its manifest.json is the version it was read at; null if not committed. */
@@ -416,6 +429,38 @@ public final class ArchiveIndex {
     Head head = new Head(version, num(range.get("startUs")), num(range.get("endUs")), index, batches);
     cache.put("head:" + prefix, head, 256 + 16L * batches.size() + prefix.length() * 4L);
     return head;
+  }
+
+  /**
+   * What a query after a restart reads first, read ahead (at start, off the request path): the root
+   * catalog, each dataset catalog, and the footer and first block of each dataset's newest month — a few
+   * small reads a dataset, so that the index's reading code is loaded before the first query. A failure is
+   * left to the first query, which reads them again and says what is wrong.
+   */
+  public void preload() {
+    long t0 = System.nanoTime();
+    try {
+      Catalog c = catalog();
+      if (c == null) return;
+      for (CatalogDataset d : c.datasets()) {
+        List<CatalogMonth> months = datasetCatalog(d).months();
+        // The newest month's footer and first block: the index's own reading code loaded before a query.
+        CatalogMonth newest = months.isEmpty() ? null : months.get(months.size() - 1);
+        if (newest != null && newest.index() != null) {
+          Footer f = footer(newest.index());
+          if (f.first().length > 0) block(newest.prefix(), newest.index(), f, 0);
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // The first query reports it.
+    } finally {
+      preloadMs = Math.max(0, (System.nanoTime() - t0) / 1_000_000);
+    }
+  }
+
+  /** How long the start's read-ahead took, or -1 while it runs. */
+  public long preloadMs() {
+    return preloadMs;
   }
 
   /**
@@ -686,18 +731,20 @@ public final class ArchiveIndex {
     return block;
   }
 
-  /** A series' entries of an index block: {@code part:points:first:last,...}, export first. */
+  /** A series' entries of an index block: {@code part:points:first:last[:line],...}, export first. */
   private static List<Entry> refs(String key, Block block, int i) throws IOException {
     List<Entry> out = new ArrayList<>(2);
     for (String ref : block.refs()[i].split(",")) {
       String[] f = ref.split(":");
       try {
-        if (f.length != 4) throw new NumberFormatException();
+        if (f.length != 4 && f.length != 5) throw new NumberFormatException();
         int p = Integer.parseInt(f[0]);
         if (p < 0 || p >= block.parts().length) throw new NumberFormatException();
-        out.add(new Entry(Long.parseLong(f[1]), Long.parseLong(f[2]), Long.parseLong(f[3]), block.parts()[p]));
+        int line = f.length == 5 ? Integer.parseInt(f[4]) : -1;
+        if (f.length == 5 && (line < 0 || block.parts()[p].whole())) throw new NumberFormatException();
+        out.add(new Entry(Long.parseLong(f[1]), Long.parseLong(f[2]), Long.parseLong(f[3]), block.parts()[p], line));
       } catch (NumberFormatException e) {
-        throw new IOException(key + ": an index entry's parts are not part:points:first:last");
+        throw new IOException(key + ": an index entry's parts are not part:points:first:last[:line]");
       }
     }
     return out;
@@ -763,6 +810,7 @@ public final class ArchiveIndex {
       if (points == 0) continue;
       String selector = str(entry.get("selector"));
       Part part;
+      int line = -1;
       Object m = entry.get("member");
       if (m != null && !members.isEmpty()) {
         long i = num(m);
@@ -770,12 +818,17 @@ public final class ArchiveIndex {
         Map<String, Object> mem = map(members.get((int) i));
         part = new Part(key, num(mem.get("offset")), num(mem.get("bytes")), sha(mem.get("sha256")), false);
         ArchiveStore.checkRange(key, part.offset(), part.length(), limits.maxReadBytes());
+        if (entry.get("line") != null) {
+          long l = num(entry.get("line"));
+          if (l < 0 || l > Integer.MAX_VALUE) throw new IOException(key + ": a series names line " + l + " of its member");
+          line = (int) l;
+        }
       } else {
         // An archive written before seekable objects: the whole object, checked by its own hash.
         part = new Part(key, 0, num(object.get("bytes")), sha(object.get("sha256")), true);
         ArchiveStore.checkRange(key, 0, part.length(), limits.maxReadBytes());
       }
-      out.computeIfAbsent(selector, k -> new ArrayList<>(1)).add(new Entry(points, num(entry.get("first")), num(entry.get("last")), part));
+      out.computeIfAbsent(selector, k -> new ArrayList<>(1)).add(new Entry(points, num(entry.get("first")), num(entry.get("last")), part, line));
       n++;
     }
     return n;
@@ -783,17 +836,34 @@ public final class ArchiveIndex {
 
   /** The lines of one part: its bytes read at their offset, checked against the index, gunzipped. */
   public List<String> lines(Part part) throws IOException {
+    List<String> out = new ArrayList<>();
+    String text = new String(Bounded.gunzip(bytes(part), limits.maxInflatedBytes(), where(part)), StandardCharsets.US_ASCII);
+    for (String line : text.split("\n")) if (!line.isEmpty()) out.add(line);
+    return out;
+  }
+
+  /**
+   * Lines {@code wanted} (sorted, distinct, from 0) of one part, by their number: the part is inflated only
+   * up to the last of them. A number past the part's last line is left out of the map.
+   */
+  public Map<Integer, String> lines(Part part, int[] wanted) throws IOException {
+    return Bounded.gunzipLines(bytes(part), limits.maxInflatedBytes(), where(part), wanted);
+  }
+
+  private static String where(Part part) {
+    return part.object() + (part.whole() ? "" : " member at byte " + part.offset());
+  }
+
+  /** One part's bytes, read at their offset and checked against the index (at every read: never kept). */
+  private byte[] bytes(Part part) throws IOException {
     byte[] bytes = part.whole() ? store.get(part.object(), limits.maxReadBytes()) : store.range(part.object(), part.offset(), part.length());
     if (bytes == null) throw new IOException(part.object() + " is missing");
-    String where = part.object() + (part.whole() ? "" : " member at byte " + part.offset());
+    String where = where(part);
     // Whatever was read is named by where it is, never by its content or its hash: a damaged or foreign
     // part tells nothing of what it holds.
     if (bytes.length != part.length() && !part.whole()) throw new IOException(where + " is not the length its index says");
     if (!sha256(bytes).equals(part.sha256())) throw new IOException(where + " does not match its SHA-256 in the index");
-    List<String> out = new ArrayList<>();
-    String text = new String(Bounded.gunzip(bytes, limits.maxInflatedBytes(), where), StandardCharsets.US_ASCII);
-    for (String line : text.split("\n")) if (!line.isEmpty()) out.add(line);
-    return out;
+    return bytes;
   }
 
   static String sha256(byte[] bytes) {

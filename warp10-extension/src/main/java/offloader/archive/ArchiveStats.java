@@ -37,6 +37,8 @@ public class ArchiveStats extends NamedWarpScriptFunction implements WarpScriptS
     out.put("store", store.stats());
     out.put("cache", index.cacheStats());
     out.put("parsed", index.monthsRead());
+    // The start's read-ahead: its duration in ms, -1 while it runs.
+    out.put("preload.ms", index.preloadMs());
     // Whether the last query found its months in the store's catalog (false: it listed the store).
     out.put("catalog", index.catalogUsed());
     stack.push(out);

@@ -30,6 +30,8 @@ final class Selection {
   final String high;
   /** Exact {@code name=value} pairs (encoded as TOSELECTOR writes them) every matching series has. */
   final List<String> pairs = new ArrayList<>();
+  /** Each pair's filter hashes, computed once for every block of every month the query reads. */
+  final List<long[]> pairHashes = new ArrayList<>();
 
   /**
    * @param cls the class selector as PARSESELECTOR gives it ({@code name}, {@code =name} or {@code ~regex})
@@ -56,7 +58,10 @@ final class Selection {
       sb.append(enc(e.getKey())).append(regex ? '~' : '=').append(enc(value));
       // Owner and producer are no labels of the index's selectors: its filters do not hold them.
       boolean inSelector = !Constants.OWNER_LABEL.equals(e.getKey()) && !Constants.PRODUCER_LABEL.equals(e.getKey());
-      if (!regex && inSelector) pairs.add(pair(e.getKey(), value));
+      if (!regex && inSelector) {
+        pairs.add(pair(e.getKey(), value));
+        pairHashes.add(ArchiveIndex.bloomHashes(pairs.get(pairs.size() - 1)));
+      }
     }
     sb.append('}');
     this.matcher = new MetadataSelectorMatcher(sb.toString());
@@ -80,6 +85,30 @@ final class Selection {
   /** Whether an index entry's selector is in this selection's class range. */
   boolean inClassRange(String selector) {
     return low == null || (selector.compareTo(low) >= 0 && selector.compareTo(high) < 0);
+  }
+
+  /**
+   * Whether an index entry's selector may match: in the class range, and holding each exact pair as one of
+   * its labels (a string search; the matcher, which decodes the selector, then decides).
+   */
+  boolean mayMatch(String selector) {
+    if (!inClassRange(selector)) return false;
+    for (String p : pairs) {
+      if (!holdsPair(selector, p)) return false;
+    }
+    return true;
+  }
+
+  /** Whether {@code pair} is one whole label of {@code selector} (labels are encoded: no ',' '{' '}' inside). */
+  static boolean holdsPair(String selector, String pair) {
+    int open = selector.indexOf('{');
+    for (int at = selector.indexOf(pair, open + 1); at > 0; at = selector.indexOf(pair, at + 1)) {
+      char before = selector.charAt(at - 1);
+      int end = at + pair.length();
+      char after = end < selector.length() ? selector.charAt(end) : 0;
+      if ((before == '{' || before == ',') && (after == ',' || after == '}')) return true;
+    }
+    return false;
   }
 
   private static String enc(String s) throws WarpScriptException {

@@ -63,7 +63,7 @@ class ArchiveIndexTest {
         + ",\"sha256\":\"" + ArchiveIndex.sha256(object) + "\",\"members\":[" + member(0, m0) + "," + member(m0.length, m1) + "]},"
         + "\"series\":["
         + "{\"selector\":\"c{k=a}\",\"points\":2,\"first\":" + (start + 10) + ",\"last\":" + (start + 20) + ",\"member\":0},"
-        + "{\"selector\":\"c{k=b}\",\"points\":1,\"first\":" + (end - 1) + ",\"last\":" + (end - 1) + ",\"member\":0},"
+        + "{\"selector\":\"c{k=b}\",\"points\":1,\"first\":" + (end - 1) + ",\"last\":" + (end - 1) + ",\"member\":0,\"line\":1},"
         + "{\"selector\":\"c{k=c}\",\"points\":1,\"first\":" + (start + 5) + ",\"last\":" + (start + 5) + ",\"member\":1},"
         + "{\"selector\":\"c{k=empty}\",\"points\":0,\"first\":null,\"last\":null}],"
         + "\"supplements\":["
@@ -76,6 +76,44 @@ class ArchiveIndexTest {
       Files.writeString(dir.resolve("manifest.json"), "{\"range\":{\"startUs\":" + start + ",\"endUs\":" + end + "},\"batches\":[{\"batch\":1}]}");
     }
     return dir;
+  }
+
+  @Test
+  void aSeriesLineIsReadAloneByItsNumber() throws IOException {
+    month("2026-05", S, E, true);
+    ArchiveIndex index = index(root);
+    ArchiveIndex.Hit b = index.find(Set.of("c{k=b}"), S, E - 1).get("c{k=b}");
+    assertEquals(List.of(1), b.lines());
+    assertEquals(Map.of(1, "LINE-B"), index.lines(b.parts().get(0), new int[] { 1 }));
+    assertEquals(Map.of(0, "LINE-A", 1, "LINE-B"), index.lines(b.parts().get(0), new int[] { 0, 1 }));
+    assertEquals(Map.of(), index.lines(b.parts().get(0), new int[] { 7 }), "a line past the member's end");
+    assertEquals(List.of(-1, -1), index.find(Set.of("c{k=a}"), S, E - 1).get("c{k=a}").lines(), "entries written before lines");
+  }
+
+  @Test
+  void theReadPathWarmsUpOnAMadeUpSeries() {
+    assertTrue(ArchiveFetch.warmUp());
+  }
+
+  @Test
+  void anExactPairIsAWholeLabelOfTheSelector() {
+    assertTrue(Selection.holdsPair("c{a=1,k=v}", "k=v"));
+    assertTrue(Selection.holdsPair("c{k=v,z=1}", "k=v"));
+    assertTrue(Selection.holdsPair("c{kk=v,k=v}", "k=v"));
+    assertFalse(Selection.holdsPair("c{a=1,kk=v}", "k=v"));
+    assertFalse(Selection.holdsPair("c{k=vv}", "k=v"));
+    assertFalse(Selection.holdsPair("c{k=v%2Cx}", "k=v"));
+    assertFalse(Selection.holdsPair("k=v{}", "k=v"), "not in the class");
+  }
+
+  @Test
+  void aMemberIsInflatedOnlyUpToTheLastLineWanted() throws IOException {
+    // A first line, then 2 MiB of text: line 0 under a 1 MiB cap; the whole member, or line 1, is refused.
+    byte[] gz = gzip("FIRST\n" + "0".repeat(2 << 20) + "\n");
+    assertEquals(Map.of(0, "FIRST"), Bounded.gunzipLines(gz, 1 << 20, "m", new int[] { 0 }));
+    assertThrows(IOException.class, () -> Bounded.gunzip(gz, 1 << 20, "m"));
+    IOException e = assertThrows(IOException.class, () -> Bounded.gunzipLines(gz, 1 << 20, "m", new int[] { 1 }));
+    assertTrue(e.getMessage().contains("larger than 1048576 bytes"), e.getMessage());
   }
 
   @Test

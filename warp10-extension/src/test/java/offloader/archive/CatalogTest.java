@@ -149,6 +149,22 @@ class CatalogTest {
   }
 
   @Test
+  void theStartReadsAheadTheCatalogsAndEachDatasetsNewestFooterAndFirstBlockOnly() throws IOException {
+    ArchiveIndex index = fresh();
+    assertEquals(-1, index.preloadMs(), "not run yet");
+    index.preload();
+    assertTrue(index.preloadMs() >= 0);
+    // HEAD and GET catalog.json, GET each of the 3 dataset catalogs, then per dataset its newest month's footer and first block.
+    assertEquals(counts(0, 1, 4, 3 * 2), counts(), store.stats().toString());
+    assertTrue(log.keys.stream().filter(k -> k.contains("/2026-")).allMatch(k -> k.contains("/2026-12/")), "only the newest months: " + log.keys);
+    // A query of December then reads its member alone (and the catalog's version).
+    List<Long> before = counts();
+    assertEquals(List.of(IndexFixture.line("c{k=a00000}", "2026-12")),
+        lines(index, index.find(Set.of("c{k=a00000}"), IndexFixture.startUs("2026-12"), Y1 - 1).get("c{k=a00000}")));
+    assertEquals(counts(before.get(0), before.get(1) + 1, before.get(2), before.get(3) + 1), counts(), store.stats().toString());
+  }
+
+  @Test
   void oneSeriesOfAYearCostsTheCatalogsThenPerMonthItsFooterBlockAndMemberAndNoListing() throws IOException {
     ArchiveIndex index = fresh();
     Map<String, ArchiveIndex.Hit> hits = index.find(Set.of("c{k=a00003}"), Y0, Y1 - 1);

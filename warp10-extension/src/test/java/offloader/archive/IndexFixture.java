@@ -106,7 +106,9 @@ final class IndexFixture {
         byte[] bytes = Arrays.copyOfRange(obj, (int) m[0], (int) (m[0] + m[1]));
         table.append(i == 0 ? "" : ",").append("[\"batch-00001.wrap.gz\",").append(m[0]).append(',').append(m[1]).append(",\"")
             .append(ArchiveIndex.sha256(bytes)).append("\",0]");
-        lines.append(chunk.get(i)).append("\t\t\t\t").append(i).append(":1:").append(start + 1).append(':').append(start + 1).append('\n');
+        // Half the entries with their line in the member (indexes written before lines have none).
+        lines.append(chunk.get(i)).append("\t\t\t\t").append(i).append(":1:").append(start + 1).append(':').append(start + 1)
+            .append(i % 2 == 0 ? ":0" : "").append('\n');
       }
       byte[] gz = gzip(table.append("]\n").append(lines).toString());
       blocks.add("{\"first\":\"" + chunk.get(0) + "\",\"last\":\"" + chunk.get(chunk.size() - 1) + "\",\"offset\":" + idx.size() + ",\"bytes\":"

@@ -59,8 +59,8 @@ class ReadBoxTest {
     ExecutorService pool = Executors.newFixedThreadPool(2);
     try {
       ArchiveFetch f = new ArchiveFetch("ARCHIVE.FETCH", new ArchiveIndex(store, 0, limits), "archive.fetch", pool);
-      Map<ArchiveIndex.Part, Set<String>> parts = new LinkedHashMap<>();
-      for (int i = 0; i < 5; i++) parts.put(new ArchiveIndex.Part("g/d/2026-05/batch-0000" + (i + 1) + ".wrap.gz", 0, 10, "0".repeat(64), false), Set.of("c{}"));
+      Map<ArchiveIndex.Part, Map<String, Integer>> parts = new LinkedHashMap<>();
+      for (int i = 0; i < 5; i++) parts.put(new ArchiveIndex.Part("g/d/2026-05/batch-0000" + (i + 1) + ".wrap.gz", 0, 10, "0".repeat(64), false), Map.of("c{}", -1));
       long t0 = System.nanoTime();
       WarpScriptException e = assertThrows(WarpScriptException.class, () -> f.readAll(parts, 0, 10, new AtomicLong(), 1000));
       long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
