@@ -365,6 +365,35 @@ describe('ARCHIVE.FETCH over a hostile store (real Warp 10, real Temporal)', () 
       assert.match((await archiveFetch(c, `${NASTY_POINTS - 1} LIMIT`)).error ?? '', limited);
     }));
 
+  test('cold tier: an index whose line numbers lie (every series at line 0, or past its member) — each series still reads as archived, its member read line by line', (t) =>
+    hostile(t, async (c) => {
+      const all = `${c.T} CAPADD ${c.month} ARCHIVE.FETCH <% SORT WRAP %> F LMAP LSORT`;
+      const truth = await exec(c.w.url, all);
+      assert.equal(truth.error, undefined);
+      assert.equal((truth.stack![0] as string[]).length, NASTY_SERIES);
+      for (const line of ['0', '999999']) {
+        let lied = 0;
+        tamperIndex(c, (_, lines) => {
+          for (const l of lines)
+            l[4] = l[4]!
+              .split(',')
+              .map((r) => {
+                const f = r.split(':');
+                if (f.length === 5) {
+                  f[4] = line;
+                  lied++;
+                }
+                return f.join(':');
+              })
+              .join(',');
+        });
+        assert.ok(lied > NASTY_SERIES / 2, `${lied} parts had a line to lie about`);
+        await publishMonths(new LocalStore(c.store), [c.ref]);
+        const r = await exec(c.w.url, all);
+        assert.deepEqual(r.stack, truth.stack, `every line said to be ${line}: ${r.error}`);
+      }
+    }));
+
   test('cold tier: a .nofetch read token (metadata only) — refused as FETCH refuses it', (t) =>
     hostile(t, async (c) => {
       const N = `'${nofetchReadToken(c.w.readToken)}'`;
