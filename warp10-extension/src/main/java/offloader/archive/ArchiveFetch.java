@@ -254,17 +254,21 @@ public class ArchiveFetch extends NamedWarpScriptFunction implements WarpScriptS
     }
   }
 
+  /** Most lines of one part read by their number; past it, the part is read line by line. */
+  static final int PICK_MAX = 256;
+
   /**
    * The series of one part that are wanted, each clipped to [start, end] (only when it goes beyond). When
-   * the index gives each one's line, only those lines are inflated and decoded; a line that does not hold
-   * its series (an index at odds with its member) sends the part to the line-by-line read.
+   * the index gives each one's line (and few are wanted), only those lines are inflated and decoded; a line
+   * that does not hold its series (an index at odds with its member) sends the part to the line-by-line read.
    */
   private List<Decoded> decode(ArchiveIndex.Part part, Map<String, Integer> wanted, long start, long end, AtomicLong decodedPoints, long limit) {
     // One deserializer a task: they are not thread-safe.
     TDeserializer deser = ThriftUtils.getTDeserializer();
     List<GTSWrapper> wrappers = null;
     List<String> selectors = null;
-    if (!wanted.containsValue(-1)) {
+    // Picking lines pays when few of a member's (~1,000-3,000) are wanted; for many, one pass decodes them all.
+    if (wanted.size() <= PICK_MAX && !wanted.containsValue(-1)) {
       int[] numbers = wanted.values().stream().mapToInt(Integer::intValue).distinct().sorted().toArray();
       Map<Integer, String> picked = read(() -> index.lines(part, numbers));
       wrappers = new ArrayList<>(wanted.size());
