@@ -170,10 +170,7 @@ export async function auditMonth(store: ArchiveStore, ref: MonthRef): Promise<Mo
       if (size !== entry.bytes) problem(objectKey, `is ${size} bytes, the manifest says ${entry.bytes}`);
 
       // One pass: the checksum, and every line decoded and compared with the batch manifest.
-      const want = new Map<
-        string,
-        { selector: string; points: number; first: number | null; last: number | null }
-      >();
+      const want = new Map<string, SeriesEntry>();
       for (const s of series ?? []) {
         if (s.points === 0) continue;
         try {
@@ -183,6 +180,22 @@ export async function auditMonth(store: ArchiveStore, ref: MonthRef): Promise<Mo
           problem(manifestKey, `series ${s.selector} is not a valid selector`);
         }
       }
+      // Where each line is: members tile the object in order and hold one line a series, so the object's
+      // line g is line g - starts[m] of the member m whose lines cover it (checked when every series has
+      // its `line`, which ARCHIVE.FETCH reads a series by).
+      const withData = (series ?? []).filter((s) => s.points > 0);
+      const starts: number[] = [];
+      if (
+        members &&
+        withData.length > 0 &&
+        withData.every((s) => s.member !== undefined && s.line !== undefined)
+      ) {
+        const perMember = members.map(() => 0);
+        for (const s of withData) if (s.member! < perMember.length) perMember[s.member!]!++;
+        perMember.reduce((at, n) => (starts.push(at), at + n), 0);
+        starts.push(withData.length);
+      }
+      let member = 0;
       const hash = createHash('sha256');
       let lines = 0;
       let badLines = 0;
@@ -215,6 +228,15 @@ export async function auditMonth(store: ArchiveStore, ref: MonthRef): Promise<Mo
           }
           if (seen.has(key)) lineProblem(`line ${lines} repeats series ${s.selector}`);
           seen.add(key);
+          if (starts.length > 0) {
+            while (member < starts.length - 2 && lines - 1 >= starts[member + 1]!) member++;
+            const at = lines - 1 - starts[member]!;
+            if (s.member !== member || s.line !== at) {
+              lineProblem(
+                `line ${lines}, series ${s.selector}: line ${at} of member ${member}, the batch manifest says line ${s.line} of member ${s.member}`,
+              );
+            }
+          }
           if (d.points !== s.points || d.first !== s.first || d.last !== s.last) {
             lineProblem(
               `line ${lines}, series ${s.selector}: ${d.points} points from ${d.first} to ${d.last}, the batch manifest says ${s.points} from ${s.first} to ${s.last}`,

@@ -8,7 +8,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { batchObjectKey } from '../../src/archive/layout.ts';
+import { batchManifestKey, batchObjectKey } from '../../src/archive/layout.ts';
+import type { BatchManifest } from '../../src/archive/manifest.ts';
 import { monthRange } from '../../src/month.ts';
 import type { LocalStore } from '../../src/store/local.ts';
 import { buildRuntime } from '../../src/worker/runtime.ts';
@@ -82,6 +83,13 @@ describe('npm run verify-archive', () => {
       const b3 = batchObjectKey(ref, 3);
       rmSync(fileOf(b3));
       await rt.store.put('infra/va/2026-02/notes.txt', 'hello');
+      // Batch 1: its object whole, but its manifest swaps the lines two series have in their member.
+      const m1File = fileOf(batchManifestKey(ref, 1));
+      const m1 = JSON.parse(gunzipSync(readFileSync(m1File)).toString()) as BatchManifest;
+      const [x, y] = m1.series.filter((s) => s.points > 0 && s.member === 0);
+      assert.ok(x && y && x.line !== undefined && y.line !== undefined, 'two series of member 0 with lines');
+      [x.line, y.line] = [y.line, x.line];
+      writeFileSync(m1File, gzipSync(JSON.stringify(m1)));
 
       const broken = verify(file, ['--month', MONTH, '--dataset', 'va', '--json']);
       assert.equal(broken.status, 1, broken.stderr);
@@ -103,7 +111,10 @@ describe('npm run verify-archive', () => {
       assert.deepEqual(about('infra/va/2026-02/notes.txt'), [
         'stray object: not part of the archive of this month',
       ]);
-      assert.deepEqual(about(batchObjectKey(ref, 1)), [], 'batch 1 is whole');
+      const b1 = about(batchObjectKey(ref, 1));
+      assert.equal(b1.length, 2, JSON.stringify(b1));
+      for (const p of b1)
+        assert.match(p, /series .*: line \d+ of member 0, the batch manifest says line \d+ of member 0/);
 
       const text = verify(file, ['--month', MONTH]);
       assert.equal(text.status, 1);
