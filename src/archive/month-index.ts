@@ -116,6 +116,7 @@ export function buildMonthIndex(
     sha256: string;
     series: number;
     bloom: Bloom;
+    attributes?: string[];
   }[] = [];
   let offset = 0;
   let i = 0;
@@ -125,6 +126,8 @@ export function buildMonthIndex(
     const table: (string | number)[][] = [];
     const lines: string[] = [];
     const pairs = new Set<string>();
+    // A label selector matches an attribute of its name too: the filter, of labels only, cannot speak for those.
+    const attributeNames = new Set<string>();
     let size = 0;
     const first = sorted[i]!.selector;
     while (i < sorted.length && (size < INDEX_BLOCK_BYTES || lines.length === 0)) {
@@ -149,6 +152,7 @@ export function buildMonthIndex(
         refs.join(','),
       ].join('\t');
       for (const pair of labelPairs(e.selector)) pairs.add(pair);
+      for (const name of Object.keys(e.attributes ?? {})) attributeNames.add(name);
       lines.push(line);
       size += line.length + 1;
       i++;
@@ -163,6 +167,7 @@ export function buildMonthIndex(
       sha256: sha256(gz),
       series: lines.length,
       bloom: bloom(pairs),
+      ...(attributeNames.size > 0 ? { attributes: [...attributeNames].sort() } : {}),
     });
     chunks.push(gz);
     offset += gz.length;

@@ -55,7 +55,15 @@ function batch(
 interface Footer {
   format: string;
   series: number;
-  blocks: { first: string; last: string; offset: number; bytes: number; sha256: string; series: number }[];
+  blocks: {
+    first: string;
+    last: string;
+    offset: number;
+    bytes: number;
+    sha256: string;
+    series: number;
+    attributes?: string[];
+  }[];
 }
 
 function read(body: Buffer, footer: { offset: number; bytes: number }) {
@@ -125,6 +133,8 @@ describe('month index encoding', () => {
       [['batch-00001.late-01.wrap.gz', 0, 50, 'd'.repeat(64), 0], 1, S + 9, S + 9],
     ]);
     assert.deepEqual(JSON.parse(lines[2]![3]!), { rack: 'r1' });
+    // The block names its series' attributes: a selector's rack=… may match one, which its label filter cannot say.
+    assert.deepEqual(f.blocks[0]!.attributes, ['rack']);
     assert.deepEqual(
       [lines[1]![1], lines[1]![2]],
       ['', ''],

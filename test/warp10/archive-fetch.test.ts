@@ -72,6 +72,8 @@ describe('ARCHIVE.FETCH (real Warp 10 with the extension, real Temporal)', () =>
       bool: params(`${enc(cls)}{host=bool}`, S, E - 1),
       dbl: params(`${enc(cls)}{host=dbl}`, S, E - 1),
       'a label regex': params(`${enc(cls)}{host~a|bool|h.*}`, S, E - 1),
+      // Warp 10's selectors match attributes too: a series selected by an attribute value alone.
+      'an attribute value': params(`${enc(cls)}{tier=gold}`, S, E - 1),
       'a window inside the month (ISO instants)': params(
         `${enc(cls)}{}`,
         new Date((S + 15) / 1000).toISOString(),
@@ -87,6 +89,7 @@ describe('ARCHIVE.FETCH (real Warp 10 with the extension, real Temporal)', () =>
         before[name] = r;
       }
       assert.equal(before['the whole month']!.length, NASTY_SERIES);
+      assert.equal(before['an attribute value']!.length, 1, 'FETCH selects a series by its attribute');
       const ref: MonthRef = { group: 'afetch', dataset, month: MONTH };
       const [archived] = await archiveRuns(env, rt, ref);
       assert.deepEqual([archived?.status, archived?.points], ['archived', NASTY_POINTS]);

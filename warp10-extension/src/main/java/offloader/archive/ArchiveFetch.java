@@ -275,7 +275,7 @@ public class ArchiveFetch extends NamedWarpScriptFunction implements WarpScriptS
       selectors = new ArrayList<>(wanted.size());
       for (Map.Entry<String, Integer> w : wanted.entrySet()) {
         String line = picked.get(w.getValue());
-        GTSWrapper wrapper = line == null ? null : unwrap(deser, line, part);
+        GTSWrapper wrapper = line == null ? null : unwrapOrNull(deser, line);
         if (wrapper == null || !wrapper.isSetMetadata() || !w.getKey().equals(GTSHelper.buildSelector(wrapper.getMetadata(), false))) {
           wrappers = null;
           break;
@@ -332,6 +332,17 @@ public class ArchiveFetch extends NamedWarpScriptFunction implements WarpScriptS
       throw new Failed(" cannot read the archive: " + ioe.getMessage());
     } catch (RuntimeException re) {
       throw new Failed(" cannot read the archive (" + re.getClass().getSimpleName() + ")");
+    }
+  }
+
+  /** A picked line that does not decode: the index is at odds with its member, which is then read line by line. */
+  private static GTSWrapper unwrapOrNull(TDeserializer deser, String line) {
+    try {
+      GTSWrapper wrapper = new GTSWrapper();
+      deser.deserialize(wrapper, OrderPreservingBase64.decode(line.getBytes(StandardCharsets.US_ASCII)));
+      return wrapper;
+    } catch (TException | RuntimeException e) {
+      return null;
     }
   }
 

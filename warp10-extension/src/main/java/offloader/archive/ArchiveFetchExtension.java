@@ -57,11 +57,17 @@ public class ArchiveFetchExtension extends WarpScriptExtension {
     CountingStore store = new CountingStore(store(limits));
     ArchiveIndex index = new ArchiveIndex(store, cache, limits);
     ExecutorService pool = pool(limits.threads());
-    // Off the request path: the catalogs read ahead and the read path compiled, for the first query.
-    pool.submit(() -> {
-      ArchiveFetch.warmUp();
-      index.preload();
-    });
+    // Off the request path and off the read pool: the catalogs read ahead and the read path compiled, for
+    // the first query (each step on its own: one failing leaves the other, and preload.ms, to run).
+    Thread ahead = new Thread(() -> {
+      try {
+        ArchiveFetch.warmUp();
+      } finally {
+        index.preload();
+      }
+    }, "archive-fetch-preload");
+    ahead.setDaemon(true);
+    ahead.start();
     return Map.of("ARCHIVE.FETCH", new ArchiveFetch("ARCHIVE.FETCH", index, capability, pool),
         "ARCHIVE.STATS", new ArchiveStats("ARCHIVE.STATS", store, index, capability),
         "ARCHIVE.OWNERS", new ArchiveOwners("ARCHIVE.OWNERS", WarpConfig.getProperty(OWNERS_CAPABILITY, "archive.owners")),

@@ -72,7 +72,8 @@ public final class ArchiveIndex {
   private record IndexRef(String key, long footerOffset, long footerBytes, String footerSha) {}
 
   /** An index footer: its blocks' first and last selectors, offsets, lengths and SHA-256, in order. */
-  private record Footer(String[] first, String[] last, long[] offset, long[] bytes, String[] sha, byte[][] bloom, int[] bloomM, int[] bloomK) {}
+  private record Footer(String[] first, String[] last, long[] offset, long[] bytes, String[] sha, byte[][] bloom, int[] bloomM, int[] bloomK,
+      List<Set<String>> attributes) {}
 
   /** An index block: its part table and its series, sorted by selector. */
   private record Block(Part[] parts, String[] selectors, String[] owners, String[] producers, String[] attributes, String[] refs) {}
@@ -282,7 +283,7 @@ public final class ArchiveIndex {
         for (int i = 0; i < block.selectors().length; i++) {
           String selector = block.selectors()[i];
           boolean may = false;
-          for (Selection s : selections) may |= s.mayMatch(selector);
+          for (Selection s : selections) may |= s.mayMatch(selector, !block.attributes()[i].isEmpty());
           if (!may) continue;
           boolean selected;
           if (block.owners()[i].isEmpty()) {
@@ -309,7 +310,7 @@ public final class ArchiveIndex {
   private static boolean mayHold(Footer f, int b, List<Selection> selections) {
     for (Selection s : selections) {
       if (s.low != null && (f.last()[b].compareTo(s.low) < 0 || f.first()[b].compareTo(s.high) >= 0)) continue;
-      if (f.bloom()[b] != null && !bloomHasAll(f.bloom()[b], f.bloomM()[b], f.bloomK()[b], s.pairHashes)) continue;
+      if (f.bloom()[b] != null && !bloomHasAll(f.bloom()[b], f.bloomM()[b], f.bloomK()[b], s.labelOnly(f.attributes().get(b)))) continue;
       return true;
     }
     return false;
@@ -647,7 +648,8 @@ public final class ArchiveIndex {
     Map<String, Object> doc = parse(ix.key() + " footer", Bounded.gunzip(gz, limits.maxInflatedBytes(), ix.key() + " footer"));
     List<Object> blocks = list(doc.get("blocks"));
     int n = blocks.size();
-    Footer f = new Footer(new String[n], new String[n], new long[n], new long[n], new String[n], new byte[n][], new int[n], new int[n]);
+    Footer f = new Footer(new String[n], new String[n], new long[n], new long[n], new String[n], new byte[n][], new int[n], new int[n],
+        new ArrayList<>(n));
     long size = 128;
     for (int i = 0; i < n; i++) {
       Map<String, Object> b = map(blocks.get(i));
@@ -671,6 +673,10 @@ public final class ArchiveIndex {
         f.bloomK()[i] = (int) k;
         size += bits.length;
       }
+      // The attribute names of the block's series: a selector's pair of such a name may match an attribute.
+      Set<String> names = new HashSet<>();
+      for (Object a : list(b.get("attributes"))) names.add(str(a));
+      f.attributes().add(names);
       if (i > 0 && f.first()[i].compareTo(f.last()[i - 1]) < 0) throw new IOException(ix.key() + ": its blocks are not in order");
       ArchiveStore.checkRange(ix.key(), f.offset()[i], f.bytes()[i], limits.maxReadBytes());
       size += 2L * (f.first()[i].length() + f.last()[i].length()) + 200;

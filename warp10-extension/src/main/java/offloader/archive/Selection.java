@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * One selector of an ARCHIVE.FETCH call as FIND would apply it for the caller's token: the user's class and
@@ -32,6 +33,8 @@ final class Selection {
   final List<String> pairs = new ArrayList<>();
   /** Each pair's filter hashes, computed once for every block of every month the query reads. */
   final List<long[]> pairHashes = new ArrayList<>();
+  /** Each pair's label name, as given. */
+  private final List<String> pairNames = new ArrayList<>();
 
   /**
    * @param cls the class selector as PARSESELECTOR gives it ({@code name}, {@code =name} or {@code ~regex})
@@ -56,11 +59,13 @@ final class Selection {
       if (!first) sb.append(',');
       first = false;
       sb.append(enc(e.getKey())).append(regex ? '~' : '=').append(enc(value));
-      // Owner and producer are no labels of the index's selectors: its filters do not hold them.
+      // Owner and producer are no labels of the index's selectors: its filters do not hold them. An empty
+      // value also selects series without that label: no pair every match must hold.
       boolean inSelector = !Constants.OWNER_LABEL.equals(e.getKey()) && !Constants.PRODUCER_LABEL.equals(e.getKey());
-      if (!regex && inSelector) {
+      if (!regex && inSelector && !value.isEmpty()) {
         pairs.add(pair(e.getKey(), value));
         pairHashes.add(ArchiveIndex.bloomHashes(pairs.get(pairs.size() - 1)));
+        pairNames.add(e.getKey());
       }
     }
     sb.append('}');
@@ -82,6 +87,14 @@ final class Selection {
     return matcher.matches(m);
   }
 
+  /** The pairs' filter hashes but those of a name some series of the block has as an attribute (the filter holds labels only). */
+  List<long[]> labelOnly(Set<String> attributeNames) {
+    if (attributeNames.isEmpty()) return pairHashes;
+    List<long[]> out = new ArrayList<>(pairHashes.size());
+    for (int i = 0; i < pairHashes.size(); i++) if (!attributeNames.contains(pairNames.get(i))) out.add(pairHashes.get(i));
+    return out;
+  }
+
   /** Whether an index entry's selector is in this selection's class range. */
   boolean inClassRange(String selector) {
     return low == null || (selector.compareTo(low) >= 0 && selector.compareTo(high) < 0);
@@ -89,10 +102,12 @@ final class Selection {
 
   /**
    * Whether an index entry's selector may match: in the class range, and holding each exact pair as one of
-   * its labels (a string search; the matcher, which decodes the selector, then decides).
+   * its labels (a string search; the matcher, which decodes the selector, then decides). A series with
+   * attributes is left to the matcher: a label selector matches an attribute of that name too.
    */
-  boolean mayMatch(String selector) {
+  boolean mayMatch(String selector, boolean hasAttributes) {
     if (!inClassRange(selector)) return false;
+    if (hasAttributes) return true;
     for (String p : pairs) {
       if (!holdsPair(selector, p)) return false;
     }

@@ -96,6 +96,22 @@ class ArchiveIndexTest {
   }
 
   @Test
+  void pairsAnAttributeOrAnAbsentLabelMayMatchAreNotRequired() throws Exception {
+    Selection s = new Selection("c", new java.util.LinkedHashMap<>(Map.of("rack", "r2", "host", "h1")), Map.of());
+    // A series with attributes is left to the matcher (a label selector matches an attribute of its name).
+    assertFalse(s.mayMatch("c{host=h1}", false));
+    assertTrue(s.mayMatch("c{host=h1}", true));
+    assertTrue(s.matches(Selection.metadata("c{host=h1}", null, null, Map.of("rack", "r2"))), "Warp 10's matcher: an attribute matches");
+    // A block whose series have an attribute "rack": its label filter is not asked for rack=r2.
+    assertEquals(2, s.labelOnly(Set.of()).size());
+    assertEquals(1, s.labelOnly(Set.of("rack")).size());
+    // An empty value also selects series without the label: nothing to require.
+    Selection empty = new Selection("c", Map.of("zone", ""), Map.of());
+    assertTrue(empty.mayMatch("c{host=h1}", false));
+    assertEquals(0, empty.labelOnly(Set.of()).size());
+  }
+
+  @Test
   void anExactPairIsAWholeLabelOfTheSelector() {
     assertTrue(Selection.holdsPair("c{a=1,k=v}", "k=v"));
     assertTrue(Selection.holdsPair("c{k=v,z=1}", "k=v"));
