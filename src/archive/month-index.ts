@@ -11,6 +11,19 @@ export const INDEX_FORMAT = 'warp10-offloader/index@1';
 /** Text of a block before gzip: a lookup decompresses one block, about 1,000 series of UUID labels. */
 export const INDEX_BLOCK_BYTES = 64 * 1024;
 
+/** One block as the index footer lists it (docs/ARCHIVE-LAYOUT.md, "The month index"). */
+export interface FooterBlock {
+  first: string;
+  last: string;
+  offset: number;
+  bytes: number;
+  sha256: string;
+  series: number;
+  bloom: Bloom;
+  /** Attribute names of its series (absent: none). */
+  attributes?: string[];
+}
+
 /** Where a month's index object is, as manifest.json records it. */
 export interface MonthIndexRef {
   format: typeof INDEX_FORMAT;
@@ -108,16 +121,7 @@ export function buildMonthIndex(
   const sorted = [...entries.values()].sort((a, b) => byCodeUnits(a.selector, b.selector));
 
   const chunks: Buffer[] = [];
-  const blocks: {
-    first: string;
-    last: string;
-    offset: number;
-    bytes: number;
-    sha256: string;
-    series: number;
-    bloom: Bloom;
-    attributes?: string[];
-  }[] = [];
+  const blocks: FooterBlock[] = [];
   let offset = 0;
   let i = 0;
   while (i < sorted.length) {

@@ -10,6 +10,7 @@ import {
   buildMonthIndex,
   compareMonthIndex,
   monthIndexKey,
+  type FooterBlock,
 } from '../../src/archive/month-index.ts';
 
 const range: MonthRange = {
@@ -55,15 +56,7 @@ function batch(
 interface Footer {
   format: string;
   series: number;
-  blocks: {
-    first: string;
-    last: string;
-    offset: number;
-    bytes: number;
-    sha256: string;
-    series: number;
-    attributes?: string[];
-  }[];
+  blocks: FooterBlock[];
 }
 
 function read(body: Buffer, footer: { offset: number; bytes: number }) {
