@@ -9,6 +9,7 @@ import {
   type MonthRef,
 } from '../archive/layout.ts';
 import { publishMonths, type PublishResult } from '../archive/catalog-store.ts';
+import { summarizeBatches } from '../archive/month-summary.ts';
 import { buildMonthIndex, monthIndexKey, type SeriesOwners } from '../archive/month-index.ts';
 import {
   type BatchManifest,
@@ -19,7 +20,9 @@ import {
   type Plan,
 } from '../archive/manifest.ts';
 import type { ArchiveStore } from '../store/types.ts';
+import { ApplicationFailure } from '@temporalio/common';
 import { nonRetryable, toFailure } from './failures.ts';
+import { refuseWhileErasing } from './warp10/shared.ts';
 import { readPlanHead } from './plan-store.ts';
 import { keepAlive } from './keep-alive.ts';
 import { readJson, writeJson } from './store-json.ts';
@@ -87,37 +90,24 @@ export function createStoreActivities(deps: {
 
   async function commitMonth(input: MonthRef & { workflowId: string; runId: string }): Promise<CommitResult> {
     try {
+      await refuseWhileErasing(store, input);
       const plan = await readPlanHead(store, input);
       if (!plan) throw nonRetryable('PlanMissing', `no plan at ${planKey(input)}`);
       // Batch manifests are read a few at a time: a month may hold thousands of batches.
       const manifests = await mapBounded(plan.batchCount, 16, (i) =>
         readJson(store, batchManifestKey(input, i + 1), BatchManifestSchema),
       );
-      const batches: MonthManifest['batches'] = manifests.map((m, i) => {
-        const b = i + 1;
+      manifests.forEach((m, i) => {
         if (m?.status !== 'deleted') {
           throw nonRetryable(
             'IncompleteMonth',
-            `batch ${b} is ${m?.status ?? 'missing'}, not deleted: the month is not complete`,
-            b,
+            `batch ${i + 1} is ${m?.status ?? 'missing'}, not deleted: the month is not complete`,
+            i + 1,
           );
         }
-        const supplements = (m.supplements ?? []).map(({ object: { members: _, ...object }, ...x }) => ({
-          ...object,
-          points: x.points,
-          ...(x.rewritten ? { rewritten: x.rewritten } : {}),
-        }));
-        return {
-          batch: b,
-          key: m.object.key,
-          bytes: m.object.bytes,
-          sha256: m.object.sha256,
-          series: m.series.length,
-          points: m.points,
-          ...(supplements.length > 0 ? { supplements } : {}),
-        };
       });
-      const late = batches.flatMap((b) => b.supplements ?? []);
+      const summary = summarizeBatches(manifests as BatchManifest[]);
+      const { batches } = summary;
       const previous = await readJson(store, monthManifestKey(input), MonthManifestSchema);
       // The lookup index, written before the manifest that names it (content-named: a rerun writes the same).
       const owners = await deps.owners?.(plan.selector);
@@ -135,18 +125,26 @@ export function createStoreActivities(deps: {
         month: input.month,
         range: plan.range,
         batches,
-        series: batches.reduce((n, b) => n + b.series, 0),
-        points:
-          batches.reduce((n, b) => n + b.points, 0) +
-          late.reduce((n, x) => n + x.points - (x.rewritten ?? 0), 0),
-        bytes: batches.reduce((n, b) => n + b.bytes, 0) + late.reduce((n, x) => n + x.bytes, 0),
+        series: summary.series,
+        points: summary.points,
+        bytes: summary.bytes,
         plannedAt: plan.createdAt,
         committedAt: new Date().toISOString(),
         workflowId: input.workflowId,
         runId: input.runId,
         revision: previous ? (previous.revision ?? 1) + 1 : 1,
         index,
+        ...(previous?.erasures ? { erasures: previous.erasures } : {}),
       };
+      // An erasure that committed the month meanwhile: this commit read what it rewrote (retried, it reads again).
+      await refuseWhileErasing(store, input);
+      const now = await readJson(store, monthManifestKey(input), MonthManifestSchema);
+      if ((now?.revision ?? (now ? 1 : 0)) !== (previous?.revision ?? (previous ? 1 : 0))) {
+        throw ApplicationFailure.retryable(
+          `${monthManifestKey(input)} changed while the month was committed: commit again`,
+          'ErasedMeanwhile',
+        );
+      }
       await writeJson(store, monthManifestKey(input), manifest);
       // The index of the previous commit stays until the catalog no longer names it (publishCatalog).
       // A failure recorded by an earlier run is over now: say so rather than leave it looking current.

@@ -4,6 +4,7 @@
 // a module of warp10/; this entry point is the one the worker and the workflows import.
 import { keepAlive } from './keep-alive.ts';
 import { deleteBatch, type DeleteResult } from './warp10/delete.ts';
+import { eraseHot, type EraseHotResult } from './warp10/erase-hot.ts';
 import { exportBatch } from './warp10/export.ts';
 import { archiveLateData, type LateResult } from './warp10/late.ts';
 import { planMonth, type PlanInput, type PlanResult } from './warp10/plan.ts';
@@ -12,7 +13,16 @@ import { recheckMonth, type RecheckInput, type RecheckResult } from './warp10/re
 import type { BatchRef, BatchResult, DatasetMonth, Warp10ActivityDeps } from './warp10/shared.ts';
 import { verifyBatch } from './warp10/verify.ts';
 
-export type { DeleteResult, LateResult, PlanInput, PlanResult, PurgeResult, RecheckInput, RecheckResult };
+export type {
+  DeleteResult,
+  EraseHotResult,
+  LateResult,
+  PlanInput,
+  PlanResult,
+  PurgeResult,
+  RecheckInput,
+  RecheckResult,
+};
 export type { BatchRef, BatchResult, DatasetMonth, Warp10ActivityDeps } from './warp10/shared.ts';
 
 /**
@@ -54,6 +64,10 @@ export function createWarp10Activities(deps: Warp10ActivityDeps) {
         () => archiveLateData(deps, input),
         () => ({ batch: input.batch }),
       );
+    },
+    /** An erasure with --hot: the series deleted from the hot Warp 10, data and metadata. */
+    async eraseHot(input: { selector: string; dryRun: boolean }): Promise<EraseHotResult> {
+      return keepAlive(() => eraseHot(deps, input));
     },
   };
 }

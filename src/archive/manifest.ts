@@ -128,6 +128,15 @@ export const SupplementSchema = z.object({
 });
 export type Supplement = z.infer<typeof SupplementSchema>;
 
+/** An erasure that rewrote a batch or month (src/activities/erase.ts): which, when, and how much it removed. */
+export const ErasureMarkSchema = z.object({
+  id: z.string(),
+  erasedAt: z.string(),
+  series: z.number().int().nonnegative(),
+  points: z.number().int().nonnegative(),
+});
+export type ErasureMark = z.infer<typeof ErasureMarkSchema>;
+
 export const BatchStatus = z.enum(['exported', 'verified', 'deleted']);
 export type BatchStatus = z.infer<typeof BatchStatus>;
 
@@ -163,6 +172,11 @@ export const BatchManifestSchema = z.object({
   deleted: z
     .object({ deleted: z.number().int(), alreadyGone: z.number().int(), checked: z.number().int() })
     .optional(),
+  /**
+   * Erasures that rewrote the batch, oldest first. A writer holding a copy read before the last one
+   * must not write it back (writeBatch refuses it): it would name objects the erasure removed.
+   */
+  erasures: z.array(ErasureMarkSchema).optional(),
 });
 export type BatchManifest = z.infer<typeof BatchManifestSchema>;
 
@@ -223,6 +237,8 @@ export const MonthManifestSchema = z.object({
       owners: z.boolean().optional(),
     })
     .optional(),
+  /** Erasures that removed series from the month, oldest first (each one a revision). */
+  erasures: z.array(ErasureMarkSchema).optional(),
 });
 export type MonthManifest = z.infer<typeof MonthManifestSchema>;
 
@@ -269,6 +285,68 @@ export const PurgeRecordSchema = z.object({
   revivedLater: z.array(z.string()).optional(),
 });
 export type PurgeRecord = z.infer<typeof PurgeRecordSchema>;
+
+/**
+ * erase.json: an erasure under way in the month, written before it changes anything and removed when it is
+ * over. While it exists, the archive's writes into the month wait (src/activities/warp10/shared.ts,
+ * commitMonth). It holds no label: counts, object keys and the erased series' positions only.
+ */
+export const EraseJournalSchema = z.object({
+  format: z.literal('warp10-offloader/erase-journal@1'),
+  /** The erasure (its first run), and the workflow run that holds the month. */
+  id: z.string(),
+  workflowId: z.string(),
+  runId: z.string(),
+  /** HMAC-SHA256 of the erasure's selector (as in its record): a run of another selector never carries it on. */
+  selectorHmac: z.string(),
+  openedAt: z.string(),
+  /** open: nothing changed yet; written: new objects stored and verified; committed: manifest.json names them. */
+  phase: z.enum(['open', 'written', 'committed']),
+  /** Objects the rewrite replaced: deleted once the catalog no longer sends a reader to them. */
+  replaced: z.array(z.string()),
+  /** What the erasure removed from each batch it rewrote (fixed when `written`). */
+  batches: z.array(
+    z.object({
+      batch: z.number().int().positive(),
+      series: z.number().int().nonnegative(),
+      points: z.number().int().nonnegative(),
+      objects: z.number().int().nonnegative(),
+    }),
+  ),
+  /** The month manifest's revision the erasure started from. */
+  revision: z.number().int().positive(),
+});
+export type EraseJournal = z.infer<typeof EraseJournalSchema>;
+
+/** erasures/<id>.json: what an erasure did, kept for good. No data and no label: the selector's keyed hash. */
+export const ErasureRecordSchema = z.object({
+  format: z.literal('warp10-offloader/erasure@1'),
+  id: z.string(),
+  workflowId: z.string(),
+  runId: z.string(),
+  erasedAt: z.string(),
+  /** HMAC-SHA256 of the selector (key: erasure.recordKey, else the Warp 10 write token). */
+  selectorHmac: z.string(),
+  from: z.string().optional(),
+  to: z.string().optional(),
+  hot: z.boolean(),
+  months: z.array(
+    z.object({
+      group: z.string(),
+      dataset: z.string(),
+      month: z.string(),
+      series: z.number().int().nonnegative(),
+      points: z.number().int().nonnegative(),
+      objects: z.number().int().nonnegative(),
+    }),
+  ),
+  series: z.number().int().nonnegative(),
+  points: z.number().int().nonnegative(),
+  objects: z.number().int().nonnegative(),
+  /** With --hot: series whose data and metadata the hot Warp 10 deleted. */
+  hotSeries: z.number().int().nonnegative().optional(),
+});
+export type ErasureRecord = z.infer<typeof ErasureRecordSchema>;
 
 export const FORMAT_NOTE =
   'Each batch-NNNNN.wrap.gz is gzip text, one WRAPped Geo Time Series a line: read it back with WarpScript UNWRAP.';

@@ -568,6 +568,8 @@ export const offloadConfigSchema = strict({
     .optional(),
   metrics: metricsSchema.optional(),
   logging: loggingSchema,
+  /** npm run erase: the key of the erasure records' selector HMAC (default: the Warp 10 write token). */
+  erasure: strict({ recordKey: secretRefSchema }).optional(),
   groups: z
     .array(groupSchema, expected('a list of groups'))
     .min(1, expected('a list of at least one group'))

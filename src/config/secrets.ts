@@ -79,6 +79,7 @@ export function secretRefs(config: OffloadConfig): Array<{ what: string; ref: Se
   }
   if (config.slack?.token) refs.push({ what: 'slack.token', ref: config.slack.token });
   if (config.slack?.webhookUrl) refs.push({ what: 'slack.webhookUrl', ref: config.slack.webhookUrl });
+  if (config.erasure) refs.push({ what: 'erasure.recordKey', ref: config.erasure.recordKey });
   return refs;
 }
 

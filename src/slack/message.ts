@@ -61,7 +61,7 @@ export interface FailureReport {
   /** Exact shell command that resumes the archive (or runs the restore again). */
   resumeCommand: string;
   /** What failed: an archive (the default) or a restore. */
-  operation?: 'archive' | 'restore';
+  operation?: 'archive' | 'restore' | 'erase';
   /** What was cleaned up, e.g. 'removed 2 unverified objects; hot data untouched'. */
   compensation?: string;
 }
@@ -230,7 +230,12 @@ export function formatDuration(ms: number): string {
 export function failureMessage(report: FailureReport, secrets: readonly string[] = []): SlackMessage {
   const f = redact(report, secrets);
   const where = `${f.month} ${f.group}/${f.dataset}`;
-  const title = f.operation === 'restore' ? 'Restore failed' : 'Offload failed';
+  const title =
+    f.operation === 'restore'
+      ? 'Restore failed'
+      : f.operation === 'erase'
+        ? 'Erasure failed'
+        : 'Offload failed';
   const batch = formatBatch(f.batch, f.batchCount);
   const label = (s: string) => truncate(escapeMrkdwn(s), 300);
 
@@ -268,7 +273,8 @@ export function failureMessage(report: FailureReport, secrets: readonly string[]
     blocks.push({ type: 'section', text: mrkdwn(`*Compensation:* ${escapeMrkdwn(f.compensation)}`) });
   }
 
-  const resumeHead = f.operation === 'restore' ? '*Run it again with:*\n' : '*Resume with:*\n';
+  const resumeHead =
+    f.operation === 'archive' || !f.operation ? '*Resume with:*\n' : '*Run it again with:*\n';
   blocks.push({
     type: 'section',
     text: mrkdwn(resumeHead + codeBlock(f.resumeCommand, SLACK_LIMITS.sectionText - resumeHead.length)),
@@ -290,7 +296,7 @@ export function failureMessage(report: FailureReport, secrets: readonly string[]
       `🚨 ${title}: ${where}, phase ${f.phase} (${batch}) after ${f.attempts} attempt(s) — ` +
         `${f.error.type}: ${truncate(f.error.message, 300)}` +
         (w?.line !== undefined ? ` (Warp 10 line ${w.line})` : '') +
-        ` — Web UI: ${f.uiUrl} — ${f.operation === 'restore' ? 'Again' : 'Resume'}: ${f.resumeCommand}`,
+        ` — Web UI: ${f.uiUrl} — ${f.operation === 'archive' || !f.operation ? 'Resume' : 'Again'}: ${f.resumeCommand}`,
     ),
     2000,
   );

@@ -18,6 +18,7 @@ import { createWarp10Activities } from '../activities/warp10.ts';
 import { createOffloadActivities } from '../activities/offload.ts';
 import { createRestoreActivities, type RestoreTarget } from '../activities/restore.ts';
 import { createPageActivities } from '../activities/page.ts';
+import { createEraseActivities } from '../activities/erase.ts';
 import { instrumentRunner, type OffloaderMetrics } from '../metrics/metrics.ts';
 
 export interface Runtime {
@@ -37,6 +38,8 @@ export interface Runtime {
   restoreTarget(name?: string): RestoreTarget;
   /** The offloader's Prometheus metrics, when the worker exports them. */
   metrics?: OffloaderMetrics;
+  /** The key of erasure records' selector HMAC: erasure.recordKey, else the write token. */
+  erasureKey: string;
   close(): Promise<void>;
 }
 
@@ -108,6 +111,8 @@ export function buildRuntime(
   const webhookUrl = slack?.webhookUrl ? resolveSecret(slack.webhookUrl, 'slack.webhookUrl') : undefined;
   if (slackToken) secrets.push(slackToken);
   if (webhookUrl) secrets.push(webhookUrl);
+  const recordKey = config.erasure ? resolveSecret(config.erasure.recordKey, 'erasure.recordKey') : undefined;
+  if (recordKey) secrets.push(recordKey);
   const notifier = createNotifier({
     token: slackToken,
     webhookUrl,
@@ -135,6 +140,7 @@ export function buildRuntime(
   const targets = new Map<string, RestoreTarget>();
   return {
     config,
+    erasureKey: recordKey ?? tokens.write,
     store,
     client,
     runner,
@@ -213,6 +219,11 @@ export function createActivities(rt: Runtime) {
     ...createSmokeActivities({ client: rt.client, runner: rt.runner, tokens: rt.tokens }),
     ...createOffloadActivities({ config: rt.config, store: rt.store, runner: rt.runner, tokens: rt.tokens }),
     ...createRestoreActivities({ store: rt.store, restoreTarget: (name) => rt.restoreTarget(name) }),
+    ...createEraseActivities({
+      store: rt.store,
+      runner: rt.runner,
+      recordKey: () => rt.erasureKey,
+    }),
     async notifySettings() {
       return { uiUrl: rt.config.temporal.uiUrl, namespace: rt.config.temporal.namespace };
     },

@@ -25,7 +25,7 @@ import {
 import type { Warp10Activities, DatasetMonth, PurgeResult } from '../activities/warp10.ts';
 import type { StoreActivities } from '../activities/store.ts';
 import type { CatalogActivities } from '../activities/catalog.ts';
-import { catalogPublished, publishFailure, type PublishAnswer } from './catalog.ts';
+import { catalogAnswers } from './catalog.ts';
 import type { FailureDetails } from '../archive/failure-types.ts';
 import { archiveWorkflowId, failureWorkflowId } from '../archive/layout.ts';
 import { skipReason } from '../archive/skip-reason.ts';
@@ -126,9 +126,6 @@ const catalog = proxyActivities<CatalogActivities>({
   retry: STORE_RETRY,
 });
 
-/** How long a run waits for the catalog's answer before asking again (the writer may have been lost). */
-const CATALOG_ANSWER_WAIT = '15 minutes';
-
 /** Batch activities per run before continuing as new: keeps every history far under 10,000 events. */
 export const BATCH_STEPS_PER_RUN = 600;
 /** Late data archived for one batch before giving up for this run (data still pouring in). */
@@ -154,27 +151,11 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
   progress.latePoints ??= 0;
   progress.lateBatches ??= 0;
   setHandler(archiveProgress, () => progress);
-  const answers: PublishAnswer[] = [];
-  setHandler(catalogPublished, (a) => {
-    answers.push(a);
-  });
   /** Asks the catalog's writer to publish the month, and waits for its answer (no activity slot held). */
-  const publishToCatalog = async () => {
-    const { workflowId, runId } = workflowInfo();
-    for (let ask = 1; ; ask++) {
-      const asked = await catalog.requestPublish.executeWithOptions({ summary: ui.catalogSummary(input) }, [
-        { group, dataset, month, requester: { workflowId, runId } },
-      ]);
-      if (!asked) return;
-      if (await condition(() => answers.length > 0, CATALOG_ANSWER_WAIT)) {
-        const answer = answers.shift()!;
-        if (answer.error !== undefined) throw publishFailure(answer);
-        return;
-      }
-      if (ask === 3)
-        throw publishFailure({ group, dataset, month, error: 'no answer from its writer in 45 minutes' });
-    }
-  };
+  const publish = catalogAnswers((r) =>
+    catalog.requestPublish.executeWithOptions({ summary: ui.catalogSummary(input) }, [r]),
+  );
+  const publishToCatalog = () => publish({ group, dataset, month });
   let purged: ArchiveResult['purge'];
   /** The series the month left with no point lose their metadata in Warp 10 (no point is deleted). */
   const purgeEmptied = async () => {

@@ -82,6 +82,33 @@ export async function archiveCatalog(carried: PublishRequest[] = []): Promise<vo
   }
 }
 
+/** How long a run waits for the catalog's answer before asking again (the writer may have been lost). */
+const CATALOG_ANSWER_WAIT = '15 minutes';
+
+/**
+ * Answers to this run's publish requests, gathered by a signal handler; `publish` asks the writer to
+ * publish the month and waits for its answer (no activity slot held), asking again if none comes.
+ */
+export function catalogAnswers(request: (ref: PublishRequest) => Promise<boolean>) {
+  const answers: PublishAnswer[] = [];
+  setHandler(catalogPublished, (a) => {
+    answers.push(a);
+  });
+  return async function publish(ref: MonthRef): Promise<void> {
+    const { workflowId, runId } = workflowInfo();
+    for (let ask = 1; ; ask++) {
+      const asked = await request({ ...ref, requester: { workflowId, runId } });
+      if (!asked) return;
+      if (await condition(() => answers.length > 0, CATALOG_ANSWER_WAIT)) {
+        const answer = answers.shift()!;
+        if (answer.error !== undefined) throw publishFailure(answer);
+        return;
+      }
+      if (ask === 3) throw publishFailure({ ...ref, error: 'no answer from its writer in 45 minutes' });
+    }
+  };
+}
+
 /** The failure an archive run raises when the catalog could not publish its month. */
 export function publishFailure(a: PublishAnswer): ApplicationFailure {
   return ApplicationFailure.nonRetryable(

@@ -7,3 +7,4 @@ export { groupOffload } from './group.ts';
 export { offloadProgress } from './progress.ts';
 export { restore, restoreProgress } from './restore.ts';
 export { archiveCatalog } from './catalog.ts';
+export { erase, eraseProgress } from './erase.ts';

@@ -1,7 +1,8 @@
 // What every phase of the Warp 10 activities shares: their dependencies, which dataset-month and batch,
 // the month's range, the items a read reply holds, and the batch manifests kept in the store.
 import { cancellationSignal } from '@temporalio/activity';
-import { batchManifestKey, type MonthRef } from '../../archive/layout.ts';
+import { ApplicationFailure } from '@temporalio/common';
+import { batchManifestKey, eraseJournalKey, type MonthRef } from '../../archive/layout.ts';
 import { BatchManifestSchema, type BatchManifest, type MonthRange } from '../../archive/manifest.ts';
 import { BATCH_DEFAULTS, type OffloadConfig, type Selector } from '../../config/schema.ts';
 import { findDataset } from '../../config/load.ts';
@@ -139,14 +140,36 @@ export function datasetOf(config: OffloadConfig, ref: DatasetMonth) {
   return findDataset(config, ref.group, ref.dataset).dataset;
 }
 
-/** Batch manifests are gzip JSON: a series list of UUID-like labels is larger than its data otherwise. */
-export function writeBatch(
+/**
+ * Batch manifests are gzip JSON: a series list of UUID-like labels is larger than its data otherwise.
+ * Never while an erasure holds the month, and never over a rewrite by an erasure this copy predates: it
+ * would name objects the erasure removed, or series it erased (the activity's retry reads it again).
+ */
+export async function writeBatch(
   store: ArchiveStore,
   ref: MonthRef,
   batch: number,
   m: BatchManifest,
 ): Promise<void> {
-  return writeJson(store, batchManifestKey(ref, batch), m, { gzip: true });
+  await refuseWhileErasing(store, ref);
+  const stored = await readBatch(store, ref, batch).catch(() => undefined);
+  if ((stored?.erasures?.length ?? 0) > (m.erasures?.length ?? 0)) {
+    throw ApplicationFailure.retryable(
+      `batch ${batch} of ${ref.group}/${ref.dataset} ${ref.month} was rewritten by an erasure since it was read: read again`,
+      'ErasedMeanwhile',
+    );
+  }
+  await writeJson(store, batchManifestKey(ref, batch), m, { gzip: true });
+}
+
+/** A retryable failure while an erasure holds the month (erase.json): the archive waits for it. */
+export async function refuseWhileErasing(store: ArchiveStore, ref: MonthRef): Promise<void> {
+  if (await store.head(eraseJournalKey(ref))) {
+    throw ApplicationFailure.retryable(
+      `${ref.group}/${ref.dataset} ${ref.month} is being erased (${eraseJournalKey(ref)}): its archive waits for the erasure to end`,
+      'MonthBeingErased',
+    );
+  }
 }
 
 export async function readBatch(

@@ -108,8 +108,8 @@ public final class ArchiveIndex {
 
   static final Pattern MONTH = Pattern.compile("\\d{4}-\\d{2}");
 
-  /** The objects a month's manifests may name, relative to the month's prefix: its batches and their supplements. */
-  static final Pattern OBJECT = Pattern.compile("batch-\\d{5}(\\.late-\\d{2})?\\.wrap\\.gz");
+  /** The objects a month's manifests may name, relative to the month's prefix: its batches and their supplements, maybe rewritten by an erasure. */
+  static final Pattern OBJECT = Pattern.compile("batch-\\d{5}(\\.late-\\d{2})?(\\.e-[0-9a-f]{16})?\\.wrap\\.gz");
 
   /** A month's index object, relative to the month's prefix. */
   static final Pattern INDEX = Pattern.compile("index-[0-9a-f]{16}\\.idx");
@@ -806,7 +806,7 @@ public final class ArchiveIndex {
     String key = str(object.get("key"));
     // Only the month's own objects: a manifest cannot send a read anywhere else in (or out of) the store.
     if (!key.startsWith(prefix) || !OBJECT.matcher(key.substring(prefix.length())).matches()) {
-      throw new IOException(prefix + ": a batch manifest names an object key which is not one of the month's objects (batch-NNNNN[.late-NN].wrap.gz)");
+      throw new IOException(prefix + ": a batch manifest names an object key which is not one of the month's objects (batch-NNNNN[.late-NN][.e-HASH].wrap.gz)");
     }
     List<Object> members = list(object.get("members"));
     int n = 0;
