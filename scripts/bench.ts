@@ -10,6 +10,8 @@
 //      the 2,000 x 1,488 shape, against the plain script on each (bench/scale.ts);
 //   5. the archive as a cold tier: ARCHIVE.FETCH of one series and of a 200,000-series month against
 //      FETCH of the same before the archive, and the bytes it reads (bench/cold.ts);
+//   7. (`-- erase` only) one customer's series erased from a year of archive, against rewriting the
+//      objects holding them whole (bench/erase.ts);
 //   6. (`-- churn` only) a class whose series churn, archived 6 months with and without purgeEmptySeries:
 //      the directory's size, each month's archive time, Warp 10's start-up time (bench/churn.ts).
 // Needs a running Warp 10 (npm run stack:up, or WARP10_URL). Data goes to throwaway classes and months.
@@ -21,6 +23,7 @@ import { benchArchive } from './bench/archive.ts';
 import { benchChurn } from './bench/churn.ts';
 import { benchCold } from './bench/cold.ts';
 import { benchColdYear } from './bench/cold-year.ts';
+import { benchErase } from './bench/erase.ts';
 import { benchOverhead, overheadRows } from './bench/overhead.ts';
 import { printTable, type BenchRow } from './bench/table.ts';
 import { benchReader } from './bench/reader.ts';
@@ -50,10 +53,10 @@ async function overheadPart() {
 const only = process.argv[2];
 if (
   only !== undefined &&
-  !['archive', 'overhead', 'reader', 'restore', 'scale', 'cold', 'cold-year', 'churn'].includes(only)
+  !['archive', 'overhead', 'reader', 'restore', 'scale', 'cold', 'cold-year', 'churn', 'erase'].includes(only)
 ) {
   throw new Error(
-    `unknown part ${only}: archive, overhead, reader, restore, scale, cold, cold-year or churn`,
+    `unknown part ${only}: archive, overhead, reader, restore, scale, cold, cold-year, churn or erase`,
   );
 }
 const rows: BenchRow[] = [];
@@ -74,5 +77,7 @@ if (only === undefined || only === 'cold') await benchCold();
 if (only === 'cold-year') await benchColdYear();
 // Not in the default run either (6 months of a 200,000-series class, twice): `npm run bench -- churn`.
 if (only === 'churn') await benchChurn();
+// Not in the default run (a year of a 200,000-series class, then an erasure): `npm run bench -- erase`.
+if (only === 'erase') await benchErase();
 // One table of issue 9's figures, each next to the baseline measured in this run.
 if (rows.length > 0) printTable(rows);

@@ -10,7 +10,9 @@ import { followErase, startErase } from '../src/client/erase.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { humanBytes } from '../src/slack/message.ts';
 import { applyStackEnv } from '../src/stack-env.ts';
-import { buildStore, withEnvOverrides } from '../src/worker/runtime.ts';
+import { buildRuntime, buildStore, withEnvOverrides } from '../src/worker/runtime.ts';
+import { WarpScriptError } from '../src/warp10/client.ts';
+import { quoted } from '../src/quoted.ts';
 import type { EraseProgress, EraseResult } from '../src/workflows/erase.ts';
 
 const say = (json: boolean, line: string) => (json ? console.error(line) : console.log(line));
@@ -45,6 +47,26 @@ async function main(argv: string[]): Promise<number> {
     } finally {
       await store.close();
     }
+  }
+
+  // Warp 10's matcher decides which series go: a selector it refuses starts nothing.
+  const rt = unlessBadInput(() => buildRuntime(config));
+  if (!rt) return 2;
+  try {
+    await rt.runner.run('erase-match', { selector: args.selector, series: [['erase.check{}', {}]] });
+  } catch (err) {
+    if (err instanceof WarpScriptError) {
+      console.error(
+        `Warp 10 refuses the selector ${quoted(args.selector)}: ${err.warpMessage}. Fix --selector (Warp 10's syntax, Java regexes); nothing was started.`,
+      );
+      return 2;
+    }
+    console.error(
+      `cannot reach Warp 10 at ${config.warp10.url} to check the selector: ${(err as Error).message}`,
+    );
+    return 1;
+  } finally {
+    await rt.close();
   }
 
   let connection: Connection;

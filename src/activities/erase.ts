@@ -57,7 +57,7 @@ import { readPlanBatch, readPlanHead, writePlan } from './plan-store.ts';
 import { readJson, writeJson } from './store-json.ts';
 
 /** How long an erasure waits after opening its journal (an archive write that checked just before lands). */
-export const ERASE_GRACE_MS = 5_000;
+export const ERASE_GRACE_MS = 2_000;
 /** Archived series sent to Warp 10's matcher a request: far under warpscript.maxops' default. */
 const MATCH_CHUNK = 2_000;
 
@@ -94,7 +94,10 @@ export interface EraseMonthResult extends MonthRef {
   /** Objects rewritten (or that would be). */
   objects: number;
   batches: number;
-  /** Store bytes: of the objects rewritten (read), of the new objects (written), kept byte for byte. */
+  /**
+   * Store bytes: of the gzip members holding erased series (read and rewritten), of the new objects
+   * (written, copies included), and of the members copied byte for byte (read and written again).
+   */
   bytesRead: number;
   bytesWritten: number;
   bytesCopied: number;
@@ -400,7 +403,7 @@ export function createEraseActivities(deps: Deps) {
             rewritten: rewrittenTicks,
           };
         objects++;
-        result.bytesRead += object.bytes;
+        result.bytesRead += r.rewrittenBytes;
         result.bytesCopied += r.copiedBytes;
         const key = erasedObjectKey(object.key, r.sha256);
         const put = await store.put(key, r.body, { contentType: 'application/gzip' });

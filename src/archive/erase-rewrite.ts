@@ -90,13 +90,11 @@ export async function rewriteObject(
     return undefined;
   }
 
-  const raw = await store.getRange(object.key, 0, object.bytes);
-  if (sha(raw) !== object.sha256) {
-    throw new EraseCorruptError(`${object.key} does not match the SHA-256 its batch manifest records`);
-  }
   const members = object.members;
   const byMember =
-    members !== undefined && withLines.every((s) => s.member !== undefined && members[s.member]);
+    members !== undefined &&
+    members.length > 0 &&
+    withLines.every((s) => s.member !== undefined && members[s.member]);
   // Where each kept series' line lands: by key, in line order (series of several owners may share one).
   const placed = new Map<string, [number, number][]>();
   const place = (key: string, member: number, line: number) => {
@@ -108,6 +106,10 @@ export async function rewriteObject(
 
   if (!byMember) {
     // Written before members (or a manifest without them): the whole object, into members.
+    const raw = await store.getRange(object.key, 0, object.bytes);
+    if (sha(raw) !== object.sha256) {
+      throw new EraseCorruptError(`${object.key} does not match the SHA-256 its batch manifest records`);
+    }
     const lines = inflate(raw, object.key);
     const keep: string[] = [];
     for (const [i, l] of lines.entries()) {
@@ -137,11 +139,14 @@ export async function rewriteObject(
   let offset = 0;
   let rewrittenBytes = 0;
   let copiedBytes = 0;
+  let end = 0;
   for (const [i, m] of members.entries()) {
-    if (m.offset + m.bytes > raw.length) {
-      throw new EraseCorruptError(`${object.key}: member ${i} ends past the object`);
+    // Members tile the object, as its manifest says: each one read alone (a range read), checked first.
+    if (m.offset !== end || m.offset + m.bytes > object.bytes) {
+      throw new EraseCorruptError(`${object.key}: member ${i} is not where the members before it end`);
     }
-    const buf = raw.subarray(m.offset, m.offset + m.bytes);
+    end = m.offset + m.bytes;
+    const buf = await store.getRange(object.key, m.offset, m.bytes);
     if (sha(buf) !== m.sha256) {
       throw new EraseCorruptError(`${object.key}: member ${i} does not match its SHA-256`);
     }
@@ -170,6 +175,9 @@ export async function rewriteObject(
     newMembers.push({ offset, bytes: next.length, sha256: sha(next) });
     out.push(next);
     offset += next.length;
+  }
+  if (end !== object.bytes) {
+    throw new EraseCorruptError(`${object.key}: its members end at byte ${end}, the object at ${object.bytes}`);
   }
   if (out.length === 0) {
     // Every series of the object erased: still a gzip (one empty member), as an export of no series is.

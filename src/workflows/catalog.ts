@@ -99,9 +99,12 @@ export function catalogAnswers(request: (ref: PublishRequest) => Promise<boolean
     for (let ask = 1; ; ask++) {
       const asked = await request({ ...ref, requester: { workflowId, runId } });
       if (!asked) return;
-      if (await condition(() => answers.length > 0, CATALOG_ANSWER_WAIT)) {
-        const answer = answers.shift()!;
-        if (answer.error !== undefined) throw publishFailure(answer);
+      // Answers are matched to their month: a run may wait for several at once.
+      const mine = () =>
+        answers.findIndex((a) => a.group === ref.group && a.dataset === ref.dataset && a.month === ref.month);
+      if (await condition(() => mine() >= 0, CATALOG_ANSWER_WAIT)) {
+        const [answer] = answers.splice(mine(), 1);
+        if (answer!.error !== undefined) throw publishFailure(answer!);
         return;
       }
       if (ask === 3) throw publishFailure({ ...ref, error: 'no answer from its writer in 45 minutes' });

@@ -50,6 +50,9 @@ export interface EraseResult {
 
 export const eraseProgress = defineQuery<EraseProgress>('eraseProgress');
 
+/** Months erased at once. */
+const MONTHS_AT_ONCE = 4;
+
 // A month's rewrite reads and writes every object holding the series: heartbeats tell it from a dead worker.
 const eraseActivities = proxyActivities<EraseActivities>({
   startToCloseTimeout: '2 hours',
@@ -89,6 +92,7 @@ export async function erase(input: EraseRequest): Promise<EraseResult> {
     ),
   );
   const months: EraseMonthResult[] = [];
+  const results = new Map<string, EraseMonthResult>();
   let current: MonthRef | undefined;
   try {
     enter('scope');
@@ -96,26 +100,33 @@ export async function erase(input: EraseRequest): Promise<EraseResult> {
     progress.months = scope.months.length;
     enter('months');
     const id = workflowInfo().runId;
-    for (const m of scope.months) {
-      current = m;
-      progress.current = `${m.group}/${m.dataset} ${m.month}`;
-      shown();
-      const r = await eraseActivities.eraseMonth.executeWithOptions(
-        { summary: `${dryRun ? 'would erase' : 'erase'} the series from ${progress.current}` },
-        [{ ...m, selector: input.selector, dryRun, id }],
-      );
-      if (r.status === 'erased') {
-        // ARCHIVE.FETCH reads the month's new revision once the catalog lists it; then the old objects go.
-        await publish(m);
-        await eraseActivities.finishMonthErasure(m);
+    // A few months at once: each one's waits (its journal's grace, the catalog) overlap the others' work.
+    const queue = [...scope.months];
+    const lane = async () => {
+      for (let m = queue.shift(); m; m = queue.shift()) {
+        current = m;
+        const where = `${m.group}/${m.dataset} ${m.month}`;
+        progress.current = where;
+        shown();
+        const r = await eraseActivities.eraseMonth.executeWithOptions(
+          { summary: `${dryRun ? 'would erase' : 'erase'} the series from ${where}` },
+          [{ ...m, selector: input.selector, dryRun, id }],
+        );
+        if (r.status === 'erased') {
+          // ARCHIVE.FETCH reads the month's new revision once the catalog lists it; then the old objects go.
+          await publish(m);
+          await eraseActivities.finishMonthErasure(m);
+        }
+        results.set(where, r);
+        progress.done++;
+        progress.series += r.series;
+        progress.points += r.points;
+        progress.objects += r.objects;
+        shown();
       }
-      months.push(r);
-      progress.done++;
-      progress.series += r.series;
-      progress.points += r.points;
-      progress.objects += r.objects;
-      shown();
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(MONTHS_AT_ONCE, scope.months.length) }, lane));
+    months.push(...scope.months.map((m) => results.get(`${m.group}/${m.dataset} ${m.month}`)!));
     current = undefined;
     progress.current = undefined;
     let hotSeries: number | undefined;

@@ -175,14 +175,22 @@ describe('rewriteObject (an erasure rewriting one batch object)', () => {
       rewriteObject(store, { ...f.object, members }, f.series, new Set([selectorKey(f.selectors[0]!)])),
       (e: unknown) => e instanceof EraseCorruptError && /member 1 does not match its SHA-256/.test(e.message),
     );
+    // Members that do not tile the object, or an object without members whose SHA-256 is not its own.
+    const gap = f.object.members!.map((m, i) => (i === 1 ? { ...m, offset: m.offset + 1 } : m));
+    await assert.rejects(
+      rewriteObject(store, { ...f.object, members: gap }, f.series, new Set([selectorKey(f.selectors[0]!)])),
+      (e: unknown) =>
+        e instanceof EraseCorruptError && /member 1 is not where the members before it end/.test(e.message),
+    );
+    const { members: _m, ...whole } = f.object;
     await assert.rejects(
       rewriteObject(
         store,
-        { ...f.object, sha256: '1'.repeat(64) },
-        f.series,
+        { ...whole, sha256: '1'.repeat(64) },
+        f.series.map(({ member: _a, line: _b, ...x }) => x),
         new Set([selectorKey(f.selectors[0]!)]),
       ),
-      EraseCorruptError,
+      (e: unknown) => e instanceof EraseCorruptError && /does not match the SHA-256/.test(e.message),
     );
   });
 });

@@ -29,13 +29,14 @@ export const E = Number(endUs);
 export const BUCKET = 'bad-input-archive';
 export const LONG = 'x'.repeat(10_000);
 
-export type Cli = 'start-archive' | 'restore' | 'verify-archive' | 'schedule' | 'worker';
+export type Cli = 'start-archive' | 'restore' | 'verify-archive' | 'schedule' | 'worker' | 'erase';
 export const ENTRY: Record<Cli, string> = {
   'start-archive': 'scripts/start-archive.ts',
   restore: 'scripts/restore.ts',
   'verify-archive': 'scripts/verify-archive.ts',
   schedule: 'scripts/schedule.ts',
   worker: 'workers/main.ts',
+  erase: 'scripts/erase.ts',
 };
 
 export interface Result {
