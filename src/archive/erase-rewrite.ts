@@ -177,7 +177,9 @@ export async function rewriteObject(
     offset += next.length;
   }
   if (end !== object.bytes) {
-    throw new EraseCorruptError(`${object.key}: its members end at byte ${end}, the object at ${object.bytes}`);
+    throw new EraseCorruptError(
+      `${object.key}: its members end at byte ${end}, the object at ${object.bytes}`,
+    );
   }
   if (out.length === 0) {
     // Every series of the object erased: still a gzip (one empty member), as an export of no series is.
