@@ -52,6 +52,7 @@ async function main(argv: string[]): Promise<number> {
   // Warp 10's matcher decides which series go: a selector it refuses starts nothing.
   const rt = unlessBadInput(() => buildRuntime(config));
   if (!rt) return 2;
+  const key = rt.erasureKey;
   try {
     await rt.runner.run('erase-match', { selector: args.selector, series: [['erase.check{}', {}]] });
   } catch (err) {
@@ -87,7 +88,7 @@ async function main(argv: string[]): Promise<number> {
       hot: args.hot,
       dryRun: args.dryRun,
     };
-    const run = await startErase(client, config, req);
+    const run = await startErase(client, config, req, key);
     say(args.json, `${run.started ? 'started' : 'already running, attached to'} ${run.workflowId}`);
     say(args.json, `Web UI: ${run.uiUrl}`);
     if (!args.wait) {

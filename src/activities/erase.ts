@@ -72,6 +72,20 @@ export interface EraseRequest {
   hot?: boolean;
 }
 
+/**
+ * A selector an erasure takes: Warp 10's syntax, and no `.owner`/`.producer` (the archive does not match
+ * them: the hot Warp 10 would lose series the archive keeps). Throws SelectorError saying what is wrong.
+ */
+export function checkEraseSelector(selector: string): void {
+  const sel = parseSelector(selector);
+  const hidden = sel.labels.map(([n]) => n).find((n) => n === '.owner' || n === '.producer');
+  if (hidden) {
+    throw new SelectorError(
+      `${hidden} cannot select series to erase (the archive matches class, labels and attributes): select by class and labels instead`,
+    );
+  }
+}
+
 export interface EraseScope {
   months: MonthRef[];
   /** Months with a plan but no manifest.json: their archive run is unfinished; not erased (rerun after it). */
@@ -161,7 +175,7 @@ export function createEraseActivities(deps: Deps) {
 
   async function scope(req: EraseRequest): Promise<EraseScope> {
     try {
-      parseSelector(req.selector);
+      checkEraseSelector(req.selector);
     } catch (err) {
       if (err instanceof SelectorError) throw nonRetryable('InvalidInput', err.message);
       throw err;
@@ -237,9 +251,8 @@ export function createEraseActivities(deps: Deps) {
       batches: j.batches.length,
     });
     // A dataset of one exact class other than the selector's holds none of its series: not even read.
-    const plan = await readPlanHead(store, ref);
     const wanted = parseSelector(input.selector);
-    const planClass = plan?.selector.class;
+    const planClass = (await readPlanHead(store, ref))?.selector.class;
     if (
       'exact' in wanted.cls &&
       planClass !== undefined &&
@@ -261,8 +274,8 @@ export function createEraseActivities(deps: Deps) {
       }
       journal = undefined; // it changed nothing yet: this one takes the month
     }
-    const manifest = await readJson(store, monthManifestKey(ref), MonthManifestSchema);
-    if (!manifest) return { ...result, status: 'not committed' };
+    const first = await readJson(store, monthManifestKey(ref), MonthManifestSchema);
+    if (!first) return { ...result, status: 'not committed' };
     if (journal?.phase === 'committed') return fromJournal(journal, 'erased');
     const at = () => new Date().toISOString();
     if (!journal && !input.dryRun) {
@@ -276,14 +289,34 @@ export function createEraseActivities(deps: Deps) {
         phase: 'open',
         replaced: [],
         batches: [],
-        revision: manifest.revision ?? 1,
+        revision: first.revision ?? 1,
       };
       await writeJournal(ref, journal);
       step('opened');
-      // An archive write that looked for the journal just before it was written lands before we read.
+      // An archive write (or another erasure) that looked for the journal just before it was written
+      // lands before we read on; of two erasures that wrote one at once, the last one written holds it.
       await sleep(grace);
     }
-    if (journal) Object.assign(journal, { workflowId: run.workflowId, runId: run.runId });
+    if (journal) {
+      await holding(ref, journal);
+      if (journal.runId !== run.runId) {
+        // Taken over from a run that is gone: this run holds it from now on.
+        Object.assign(journal, { workflowId: run.workflowId, runId: run.runId });
+        await writeJournal(ref, journal);
+      }
+    }
+    // Read after the journal and its grace: what an archive commit wrote meanwhile is in it.
+    const manifest = (await readJson(store, monthManifestKey(ref), MonthManifestSchema)) ?? first;
+    if (journal) {
+      const last = manifest.erasures?.at(-1);
+      if (last?.id === journal.id && (manifest.revision ?? 1) === journal.revision + 1) {
+        // This erasure committed the month, then stopped before saying so in its journal.
+        journal.phase = 'committed';
+        await writeJournal(ref, journal);
+        return fromJournal(journal, 'erased');
+      }
+      if (journal.phase === 'open') journal.revision = manifest.revision ?? 1;
+    }
 
     // 1. Every series the month names, and which of them the selector selects (Warp 10 decides).
     const manifests: BatchManifest[] = [];
@@ -294,12 +327,37 @@ export function createEraseActivities(deps: Deps) {
           'ArchiveCorrupt',
           `${batchManifestKey(ref, b.batch)} is missing: run npm run verify-archive`,
         );
+      // Only the batch's own objects, under the month's prefix: a manifest cannot send a read or a write
+      // anywhere else in (or out of) the store.
+      const own = (key: string) =>
+        key.startsWith(monthPrefix(ref)) &&
+        BATCH_OBJECT_NAME.exec(key.slice(monthPrefix(ref).length))?.[1] === String(b.batch).padStart(5, '0');
+      const keys = [bm.object.key, ...(bm.supplements ?? []).map((x) => x.object.key)];
+      if (bm.batch !== b.batch || !keys.every(own)) {
+        throw nonRetryable(
+          'ArchiveCorrupt',
+          `${batchManifestKey(ref, b.batch)} names an object that is not one of batch ${b.batch}'s: run npm run verify-archive`,
+        );
+      }
       manifests.push(bm);
       result.metadataRead += (await store.head(batchManifestKey(ref, b.batch)))?.bytes ?? 0;
     }
+    const plan = await readPlanHead(store, ref);
     const planBatches: PlanBatch[] = [];
     if (plan) {
       for (let b = 1; b <= plan.batchCount; b++) planBatches.push(await readPlanBatch(store, plan, ref, b));
+    }
+    // An archive run of the month under way (late data: batches planned, not all deleted yet): the
+    // erasure waits for its commit, so that no batch of the month escapes it.
+    const busy =
+      (plan !== undefined && plan.batchCount !== manifest.batches.length) ||
+      manifests.some((m) => m.status !== 'deleted');
+    if (busy && !input.dryRun) {
+      if (journal?.phase === 'open') await store.delete(eraseJournalKey(ref));
+      throw ApplicationFailure.retryable(
+        `${monthPrefix(ref)} is being archived (its plan has ${plan?.batchCount} batch(es), manifest.json ${manifest.batches.length}, or a batch is not deleted yet): the erasure waits for its commit`,
+        'MonthBeingArchived',
+      );
     }
     const purge = await readJson(store, purgeKey(ref), PurgeRecordSchema);
     const candidates = new Map<string, [string, Record<string, string>]>();
@@ -487,6 +545,7 @@ export function createEraseActivities(deps: Deps) {
     step('written');
 
     // 3. Batch manifests (each one only if nobody wrote it since it was read), then the month.
+    await holding(ref, journal);
     for (const { before, after } of rewritten) {
       const now = await readJson(store, batchManifestKey(ref, before.batch), BatchManifestSchema);
       if (JSON.stringify(now) !== JSON.stringify(before)) {
@@ -508,6 +567,8 @@ export function createEraseActivities(deps: Deps) {
     if (purge) {
       const next = {
         ...purge,
+        // The purge of the commit before follows this one: a rerun of the month must not take it as stale.
+        revision: purge.revision === journal.revision ? journal.revision + 1 : purge.revision,
         purged: purge.purged.filter(([s]) => !erased(s)),
         revived: purge.revived.filter((s) => !erased(s)),
         attributesChanged: purge.attributesChanged.filter((s) => !erased(s)),
@@ -541,6 +602,7 @@ export function createEraseActivities(deps: Deps) {
         },
       ],
     };
+    await holding(ref, journal);
     const now = await readJson(store, monthManifestKey(ref), MonthManifestSchema);
     if ((now?.revision ?? 1) !== journal.revision) {
       throw nonRetryable(
@@ -561,6 +623,17 @@ export function createEraseActivities(deps: Deps) {
     };
   }
 
+  /** The month's journal is still this erasure's: else another one holds the month, and this one waits. */
+  async function holding(ref: MonthRef, j: EraseJournal): Promise<void> {
+    const now = await readJson(store, eraseJournalKey(ref), EraseJournalSchema);
+    if (now?.runId !== j.runId || now.selectorHmac !== j.selectorHmac) {
+      throw ApplicationFailure.retryable(
+        `${eraseJournalKey(ref)}: another erasure holds the month now; this one waits for it`,
+        'MonthBeingErased',
+      );
+    }
+  }
+
   async function writeJournal(ref: MonthRef, j: EraseJournal) {
     await writeJson(store, eraseJournalKey(ref), j);
   }
@@ -572,6 +645,12 @@ export function createEraseActivities(deps: Deps) {
     all: BatchManifest[],
   ): Promise<MonthManifest['index']> {
     let owners: SeriesOwners | undefined;
+    if (manifest.index && manifest.index.key !== monthIndexKey(monthPrefix(ref), manifest.index.sha256)) {
+      throw nonRetryable(
+        'ArchiveCorrupt',
+        `${monthManifestKey(ref)} names an index object outside the month`,
+      );
+    }
     if (manifest.index?.owners) {
       const body = await store.getRange(manifest.index.key, 0, manifest.index.bytes);
       try {
@@ -626,15 +705,17 @@ export function createEraseActivities(deps: Deps) {
     const named = new Set<string>();
     for (const b of manifest.batches) {
       const bm = await readJson(store, batchManifestKey(ref, b.batch), BatchManifestSchema);
-      for (const o of [bm?.object, ...(bm?.supplements ?? []).map((x) => x.object)]) if (o) named.add(o.key);
+      if (!bm) throw nonRetryable('ArchiveCorrupt', `${batchManifestKey(ref, b.batch)} is missing`);
+      for (const o of [bm.object, ...(bm.supplements ?? []).map((x) => x.object)]) named.add(o.key);
     }
     const prefix = monthPrefix(ref);
     for (const o of await store.list(prefix)) {
       const name = o.key.slice(prefix.length);
       const stale =
-        (journal.replaced.includes(o.key) && !named.has(o.key)) ||
-        // A rewrite of an earlier attempt that no manifest names (another content), or a former index.
-        (/\.e-[0-9a-f]{16}\.wrap\.gz$/.test(name) && BATCH_OBJECT_NAME.test(name) && !named.has(o.key)) ||
+        // Only batch objects no manifest names: a replaced one, or a rewrite of an earlier attempt.
+        (BATCH_OBJECT_NAME.test(name) &&
+          !named.has(o.key) &&
+          (journal.replaced.includes(o.key) || /\.e-[0-9a-f]{16}\.wrap\.gz$/.test(name))) ||
         (/^index-[0-9a-f]{16}\.idx$/.test(name) && o.key !== manifest.index?.key);
       if (!stale) continue;
       await store.delete(o.key);

@@ -4,6 +4,7 @@ import { planKey, planPageKey, type MonthRef } from '../archive/layout.ts';
 import { PlanPageSchema, PlanSchema, type Plan, type PlanBatch } from '../archive/manifest.ts';
 import type { ArchiveStore } from '../store/types.ts';
 import { nonRetryable } from './failures.ts';
+import { refuseWhileErasing } from './warp10/shared.ts';
 import { readJson, writeJson } from './store-json.ts';
 
 /** Batches per plan document: a page stays around a megabyte at 500 series a batch. */
@@ -95,6 +96,8 @@ export async function appendBatches(
   added: string[][],
   nested: boolean,
 ): Promise<PlanHead> {
+  // An erasure rewriting the month's plan: this recheck's addition waits for it (and reads it again).
+  await refuseWhileErasing(store, ref);
   const all: PlanBatch[] = [];
   for (let b = 1; b <= plan.batchCount; b++) all.push(await readPlanBatch(store, plan, ref, b));
   const { batches: _b, batchCount: _c, series: _s, batchesPerPage: _p, ...head } = plan;

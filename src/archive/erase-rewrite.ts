@@ -11,8 +11,10 @@ import { MemberEncoder, seekableGzip } from './members.ts';
 import { parseSeriesName } from './series-name.ts';
 import { WrapDecodeError, parseWrapper } from './wrap-decode.ts';
 
-/** Text a rewritten member (or an object without members) may inflate to before it is refused. */
-export const MAX_INFLATED_BYTES = 1024 * 2 ** 20;
+/** Text a rewritten member may inflate to before it is refused (members hold about 512 KiB). */
+export const MAX_MEMBER_TEXT = 32 * 2 ** 20;
+/** Text an object written before members may inflate to (read whole). */
+export const MAX_OBJECT_TEXT = 256 * 2 ** 20;
 
 /** The archive does not hold what its manifest says: the erasure stops before it changes anything. */
 export class EraseCorruptError extends Error {
@@ -57,14 +59,12 @@ function lineKey(line: string, where: string): string {
   }
 }
 
-function inflate(buf: Buffer, where: string): string[] {
+function inflate(buf: Buffer, where: string, cap: number): string[] {
   let text: string;
   try {
-    text = gunzipSync(buf, { maxOutputLength: MAX_INFLATED_BYTES }).toString('latin1');
+    text = gunzipSync(buf, { maxOutputLength: cap }).toString('latin1');
   } catch (err) {
-    throw new EraseCorruptError(
-      `${where} does not gunzip within ${MAX_INFLATED_BYTES} bytes: ${(err as Error).message}`,
-    );
+    throw new EraseCorruptError(`${where} does not gunzip within ${cap} bytes: ${(err as Error).message}`);
   }
   return text.split('\n').filter((l) => l !== '');
 }
@@ -110,7 +110,7 @@ export async function rewriteObject(
     if (sha(raw) !== object.sha256) {
       throw new EraseCorruptError(`${object.key} does not match the SHA-256 its batch manifest records`);
     }
-    const lines = inflate(raw, object.key);
+    const lines = inflate(raw, object.key, MAX_OBJECT_TEXT);
     const keep: string[] = [];
     for (const [i, l] of lines.entries()) {
       const key = lineKey(l, `line ${i + 1} of ${object.key}`);
@@ -154,7 +154,7 @@ export async function rewriteObject(
     if (touched.has(i)) {
       rewrittenBytes += buf.length;
       const keep: string[] = [];
-      for (const [j, l] of inflate(buf, `${object.key} member ${i}`).entries()) {
+      for (const [j, l] of inflate(buf, `${object.key} member ${i}`, MAX_MEMBER_TEXT).entries()) {
         const key = lineKey(l, `line ${j + 1} of ${object.key} member ${i}`);
         if (erased.has(key)) {
           droppedLines++;

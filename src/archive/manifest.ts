@@ -321,9 +321,8 @@ export type EraseJournal = z.infer<typeof EraseJournalSchema>;
 /** erasures/<id>.json: what an erasure did, kept for good. No data and no label: the selector's keyed hash. */
 export const ErasureRecordSchema = z.object({
   format: z.literal('warp10-offloader/erasure@1'),
+  /** The erasure: its workflow's first run (the `id` of the marks it left in manifests). */
   id: z.string(),
-  workflowId: z.string(),
-  runId: z.string(),
   erasedAt: z.string(),
   /** HMAC-SHA256 of the selector (key: erasure.recordKey, else the Warp 10 write token). */
   selectorHmac: z.string(),
@@ -345,6 +344,8 @@ export const ErasureRecordSchema = z.object({
   objects: z.number().int().nonnegative(),
   /** With --hot: series whose data and metadata the hot Warp 10 deleted. */
   hotSeries: z.number().int().nonnegative().optional(),
+  /** Months in the range not erased: not committed when it ran (their archive run unfinished). */
+  notErased: z.array(z.object({ group: z.string(), dataset: z.string(), month: z.string() })).optional(),
 });
 export type ErasureRecord = z.infer<typeof ErasureRecordSchema>;
 

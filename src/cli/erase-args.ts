@@ -1,8 +1,7 @@
 // Flags of `npm run erase`, validated before anything is started.
 import { SelectorError } from '../archive/series-name.ts';
 import { MonthError, parseMonth } from '../month.ts';
-import { parseSelector } from '../restore/selector.ts';
-import type { EraseRequest } from '../activities/erase.ts';
+import { checkEraseSelector, type EraseRequest } from '../activities/erase.ts';
 import { UsageError, parseFlags } from './args.ts';
 
 export const ERASE_USAGE = `usage: npm run erase -- --selector SELECTOR [--from YYYY-MM] [--to YYYY-MM] [--hot] [--dry-run] [--wait] [--json]
@@ -56,7 +55,7 @@ export function parseEraseArgs(argv: string[]): EraseArgs {
     );
   }
   try {
-    parseSelector(values.selector);
+    checkEraseSelector(values.selector);
   } catch (err) {
     if (err instanceof SelectorError) throw new UsageError(`--selector: ${err.message}`);
     throw err;

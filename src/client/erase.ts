@@ -1,5 +1,5 @@
 // Client side of an erasure: start (or attach to) the erase workflow and follow its progress.
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { EraseRequest } from '../activities/erase.ts';
 import type { OffloadConfig } from '../config/schema.ts';
@@ -9,18 +9,25 @@ import { followProgress, type Started } from './archive.ts';
 
 /**
  * One erasure of a selector, range and --hot at a time: a second start attaches to the running one. The
- * ID holds a hash, not the selector (it names a customer); the run's input holds it, for the Web UI.
+ * ID holds a keyed hash (the erasure records' key), not the selector, which names a customer: a hash
+ * anyone can compute would tell a guessed selector from the ID. The run's input holds it, for the Web UI.
  */
-export function eraseWorkflowId(r: EraseRequest): string {
-  const h = createHash('sha256')
+export function eraseWorkflowId(r: EraseRequest, key: string): string {
+  const h = createHmac('sha256', key)
     .update(JSON.stringify([r.selector, r.from ?? '', r.to ?? '', r.hot === true]))
     .digest('hex');
   return `erase/${h.slice(0, 16)}`;
 }
 
-export async function startErase(client: Client, config: OffloadConfig, req: EraseRequest): Promise<Started> {
+export async function startErase(
+  client: Client,
+  config: OffloadConfig,
+  req: EraseRequest,
+  key: string,
+): Promise<Started> {
   // A dry run changes nothing: its own ID, never blocked by (nor blocking) a real erasure.
-  const workflowId = req.dryRun ? `${eraseWorkflowId(req)}/dry-run/${Date.now()}` : eraseWorkflowId(req);
+  const id = eraseWorkflowId(req, key);
+  const workflowId = req.dryRun ? `${id}/dry-run/${Date.now()}` : id;
   const ui = (runId?: string) =>
     workflowUiUrl(config.temporal.uiUrl, config.temporal.namespace, workflowId, runId);
   try {

@@ -98,8 +98,15 @@ export async function erase(input: EraseRequest): Promise<EraseResult> {
     enter('scope');
     const scope: EraseScope = await eraseActivities.eraseScope(input);
     progress.months = scope.months.length;
+    // The hot Warp 10 first: an archive run of a month meanwhile finds no point of the series to archive again.
+    let hotSeries: number | undefined;
+    if (input.hot) {
+      enter('hot');
+      hotSeries = (await hot.eraseHot({ selector: input.selector, dryRun })).series;
+    }
     enter('months');
-    const id = workflowInfo().runId;
+    // The erasure's ID: its first run, the same in every run after a failure (the marks it leaves say it).
+    const id = workflowInfo().firstExecutionRunId;
     // A few months at once: each one's waits (its journal's grace, the catalog) overlap the others' work.
     const queue = [...scope.months];
     const lane = async () => {
@@ -129,15 +136,13 @@ export async function erase(input: EraseRequest): Promise<EraseResult> {
     months.push(...scope.months.map((m) => results.get(`${m.group}/${m.dataset} ${m.month}`)!));
     current = undefined;
     progress.current = undefined;
-    let hotSeries: number | undefined;
-    if (input.hot) {
-      enter('hot');
-      hotSeries = (await hot.eraseHot({ selector: input.selector, dryRun })).series;
-    }
+    const notErased = [...scope.uncommitted, ...months.filter((m) => m.status === 'not committed')].map(
+      ({ group, dataset, month }) => ({ group, dataset, month }),
+    );
     const result: EraseResult = {
       status: dryRun ? 'dry-run' : 'erased',
       months,
-      uncommitted: scope.uncommitted,
+      uncommitted: notErased,
       series: progress.series,
       points: progress.points,
       objects: progress.objects,
@@ -147,9 +152,7 @@ export async function erase(input: EraseRequest): Promise<EraseResult> {
       enter('record');
       const info = workflowInfo();
       result.record = await eraseActivities.recordErasure({
-        id: info.runId,
-        workflowId: info.workflowId,
-        runId: info.runId,
+        id: info.firstExecutionRunId,
         erasedAt: new Date(Date.now()).toISOString(),
         selector: input.selector,
         ...(input.from ? { from: input.from } : {}),
@@ -166,6 +169,7 @@ export async function erase(input: EraseRequest): Promise<EraseResult> {
             objects,
           })),
         ...(hotSeries === undefined ? {} : { hotSeries }),
+        ...(notErased.length > 0 ? { notErased } : {}),
       });
     }
     enter('done');

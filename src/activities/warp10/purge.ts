@@ -16,7 +16,13 @@ import {
 import { WarpScriptError } from '../../warp10/client.ts';
 import { nonRetryable, toFailure } from '../failures.ts';
 import { readJson, writeJson } from '../store-json.ts';
-import { datasetOf, readBatch, type DatasetMonth, type Warp10ActivityDeps } from './shared.ts';
+import {
+  datasetOf,
+  readBatch,
+  refuseWhileErasing,
+  type DatasetMonth,
+  type Warp10ActivityDeps,
+} from './shared.ts';
 
 /**
  * Series a request names: each request walks the dataset's directory once (churn bench: 200,000 series
@@ -108,6 +114,7 @@ export async function purgeEmptySeries(
         prev.record.purged.map(([, cls, labels, attrs]) => [cls, labels, attrs]),
       );
       revivedLater += revived.length;
+      await refuseWhileErasing(store, prev.ref);
       await writeJson(
         store,
         purgeKey(prev.ref),
@@ -162,6 +169,7 @@ export async function purgeEmptySeries(
       total.outOfReach += r.outOfReach;
       total.missing += r.missing;
       // Recorded as it goes: a retry after a crash knows what left the directory.
+      await refuseWhileErasing(store, input);
       await writeJson(store, purgeKey(input), total, { gzip: true });
       heartbeat({ purged: total.purged.length });
     }
@@ -174,6 +182,7 @@ export async function purgeEmptySeries(
     total.purged = total.purged.filter(([sel]) => !late.has(sel));
     total.purgedAt = new Date().toISOString();
     total.complete = true;
+    await refuseWhileErasing(store, input);
     await writeJson(store, purgeKey(input), total, { gzip: true });
     return { status: 'purged', ...counts(total), revivedLater };
   } catch (err) {
