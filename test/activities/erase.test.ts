@@ -27,6 +27,8 @@ import { temporalEnv, uniqueId, warp10OrSkip, workflowBundle, type Warp10Stack }
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const H = 3_600_000_000;
 /** One month a step the worker dies after (the last, `replaced`, inside the step that closes the month). */
+/** A month an archive run (late data) meets while it is erased. */
+const CONCURRENT = '2023-08';
 const STEPS: [EraseStep, string][] = [
   ['opened', '2023-01'],
   ['objects', '2023-02'],
@@ -93,7 +95,7 @@ async function setUp(stack: Warp10Stack): Promise<void> {
   file = c.file;
   rt = buildRuntime(c.config);
   const lines: string[] = [];
-  for (const [, month] of STEPS) {
+  for (const month of [...STEPS.map(([, m]) => m), CONCURRENT]) {
     const { S } = utcMonth(month);
     for (const customer of ['acme', 'beta'])
       for (let h = 0; h < 4; h++)
@@ -101,7 +103,7 @@ async function setUp(stack: Warp10Stack): Promise<void> {
           lines.push(`${S + i * H}// ${enc(cls)}{customer=${customer},host=h${h}} ${h * 100 + i}`);
   }
   await rt.client.update(rt.tokens.write, lines.join('\n'));
-  for (const [, month] of STEPS) {
+  for (const month of [...STEPS.map(([, m]) => m), CONCURRENT]) {
     const [r] = await archiveRuns(env, rt, ref(month));
     assert.equal(r?.points, 48);
     before_[month] = { acme: await read(month, acme()), beta: await read(month, beta()) };
@@ -117,6 +119,85 @@ after(async () => {
 });
 
 describe('erase: fault tolerance (real Warp 10, real Temporal, real store)', () => {
+  test('fault: an archive run of a month being erased (late data) waits for the erasure, then archives its late point; the erased series stay erased, 0 points of the kept series lost', async (t) => {
+    w = warp10OrSkip(t);
+    if (!w) return;
+    if (process.env.WARP10_MANAGED === 'external') {
+      t.skip('ARCHIVE.FETCH is loaded into the stack Warp 10 only');
+      return;
+    }
+    fixture ??= setUp(w);
+    await fixture;
+    const m = ref(CONCURRENT);
+    // An erasure holds the month (stopped after its new objects, its journal open).
+    const dying = createEraseActivities({
+      store: rt.store,
+      runner: rt.runner,
+      recordKey: () => w!.writeToken,
+      graceMs: 0,
+      step: (s) => {
+        if (s === 'written') throw crashed();
+      },
+    });
+    await assert.rejects(dying.eraseMonth({ ...m, selector: acme(), dryRun: false, id: 'held' }));
+    // A late point into a kept series; the month's archive run starts meanwhile.
+    const { S } = utcMonth(CONCURRENT);
+    await rt.client.update(rt.tokens.write, `${S + 7 * H}// ${enc(cls)}{customer=beta,host=h1} 4242`);
+    const taskQueue = uniqueId('erase-concurrent');
+    const worker = await createOffloadWorker({
+      connection: env.nativeConnection,
+      runtime: rt,
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+    });
+    const done = await worker.runUntil(async () => {
+      const archive = env.client.workflow.execute('archive', {
+        taskQueue,
+        workflowId: `archive-concurrent-${taskQueue}`,
+        args: [m],
+      });
+      // The archive run meets the journal: its writes into the month wait (retried), nothing half-applied.
+      await new Promise((r) => setTimeout(r, 4_000));
+      const erased = await env.client.workflow.execute('erase', {
+        taskQueue,
+        workflowId: uniqueId('erase-concurrent'),
+        args: [{ selector: acme(), from: CONCURRENT, to: CONCURRENT }],
+      });
+      return {
+        erased: erased as EraseResult,
+        archived: (await archive) as { status: string; points: number },
+      };
+    });
+    assert.deepEqual(
+      done.erased.months.filter((x) => x.dataset === dataset).map((x) => [x.status, x.series, x.points]),
+      [['erased', 4, 24]],
+    );
+    assert.equal(done.archived.status, 'archived', JSON.stringify(done.archived));
+    // It did meet the erasure: an attempt of its failed with MonthBeingErased, and was retried.
+    const history = await env.client.workflow.getHandle(`archive-concurrent-${taskQueue}`).fetchHistory();
+    const waited = (history.events ?? []).filter(
+      (e) =>
+        e.activityTaskStartedEventAttributes?.lastFailure?.applicationFailureInfo?.type ===
+        'MonthBeingErased',
+    );
+    assert.ok(waited.length > 0, 'the archive run waited for the erasure');
+    assert.deepEqual(await read(CONCURRENT, acme()), [], 'the erased series stay erased');
+    const kept = (await read(CONCURRENT, beta())) as { l: { host: string }; v: unknown[][] }[];
+    const before = before_[CONCURRENT]!.beta as { l: { host: string }; v: unknown[][] }[];
+    assert.equal(
+      kept.reduce((n, g) => n + g.v.length, 0),
+      before.reduce((n, g) => n + g.v.length, 0) + 1,
+      'every kept point, and the late one',
+    );
+    assert.ok(kept.find((g) => g.l.host === 'h1')!.v.some((p) => p.at(-1) === 4242));
+    const v = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/verify-archive.ts', '--month', CONCURRENT, '--dataset', dataset],
+      { cwd: ROOT, encoding: 'utf8', env: { ...process.env, OFFLOAD_CONFIG: file } },
+    );
+    assert.equal(v.status, 0, v.stdout + v.stderr);
+  });
+
   for (const [step, month] of STEPS) {
     test(`fault: erase, the worker dies after step "${step}": a run again finishes the month, 0 points of the kept series lost, each count once`, async (t) => {
       w = warp10OrSkip(t);
