@@ -119,7 +119,7 @@ after(async () => {
 });
 
 describe('erase: fault tolerance (real Warp 10, real Temporal, real store)', () => {
-  test('fault: an archive run of a month being erased (late data) waits for the erasure, then archives its late point; the erased series stay erased, 0 points of the kept series lost', async (t) => {
+  test('fault: an archive run (late data) of a month being erased — it waits for the erasure, then archives its late point; the erased series stay erased, 0 points of the kept series lost', async (t) => {
     w = warp10OrSkip(t);
     if (!w) return;
     if (process.env.WARP10_MANAGED === 'external') {
@@ -199,7 +199,7 @@ describe('erase: fault tolerance (real Warp 10, real Temporal, real store)', () 
   });
 
   for (const [step, month] of STEPS) {
-    test(`fault: erase, the worker dies after step "${step}": a run again finishes the month, 0 points of the kept series lost, each count once`, async (t) => {
+    test(`fault: erase, the worker dies after step "${step}" — a run again finishes the month, 0 points of the kept series lost, each count once`, async (t) => {
       w = warp10OrSkip(t);
       if (!w) return;
       if (process.env.WARP10_MANAGED === 'external') {
