@@ -378,11 +378,17 @@ export function createEraseActivities(deps: Deps) {
       ...(purge?.revivedLater ?? []),
     ])
       add(s, undefined);
-    // The class, when exact, is compared here (a string, no regex): only that class goes to Warp 10.
-    const list = [...candidates.values()].filter(([s]) => {
-      if (!('exact' in wanted.cls)) return true;
+    // Necessary conditions checked here, as plain string comparisons (no regex): the class when exact,
+    // and each exact label value, held by a label or an attribute of that name (Warp 10's selectors match
+    // attributes too). Only the candidates left go to Warp 10's matcher, which decides.
+    const exactPairs = wanted.labels.flatMap(([n, m]) =>
+      'exact' in m && m.exact !== '' ? [[n, m.exact]] : [],
+    );
+    const list = [...candidates.values()].filter(([s, attributes]) => {
       try {
-        return parseSeriesName(s).cls === wanted.cls.exact;
+        const name = parseSeriesName(s);
+        if ('exact' in wanted.cls && name.cls !== wanted.cls.exact) return false;
+        return exactPairs.every(([n, v]) => name.labels[n!] === v || attributes[n!] === v);
       } catch {
         return true;
       }

@@ -9,7 +9,7 @@ import type { ArchiveStore } from '../store/types.ts';
 import type { BatchManifest, Member, SeriesEntry } from './manifest.ts';
 import { MemberEncoder, seekableGzip } from './members.ts';
 import { parseSeriesName } from './series-name.ts';
-import { WrapDecodeError, parseWrapper } from './wrap-decode.ts';
+import { WrapDecodeError, wrappedName } from './wrap-decode.ts';
 
 /** Text a rewritten member may inflate to before it is refused (members hold about 512 KiB). */
 export const MAX_MEMBER_TEXT = 32 * 2 ** 20;
@@ -50,7 +50,7 @@ const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 function lineKey(line: string, where: string): string {
   try {
-    const w = parseWrapper(line);
+    const w = wrappedName(line);
     return seriesKeyOf(w.cls, w.labels);
   } catch (err) {
     if (err instanceof WrapDecodeError)

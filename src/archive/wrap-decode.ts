@@ -366,6 +366,15 @@ export interface Wrapper {
   encoded: Buffer;
 }
 
+/** A WRAPped series' class and labels alone: its points are not decompressed (an erasure tells lines apart by them). */
+export function wrappedName(line: string): { cls: string; labels: Record<string, string> } {
+  const meta = readStruct(new Reader(opb64Decode(line.trim()))).get(1);
+  if (!(meta instanceof Map)) throw new WrapDecodeError('no metadata in the wrapper');
+  const cls = text(meta.get(1));
+  if (cls === undefined) throw new WrapDecodeError('no class name in the metadata');
+  return { cls, labels: stringMap(meta.get(2)) };
+}
+
 /** Reads the wrapper of one WRAPped series; throws WrapDecodeError when it is not one. */
 export function parseWrapper(line: string): Wrapper {
   const wrapper = readStruct(new Reader(opb64Decode(line.trim())));
