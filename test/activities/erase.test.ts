@@ -9,7 +9,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { createEraseActivities, type EraseStep } from '../../src/activities/erase.ts';
+import { createEraseActivities, type EraseRequest, type EraseStep } from '../../src/activities/erase.ts';
 import { createStoreActivities } from '../../src/activities/store.ts';
 import { readBatch, writeBatch } from '../../src/activities/warp10/shared.ts';
 import { eraseJournalKey, monthManifestKey, monthPrefix, type MonthRef } from '../../src/archive/layout.ts';
@@ -17,7 +17,7 @@ import { LOCAL_ARCHIVE } from '../../scripts/stack/extension.ts';
 import { buildRuntime, type Runtime } from '../../src/worker/runtime.ts';
 import { createOffloadWorker } from '../../src/worker/worker.ts';
 import type { EraseResult } from '../../src/workflows/erase.ts';
-import { archiveRuns } from '../support/archive-run.ts';
+import { archiveRuns, eraseRun } from '../support/archive-run.ts';
 import { exec } from '../support/cold-tier.ts';
 import { writeConfigFile } from '../support/config.ts';
 import { utcMonth } from '../support/month.ts';
@@ -67,18 +67,7 @@ const acme = () => `${enc(cls)}{customer=acme}`;
 const beta = () => `${enc(cls)}{customer=beta}`;
 const ref = (month: string): MonthRef => ({ group: 'infra', dataset, month });
 
-async function eraseWorkflow(args: Record<string, unknown>): Promise<EraseResult> {
-  const taskQueue = uniqueId('erase-faults');
-  const worker = await createOffloadWorker({
-    connection: env.nativeConnection,
-    runtime: rt,
-    taskQueue,
-    workflowBundle: await workflowBundle(),
-  });
-  return worker.runUntil(
-    env.client.workflow.execute('erase', { taskQueue, workflowId: uniqueId('erase-faults'), args: [args] }),
-  );
-}
+const eraseWorkflow = (args: EraseRequest) => eraseRun(env, rt, args);
 
 /** Archives one month a step: 4 acme and 4 beta series, 6 points each, 3 series a batch. */
 async function setUp(stack: Warp10Stack): Promise<void> {

@@ -11,14 +11,12 @@ import { auditMonth } from '../../src/archive/audit.ts';
 import { readMonthManifest } from '../../src/archive/read.ts';
 import { planRestore } from '../../src/restore/plan.ts';
 import { buildRuntime } from '../../src/worker/runtime.ts';
-import { createOffloadWorker } from '../../src/worker/worker.ts';
-import type { EraseResult } from '../../src/workflows/erase.ts';
-import { archiveRuns } from '../support/archive-run.ts';
+import { archiveRuns, eraseRun } from '../support/archive-run.ts';
 import { testConfig } from '../support/config.ts';
 import { utcMonth } from '../support/month.ts';
 import { NASTY_POINTS, NASTY_SERIES, enc, seedNasty } from '../support/nasty-month.ts';
 import { startS3Server, type TestS3Server } from '../support/s3-server.ts';
-import { temporalEnv, uniqueId, warp10OrSkip, workflowBundle } from '../support/stack.ts';
+import { temporalEnv, uniqueId, warp10OrSkip } from '../support/stack.ts';
 
 const MONTH = '2024-06';
 const BUCKET = 'erase-s3';
@@ -61,22 +59,7 @@ describe('npm run erase over an S3-compatible store (real s3rver, real Warp 10, 
       }),
     );
     const ref = { group: 'infra', dataset, month: MONTH };
-    const erase = async (selector: string): Promise<EraseResult> => {
-      const taskQueue = uniqueId('erase-s3');
-      const worker = await createOffloadWorker({
-        connection: env.nativeConnection,
-        runtime: rt,
-        taskQueue,
-        workflowBundle: await workflowBundle(),
-      });
-      return worker.runUntil(
-        env.client.workflow.execute('erase', {
-          taskQueue,
-          workflowId: uniqueId('erase-s3'),
-          args: [{ selector, from: MONTH, to: MONTH }],
-        }),
-      );
-    };
+    const erase = (selector: string) => eraseRun(env, rt, { selector, from: MONTH, to: MONTH });
     /** Every object of the bucket's month and catalogs, raw and gunzipped. */
     const everything = async () => {
       const out: [string, string][] = [];

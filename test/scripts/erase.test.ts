@@ -11,20 +11,19 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { listErasures } from '../../src/activities/erase.ts';
+import { listErasures, type EraseRequest } from '../../src/activities/erase.ts';
 import { CATALOG_KEY } from '../../src/archive/catalog.ts';
 import { monthManifestKey, monthPrefix, type MonthRef } from '../../src/archive/layout.ts';
 import { planRestore } from '../../src/restore/plan.ts';
 import { buildRuntime, type Runtime } from '../../src/worker/runtime.ts';
-import { createOffloadWorker } from '../../src/worker/worker.ts';
 import type { EraseResult } from '../../src/workflows/erase.ts';
 import { LOCAL_ARCHIVE } from '../../scripts/stack/extension.ts';
-import { archiveRuns } from '../support/archive-run.ts';
+import { archiveRuns, eraseRun } from '../support/archive-run.ts';
 import { exec } from '../support/cold-tier.ts';
 import { writeConfigFile } from '../support/config.ts';
 import { utcMonth } from '../support/month.ts';
 import { enc } from '../support/nasty-month.ts';
-import { temporalEnv, uniqueId, warp10OrSkip, workflowBundle, type Warp10Stack } from '../support/stack.ts';
+import { temporalEnv, uniqueId, warp10OrSkip, type Warp10Stack } from '../support/stack.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const MONTHS = ['2024-02', '2024-03'];
@@ -80,18 +79,7 @@ async function archived(w: Warp10Stack, selector: string): Promise<GtsJson[]> {
   return (r.stack![0] as GtsJson[]).sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
 
-async function erase(rt: Runtime, args: Record<string, unknown>): Promise<EraseResult> {
-  const taskQueue = uniqueId('erase');
-  const worker = await createOffloadWorker({
-    connection: env.nativeConnection,
-    runtime: rt,
-    taskQueue,
-    workflowBundle: await workflowBundle(),
-  });
-  return worker.runUntil(
-    env.client.workflow.execute('erase', { taskQueue, workflowId: uniqueId('erase-test'), args: [args] }),
-  );
-}
+const erase = (rt: Runtime, args: EraseRequest) => eraseRun(env, rt, args);
 
 describe('npm run erase (real Warp 10 with the extension, real Temporal)', () => {
   test("a customer's series erased from two archived months: dry run first, then gone from every reader and every byte, the rest as before; a rerun erases nothing twice; --hot deletes them from Warp 10", async (t) => {

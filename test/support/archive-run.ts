@@ -1,9 +1,12 @@
-// Runs archive workflows for one dataset-month on a fresh in-process worker with its own task queue.
+// Runs archive workflows for one dataset-month (and erasures) on a fresh in-process worker with its own
+// task queue.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { archiveWorkflowId, type MonthRef } from '../../src/archive/layout.ts';
 import type { Runtime } from '../../src/worker/runtime.ts';
 import { createOffloadWorker } from '../../src/worker/worker.ts';
 import type { ArchiveResult } from '../../src/workflows/archive.ts';
+import type { EraseResult } from '../../src/workflows/erase.ts';
+import type { EraseRequest } from '../../src/activities/erase.ts';
 import { uniqueId, workflowBundle } from './stack.ts';
 
 /**
@@ -37,4 +40,22 @@ export async function archiveRuns(
     }
     return results;
   });
+}
+
+/** Runs an erasure (`erase` workflow) on a fresh in-process worker with its own task queue. */
+export async function eraseRun(
+  env: TestWorkflowEnvironment,
+  rt: Runtime,
+  args: EraseRequest,
+): Promise<EraseResult> {
+  const taskQueue = uniqueId('erase');
+  const worker = await createOffloadWorker({
+    connection: env.nativeConnection,
+    runtime: rt,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+  });
+  return worker.runUntil(
+    env.client.workflow.execute('erase', { taskQueue, workflowId: uniqueId('erase-run'), args: [args] }),
+  );
 }
