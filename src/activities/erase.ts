@@ -119,6 +119,12 @@ export interface EraseMonthResult extends MonthRef {
   metadataRead: number;
 }
 
+/** What a month's erasure wrote before its month changed: undone when it fails for good. */
+interface Undo {
+  journal?: MonthRef;
+  keys: string[];
+}
+
 export interface FinishResult {
   deleted: number;
 }
@@ -228,6 +234,7 @@ export function createEraseActivities(deps: Deps) {
   async function eraseMonth(
     input: EraseMonthInput,
     run: { workflowId: string; runId: string },
+    undo: Undo,
   ): Promise<EraseMonthResult> {
     const ref: MonthRef = { group: input.group, dataset: input.dataset, month: input.month };
     const result: EraseMonthResult = {
@@ -292,6 +299,7 @@ export function createEraseActivities(deps: Deps) {
         revision: first.revision ?? 1,
       };
       await writeJournal(ref, journal);
+      undo.journal = ref;
       step('opened');
       // An archive write (or another erasure) that looked for the journal just before it was written
       // lands before we read on; of two erasures that wrote one at once, the last one written holds it.
@@ -470,6 +478,7 @@ export function createEraseActivities(deps: Deps) {
         result.bytesRead += r.rewrittenBytes;
         result.bytesCopied += r.copiedBytes;
         const key = erasedObjectKey(object.key, r.sha256);
+        undo.keys.push(key);
         const put = await store.put(key, r.body, { contentType: 'application/gzip' });
         const head = await store.head(key);
         if (put.sha256 !== r.sha256 || put.bytes !== r.body.length || head?.bytes !== r.body.length) {
@@ -548,6 +557,8 @@ export function createEraseActivities(deps: Deps) {
     }
     journal.phase = 'written';
     await writeJournal(ref, journal);
+    // From here on the month is half changed: only a run again finishes it, nothing is undone.
+    undo.journal = undefined;
     step('written');
 
     // 3. Batch manifests (each one only if nobody wrote it since it was read), then the month.
@@ -759,10 +770,18 @@ export function createEraseActivities(deps: Deps) {
     /** One month: the series gone from its objects and manifests, committed as a new revision. */
     async eraseMonth(input: EraseMonthInput): Promise<EraseMonthResult> {
       return keepAlive(async () => {
+        const undo: Undo = { keys: [] };
         try {
-          return await eraseMonth(input, runOf());
+          return await eraseMonth(input, runOf(), undo);
         } catch (err) {
-          throw toFailure(err);
+          const failure = toFailure(err);
+          // A failure no retry mends (a damaged month), before the month changed: its journal goes, so
+          // that the archive is not held, and so do the new objects nothing names.
+          if (undo.journal && failure instanceof ApplicationFailure && failure.nonRetryable) {
+            for (const key of undo.keys) await store.delete(key).catch(() => undefined);
+            await store.delete(eraseJournalKey(undo.journal)).catch(() => undefined);
+          }
+          throw failure;
         }
       });
     },
