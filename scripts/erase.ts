@@ -2,11 +2,12 @@
 // npm run erase -- --list [--json]
 // Exit codes: 0 done (or started), 1 the erasure failed or a server is unreachable, 2 bad input (nothing
 // started, nothing changed).
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { listErasures } from '../src/activities/erase.ts';
 import { unlessBadInput } from '../src/cli/args.ts';
 import { ERASE_USAGE, parseEraseArgs } from '../src/cli/erase-args.ts';
 import { followErase, startErase } from '../src/client/erase.ts';
+import { runFailure } from '../src/client/archive.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { humanBytes } from '../src/slack/message.ts';
 import { applyStackEnv } from '../src/stack-env.ts';
@@ -102,10 +103,7 @@ async function main(argv: string[]): Promise<number> {
         say(args.json, progressLine(p)),
       );
     } catch (err) {
-      const cause = err instanceof WorkflowFailedError ? err.cause : err;
-      const inner = (cause as { cause?: { type?: string; message?: string } })?.cause ?? cause;
-      const type = (inner as { type?: string })?.type ?? (inner as Error)?.name;
-      const message = (inner as Error)?.message ?? String(inner);
+      const { type, message } = runFailure(err);
       // Bad input found by Warp 10 (a selector its matcher refuses): nothing was changed.
       const code = type === 'InvalidInput' ? 2 : 1;
       if (args.json) console.log(JSON.stringify({ ...run, status: 'failed', error: { type, message } }));

@@ -2,10 +2,11 @@
 //                    [--target NAME] [--merge] [--dry-run] [--wait] [--json]
 // Exit codes: 0 done (or started), 1 the restore failed or a server is unreachable, 2 bad input (nothing
 // started, nothing written).
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { unlessBadInput } from '../src/cli/args.ts';
 import { RESTORE_USAGE, parseRestoreArgs } from '../src/cli/restore-args.ts';
 import { RestoreBusyError, followRestore, startRestore } from '../src/client/restore.ts';
+import { runFailure } from '../src/client/archive.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { ArchiveInputError } from '../src/archive/read.ts';
 import { planRestore, type RestoreRequest } from '../src/restore/plan.ts';
@@ -102,10 +103,7 @@ async function main(argv: string[]): Promise<number> {
         say(args.json, progressLine(p)),
       );
     } catch (err) {
-      const cause = err instanceof WorkflowFailedError ? err.cause : err;
-      const inner = (cause as { cause?: { type?: string; message?: string } })?.cause ?? cause;
-      const type = (inner as { type?: string })?.type ?? (inner as Error)?.name;
-      const message = (inner as Error)?.message ?? String(inner);
+      const { type, message } = runFailure(err);
       if (args.json) console.log(JSON.stringify({ ...run, status: 'failed', error: { type, message } }));
       else console.error(`FAILED: ${type}: ${message}`);
       return 1;

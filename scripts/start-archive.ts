@@ -1,11 +1,11 @@
 // npm run start-archive -- --month YYYY-MM [--dataset NAME [--group NAME]] [--dry-run] [--wait] [--json]
 // Exit codes: 0 done (or started), 1 the run failed or a server is unreachable, 2 bad input (nothing started).
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { monthManifestKey } from '../src/archive/layout.ts';
 import { MonthManifestSchema } from '../src/archive/manifest.ts';
 import { unlessBadInput } from '../src/cli/args.ts';
 import { parseStartArchiveArgs, type StartArchiveArgs } from '../src/cli/start-archive-args.ts';
-import { follow, startArchive } from '../src/client/archive.ts';
+import { follow, runFailure, startArchive } from '../src/client/archive.ts';
 import { loadConfig } from '../src/config/load.ts';
 import type { OffloadConfig } from '../src/config/schema.ts';
 import { humanBytes } from '../src/slack/message.ts';
@@ -128,10 +128,7 @@ async function main(argv: string[]): Promise<number> {
     try {
       result = await follow(handle, (p) => say(args.json, progressLine(p)));
     } catch (err) {
-      const cause = err instanceof WorkflowFailedError ? err.cause : err;
-      const inner = (cause as { cause?: { type?: string; message?: string } })?.cause ?? cause;
-      const type = (inner as { type?: string })?.type ?? (inner as Error)?.name;
-      const message = (inner as Error)?.message ?? String(inner);
+      const { type, message } = runFailure(err);
       if (args.json) console.log(JSON.stringify({ ...run, status: 'failed', error: { type, message } }));
       else {
         console.error(`FAILED: ${type}: ${message}`);

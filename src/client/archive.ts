@@ -1,5 +1,10 @@
 // Client side of one dataset-month: start (or attach to) the archive workflow and follow its progress.
-import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { archiveWorkflowId, type MonthRef } from '../archive/layout.ts';
 import type { OffloadConfig } from '../config/schema.ts';
 import { workflowUiUrl } from '../ui-url.ts';
@@ -86,3 +91,11 @@ export async function followProgress<P, R>(
 /** Follows an archive run (`archiveProgress`). */
 export const follow = (handle: WorkflowHandle, onProgress: (p: ArchiveProgress) => void, intervalMs = 1000) =>
   followProgress<ArchiveProgress, ArchiveResult>(handle, 'archiveProgress', onProgress, intervalMs);
+
+/** Why a followed run failed: the failure type and message of its cause (an activity's), for the CLIs. */
+export function runFailure(err: unknown): { type: string; message: string } {
+  const cause = err instanceof WorkflowFailedError ? err.cause : err;
+  const inner = (cause as { cause?: { type?: string; message?: string } })?.cause ?? cause;
+  const type = (inner as { type?: string })?.type ?? (inner as Error)?.name;
+  return { type: String(type), message: (inner as Error)?.message ?? String(inner) };
+}

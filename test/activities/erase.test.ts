@@ -52,6 +52,18 @@ function crashed(): Error {
   return Object.assign(new Error('the worker died here'), { crash: true });
 }
 
+/** The erasure's activities as a worker runs them, dying at `step` (nothing after it runs, nothing undone). */
+const dyingAt = (step: EraseStep) =>
+  createEraseActivities({
+    store: rt.store,
+    runner: rt.runner,
+    recordKey: () => w!.writeToken,
+    graceMs: 0,
+    step: (s) => {
+      if (s === step) throw crashed();
+    },
+  });
+
 async function read(month: string, selector: string): Promise<unknown> {
   const { S, E } = utcMonth(month);
   const r = await exec(
@@ -119,15 +131,7 @@ describe('erase: fault tolerance (real Warp 10, real Temporal, real store)', () 
     await fixture;
     const m = ref(CONCURRENT);
     // An erasure holds the month (stopped after its new objects, its journal open).
-    const dying = createEraseActivities({
-      store: rt.store,
-      runner: rt.runner,
-      recordKey: () => w!.writeToken,
-      graceMs: 0,
-      step: (s) => {
-        if (s === 'written') throw crashed();
-      },
-    });
+    const dying = dyingAt('written');
     await assert.rejects(dying.eraseMonth({ ...m, selector: acme(), dryRun: false, id: 'held' }));
     // A late point into a kept series; the month's archive run starts meanwhile.
     const { S } = utcMonth(CONCURRENT);
@@ -199,15 +203,7 @@ describe('erase: fault tolerance (real Warp 10, real Temporal, real store)', () 
       await fixture;
       const m = ref(month);
       // The first run dies at `step` (an exception there: nothing after it runs, nothing is cleaned up).
-      const dying = createEraseActivities({
-        store: rt.store,
-        runner: rt.runner,
-        recordKey: () => w!.writeToken,
-        graceMs: 0,
-        step: (s) => {
-          if (s === step) throw crashed();
-        },
-      });
+      const dying = dyingAt(step);
       const first =
         step === 'replaced'
           ? dying.eraseMonth({ ...m, selector: acme(), dryRun: false, id: 'crashed-run' }).then(async () => {
