@@ -7,7 +7,6 @@ import io.warp10.continuum.gts.GTSWrapperHelper;
 import io.warp10.continuum.gts.GeoTimeSerie;
 import io.warp10.continuum.store.thrift.data.GTSWrapper;
 import io.warp10.crypto.OrderPreservingBase64;
-import io.warp10.continuum.gts.MetadataSelectorMatcher;
 import io.warp10.script.NamedWarpScriptFunction;
 import io.warp10.script.WarpScriptException;
 import io.warp10.script.WarpScriptLib;
@@ -38,6 +37,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.apache.thrift.TDeserializer;
+import org.apache.thrift.TSerializer;
 import org.apache.thrift.TException;
 
 /**
@@ -111,7 +111,7 @@ public class ArchiveFetch extends NamedWarpScriptFunction implements WarpScriptS
 
     Map<String, ArchiveIndex.Hit> hits;
     try {
-      hits = index.select(selections, start, end, hot);
+      hits = index.select(selections, start, end, hot, pool);
     } catch (HotFindFailed f) {
       throw f.cause;
     } catch (IOException ioe) {
@@ -128,6 +128,15 @@ public class ArchiveFetch extends NamedWarpScriptFunction implements WarpScriptS
     // FETCH's limit, against what the index promises, before anything is read.
     AtomicLong fetched = (AtomicLong) stack.getAttribute(WarpScriptStack.ATTRIBUTE_FETCH_COUNT);
     long limit = (long) stack.getAttribute(WarpScriptStack.ATTRIBUTE_FETCH_LIMIT);
+    stack.push(read(hits, start, end, fetched, limit));
+    return stack;
+  }
+
+  /**
+   * The points of the hits in [start, end], each series merged over its parts, read within FETCH's limit
+   * (counted in {@code fetched}): what the index promises first, then what is decoded.
+   */
+  private List<Object> read(Map<String, ArchiveIndex.Hit> hits, long start, long end, AtomicLong fetched, long limit) throws WarpScriptException {
     long promised = 0;
     for (ArchiveIndex.Hit h : hits.values()) promised += h.points();
     if (fetched.get() + promised > limit) {
@@ -169,8 +178,30 @@ public class ArchiveFetch extends NamedWarpScriptFunction implements WarpScriptS
       result.add(g);
     }
     fetched.addAndGet(points);
-    stack.push(result);
-    return stack;
+    return result;
+  }
+
+  /**
+   * Queries of archived series run at start as a caller's would run (selection on the index, members read
+   * on the pool, decoded, merged), with no token and no limit: the first query after a restart then finds
+   * the code it runs linked (records, lambdas and string concatenations are, at their first use) and
+   * compiled for data of the archive's own shape. Which series: {@link ArchiveIndex#samples}, over all the
+   * months of their dataset, each its own members. How many of them read something (a test's question).
+   */
+  int warmQueries(int n) {
+    int read = 0;
+    try {
+      for (ArchiveIndex.Sample sample : index.samples(n)) {
+        Object[] parsed = PARSESELECTOR.parse(sample.selector());
+        @SuppressWarnings("unchecked")
+        Selection selection = new Selection(parsed[0].toString(), (Map<String, String>) parsed[1], Map.of());
+        Map<String, ArchiveIndex.Hit> hits = index.select(List.of(selection), sample.startUs(), sample.endUs() - 1, Set::of, pool);
+        if (!read(hits, sample.startUs(), sample.endUs() - 1, new AtomicLong(), Long.MAX_VALUE).isEmpty()) read++;
+      }
+    } catch (Exception e) {
+      // The first query meets it, and says what it is.
+    }
+    return read;
   }
 
   /** FIND's failure, carried out of the index's selection unchanged. */
@@ -357,36 +388,58 @@ public class ArchiveFetch extends NamedWarpScriptFunction implements WarpScriptS
   }
 
   /**
-   * The read path run once at start on a made-up series (wrapped, gzipped, picked by its line, decoded,
-   * matched, clipped): the first query after a restart then does not pay for loading and compiling it.
-   * Whether it ran through (a test's question; at start a failure only leaves the cost to the first query).
+   * The read path run at start on a made-up member as the archive writes them (1,000 series of 10 points,
+   * one a line, ~100 KiB gzipped): checked by its SHA-256, inflated to its last line, that line decoded and
+   * matched, every selector of the member tried by a selection, the points clipped and merged. Run
+   * {@code runs} times, so that the first query after a restart finds it compiled, not only loaded (the
+   * SHA-256 and the line scan of a real member run interpreted at a fraction of their speed). Whether it
+   * ran through (a test's question; at start a failure only leaves the cost to the first query).
    */
-  static boolean warmUp() {
+  static boolean warmUp(int runs) {
     try {
-      GeoTimeSerie g = new GeoTimeSerie();
-      g.setName("warm.up");
-      g.setLabels(new HashMap<>(Map.of("k", "v")));
-      for (long t = 1; t <= 10; t++) GTSHelper.setValue(g, t, t);
-      byte[] wrapped = ThriftUtils.getTSerializer().serialize(GTSWrapperHelper.fromGTSToGTSWrapper(g, true));
-      String line = new String(OrderPreservingBase64.encode(wrapped), StandardCharsets.US_ASCII);
+      TSerializer ser = ThriftUtils.getTSerializer();
+      StringBuilder text = new StringBuilder();
+      List<String> selectors = new ArrayList<>();
+      for (int s = 0; s < WARM_UP_SERIES; s++) {
+        GeoTimeSerie g = new GeoTimeSerie();
+        g.setName("warm.up");
+        g.setLabels(new HashMap<>(Map.of("app", String.format("%08x-0000-4000-8000-%012x", s / 4, s), "inst", String.format("%08x", s * 2654435761L))));
+        for (long t = 1; t <= 10; t++) GTSHelper.setValue(g, t * 3_600_000_000L + s, (s * t) % 100);
+        text.append(new String(OrderPreservingBase64.encode(ser.serialize(GTSWrapperHelper.fromGTSToGTSWrapper(g, true))), StandardCharsets.US_ASCII))
+            .append('\n');
+        selectors.add(GTSHelper.buildSelector(g, false));
+      }
       java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
       try (java.util.zip.GZIPOutputStream gz = new java.util.zip.GZIPOutputStream(out)) {
-        gz.write((line + "\n" + line + "\n").getBytes(StandardCharsets.US_ASCII));
+        gz.write(text.toString().getBytes(StandardCharsets.US_ASCII));
       }
       byte[] member = out.toByteArray();
-      ArchiveIndex.sha256(member);
-      String back = Bounded.gunzipLines(member, 1 << 20, "warm-up", new int[] { 1 }).get(1);
-      GTSWrapper w = new GTSWrapper();
-      ThriftUtils.getTDeserializer().deserialize(w, OrderPreservingBase64.decode(back.getBytes(StandardCharsets.US_ASCII)));
-      new MetadataSelectorMatcher("warm.up{k=v}").matches(w.getMetadata());
-      GTSHelper.buildSelector(w.getMetadata(), false);
-      GeoTimeSerie gts = GTSWrapperHelper.fromGTSWrapperToGTS(w);
-      GTSHelper.merge(GTSHelper.timeclip(gts, 2, 5), gts);
-      return GTSHelper.dedup(gts).size() == 10 && "warm.up{k=v}".equals(GTSHelper.buildSelector(w.getMetadata(), false));
+      int last = WARM_UP_SERIES - 1;
+      String wanted = selectors.get(last);
+      Object[] parsed = PARSESELECTOR.parse(wanted);
+      @SuppressWarnings("unchecked")
+      Selection selection = new Selection(parsed[0].toString(), (Map<String, String>) parsed[1], Map.of());
+      boolean ok = true;
+      for (int r = 0; r < runs; r++) {
+        ArchiveIndex.sha256(member);
+        String line = Bounded.gunzipLines(member, 1 << 24, "warm-up", new int[] { last }).get(last);
+        GTSWrapper w = new GTSWrapper();
+        ThriftUtils.getTDeserializer().deserialize(w, OrderPreservingBase64.decode(line.getBytes(StandardCharsets.US_ASCII)));
+        int may = 0;
+        for (String sel : selectors) if (selection.mayMatch(sel, false)) may++;
+        io.warp10.continuum.store.thrift.data.Metadata m = Selection.metadata(wanted, "owner", "producer", null);
+        GeoTimeSerie gts = GTSWrapperHelper.fromGTSWrapperToGTS(w);
+        GTSHelper.merge(GTSHelper.timeclip(gts, 2 * 3_600_000_000L, 5 * 3_600_000_000L), gts);
+        ok &= may == 1 && selection.matches(m) && wanted.equals(GTSHelper.buildSelector(w.getMetadata(), false)) && GTSHelper.dedup(gts).size() == 10;
+      }
+      return ok;
     } catch (Exception e) {
       return false;
     }
   }
+
+  /** The made-up member's series. */
+  static final int WARM_UP_SERIES = 1_000;
 
   /**
    * The window narrowed as FETCH narrows it for this token ({@code .start}, {@code .end}); a token FETCH

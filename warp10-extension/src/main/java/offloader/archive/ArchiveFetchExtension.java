@@ -1,6 +1,7 @@
 package offloader.archive;
 
 import io.warp10.WarpConfig;
+import io.warp10.WarpDist;
 import io.warp10.warp.sdk.WarpScriptExtension;
 
 import java.nio.file.Path;
@@ -47,6 +48,12 @@ public class ArchiveFetchExtension extends WarpScriptExtension {
   public static final String TIMEOUT = "archive.fetch.timeout.ms";
   public static final String THREADS = "archive.fetch.threads";
 
+  /** How often the start runs the read path on a made-up member: enough for the JIT to compile it (~0.5 s). */
+  static final int WARM_UP_RUNS = 40;
+
+  /** How many real series the start reads as queries would, each over its dataset's months. */
+  static final int WARM_QUERIES = 5;
+
   @Override
   public Map<String, Object> getFunctions() {
     String capability = WarpConfig.getProperty(CAPABILITY, "archive.fetch");
@@ -57,22 +64,41 @@ public class ArchiveFetchExtension extends WarpScriptExtension {
     CountingStore store = new CountingStore(store(limits));
     ArchiveIndex index = new ArchiveIndex(store, cache, limits);
     ExecutorService pool = pool(limits.threads());
-    // Off the request path and off the read pool: the catalogs read ahead and the read path compiled, for
-    // the first query (each step on its own: one failing leaves the other, and preload.ms, to run).
+    // Off the request path, for the first query: once Warp 10 has started (code compiled while it loads
+    // its own classes is thrown away again), the read path compiled on a made-up member, the catalogs and
+    // footers read ahead, then one real series read as a query would (each step on its own: one failing
+    // leaves the others, and preload.ms, to run).
+    ArchiveFetch fetch = new ArchiveFetch("ARCHIVE.FETCH", index, capability, pool);
     Thread ahead = new Thread(() -> {
       try {
-        ArchiveFetch.warmUp();
+        awaitStart();
+        ArchiveFetch.warmUp(WARM_UP_RUNS);
       } finally {
-        index.preload();
+        index.preload(() -> fetch.warmQueries(WARM_QUERIES));
       }
     }, "archive-fetch-preload");
     ahead.setDaemon(true);
     ahead.start();
-    return Map.of("ARCHIVE.FETCH", new ArchiveFetch("ARCHIVE.FETCH", index, capability, pool),
+    return Map.of("ARCHIVE.FETCH", fetch,
         "ARCHIVE.STATS", new ArchiveStats("ARCHIVE.STATS", store, index, capability),
         "ARCHIVE.OWNERS", new ArchiveOwners("ARCHIVE.OWNERS", WarpConfig.getProperty(OWNERS_CAPABILITY, "archive.owners")),
         "ARCHIVE.PURGE", new ArchivePurge("ARCHIVE.PURGE", WarpConfig.getProperty(PURGE_CAPABILITY, "archive.purge")));
   }
+
+  /** Until Warp 10 says it has started (its HTTP endpoints up), at most {@link #START_WAIT_MS}. */
+  private static void awaitStart() {
+    long deadline = System.currentTimeMillis() + START_WAIT_MS;
+    while (!WarpDist.isInitialized() && System.currentTimeMillis() < deadline) {
+      try {
+        Thread.sleep(100);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+  }
+
+  static final long START_WAIT_MS = 600_000;
 
   /** The extension's own read pool: daemon threads, so that it never holds Warp 10 up at shutdown. */
   private static ExecutorService pool(int threads) {

@@ -19,6 +19,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -83,10 +89,10 @@ public final class ArchiveIndex {
 
   /** A dataset of the root catalog: where its dataset catalog is, its months' names, its class range (null, null: none). */
   private record CatalogDataset(String group, String dataset, String key, long bytes, String sha256, String firstMonth, String lastMonth,
-      String first, String last) {}
+      String first, String last, long[] span) {}
 
   /** A month of a dataset catalog: its range, its index (null: a month committed before indexes) and the index's selector range. */
-  private record CatalogMonth(String prefix, long startUs, long endUs, IndexRef index, String first, String last) {}
+  private record CatalogMonth(String prefix, long startUs, long endUs, IndexRef index, String first, String last, long[] span) {}
 
   /** A dataset catalog, parsed (kept by its key: it is named by its content). */
   private record DatasetCatalog(List<CatalogMonth> months) {}
@@ -130,6 +136,8 @@ public final class ArchiveIndex {
   private final ArchiveStore store;
   private final Limits limits;
   private final ByteCache cache;
+  /** Series lines recently read, each with its object's version then (a quarter of the bound). */
+  private final ByteCache lineCache;
   private long reads = 0;
   private List<String> months;
   private long listedAt;
@@ -143,7 +151,8 @@ public final class ArchiveIndex {
 
   public ArchiveIndex(ArchiveStore store, long cacheBytes, Limits limits) {
     this.store = store;
-    this.cache = new ByteCache(cacheBytes);
+    this.lineCache = new ByteCache(cacheBytes / 4);
+    this.cache = new ByteCache(cacheBytes - cacheBytes / 4);
     this.limits = limits;
   }
 
@@ -151,8 +160,14 @@ public final class ArchiveIndex {
     return limits;
   }
 
+  /** The index's cache (bytes and bound: with the lines'), and the lines' own. */
   Map<String, Object> cacheStats() {
-    return cache.stats();
+    Map<String, Object> out = cache.stats();
+    Map<String, Object> lines = lineCache.stats();
+    out.put("bytes", (long) out.get("bytes") + (long) lines.get("bytes"));
+    out.put("max.bytes", (long) out.get("max.bytes") + (long) lines.get("max.bytes"));
+    out.put("lines", lines);
+    return out;
   }
 
 
@@ -203,10 +218,10 @@ public final class ArchiveIndex {
       return;
     }
     for (CatalogDataset d : catalog.datasets()) {
-      if (!mayMeet(d.firstMonth(), d.lastMonth(), start, end)) continue;
+      if (!meets(d.span(), start, end)) continue;
       if (d.first() != null && !classes.mayHold(d.first(), d.last())) continue;
       for (CatalogMonth m : datasetCatalog(d).months()) {
-        if (!mayMeet(m.prefix(), start, end)) continue;
+        if (!meets(m.span(), start, end)) continue;
         if (m.index() == null) {
           // A month committed before indexes: its manifest.json, as without a catalog.
           Head head = head(m.prefix());
@@ -259,7 +274,18 @@ public final class ArchiveIndex {
    * before owners were, or without an index) is selected only when {@code hot} (FIND) gives it.
    */
   public Map<String, Hit> select(List<Selection> selections, long start, long end, HotFind hot) throws IOException {
+    return select(selections, start, end, hot, null);
+  }
+
+  /**
+   * {@link #select}, the footers and blocks of the window's months that the selections may need read ahead
+   * on {@code pool} (several months at once), then selected in order on the caller's thread as without it.
+   */
+  public Map<String, Hit> select(List<Selection> selections, long start, long end, HotFind hot, ExecutorService pool) throws IOException {
     Map<String, Hit> hits = new LinkedHashMap<>();
+    List<Map.Entry<String, Head>> months = new ArrayList<>();
+    eachMonth(start, end, (first, last) -> mayHoldClass(first, last, selections), (prefix, head) -> months.add(Map.entry(prefix, head)));
+    if (pool != null) readAhead(months, selections, pool);
     // What FIND gives, asked at most once a call.
     final class Found {
       private Set<String> selectors;
@@ -270,11 +296,13 @@ public final class ArchiveIndex {
       }
     }
     Found found = new Found();
-    eachMonth(start, end, (first, last) -> mayHoldClass(first, last, selections), (prefix, head) -> {
+    for (Map.Entry<String, Head> visit : months) {
+      String prefix = visit.getKey();
+      Head head = visit.getValue();
       if (head.index() == null) {
         Month month = legacy(prefix, head);
         for (String selector : found.get()) add(hits, selector, month.series().get(selector), start, end);
-        return;
+        continue;
       }
       Footer footer = footer(head.index());
       for (int b = 0; b < footer.first().length; b++) {
@@ -294,8 +322,33 @@ public final class ArchiveIndex {
           if (selected) for (Entry en : refs(head.index().key(), block, i)) add(hits, selector, en, start, end);
         }
       }
-    });
+    }
     return hits;
+  }
+
+  /**
+   * The footers and blocks {@link #select} will read, read into the cache on the pool, a month a task,
+   * within the read's time box. A failure here is left to the selection, which reads again and reports it.
+   */
+  private void readAhead(List<Map.Entry<String, Head>> months, List<Selection> selections, ExecutorService pool) {
+    List<Future<?>> futures = new ArrayList<>();
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(limits.timeoutMs());
+    try {
+      for (Map.Entry<String, Head> m : months) {
+        IndexRef ix = m.getValue().index();
+        if (ix == null) continue;
+        futures.add(pool.submit(() -> {
+          Footer footer = footer(ix);
+          for (int b = 0; b < footer.first().length; b++) if (mayHold(footer, b, selections)) block(m.getKey(), ix, footer, b);
+          return null;
+        }));
+      }
+      for (Future<?> f : futures) f.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+    } catch (InterruptedException ie) {
+      Thread.currentThread().interrupt();
+    } catch (ExecutionException | TimeoutException | RejectedExecutionException e) {
+      // The selection reads what is missing, and says what is wrong.
+    }
   }
 
   /** Whether a selector range [first, last] may hold a series of one of the selections: a class regex may match anything. */
@@ -378,14 +431,26 @@ public final class ArchiveIndex {
 
   /** Whether the months from {@code first} to {@code last} (YYYY-MM, both included) can meet [start, end], in any time zone. */
   static boolean mayMeet(String first, String last, long start, long end) {
-    if (!MONTH.matcher(first).matches() || !MONTH.matcher(last).matches()) return true;
+    return meets(span(first, last), start, end);
+  }
+
+  /**
+   * The instants the months from {@code first} to {@code last} may cover in any time zone, [from, to); all
+   * time when they are not months. Computed once as a catalog is read: a query compares numbers.
+   */
+  static long[] span(String first, String last) {
+    if (!MONTH.matcher(first).matches() || !MONTH.matcher(last).matches()) return new long[] { Long.MIN_VALUE, Long.MAX_VALUE };
     try {
       long from = YearMonth.parse(first).atDay(1).atStartOfDay(ZoneOffset.UTC).toEpochSecond() * 1_000_000L - ZONE_MARGIN_US;
       long to = YearMonth.parse(last).plusMonths(1).atDay(1).atStartOfDay(ZoneOffset.UTC).toEpochSecond() * 1_000_000L + ZONE_MARGIN_US;
-      return from <= end && to > start;
+      return new long[] { from, to };
     } catch (RuntimeException e) {
-      return true;
+      return new long[] { Long.MIN_VALUE, Long.MAX_VALUE };
     }
+  }
+
+  private static boolean meets(long[] span, long start, long end) {
+    return span[0] <= end && span[1] > start;
   }
 
   private static void add(Map<String, Hit> hits, String selector, List<Entry> entries, long start, long end) {
@@ -434,29 +499,84 @@ public final class ArchiveIndex {
 
   /**
    * What a query after a restart reads first, read ahead (at start, off the request path): the root
-   * catalog, each dataset catalog, and the footer and first block of each dataset's newest month — a few
-   * small reads a dataset, so that the index's reading code is loaded before the first query. A failure is
-   * left to the first query, which reads them again and says what is wrong.
+   * catalog, each dataset catalog, the footer and first block of each dataset's newest month (so that the
+   * index's reading code is loaded before the first query), then the other months' footers, newest first,
+   * while they take no more than half the index's cache (a footer is small: its blocks' first and last
+   * selectors and filters, a few KiB for a month of 20,000 series). A failure is left to the first query,
+   * which reads them again and says what is wrong.
    */
   public void preload() {
+    preload(() -> {});
+  }
+
+  /** {@link #preload}, then {@code then} (a failure of either left to the first query), before {@link #preloadMs} is set. */
+  public void preload(Runnable then) {
     long t0 = System.nanoTime();
     try {
       Catalog c = catalog();
       if (c == null) return;
+      List<CatalogMonth> indexed = new ArrayList<>();
       for (CatalogDataset d : c.datasets()) {
         List<CatalogMonth> months = datasetCatalog(d).months();
-        // The newest month's footer and first block: the index's own reading code loaded before a query.
+        for (CatalogMonth m : months) if (m.index() != null) indexed.add(m);
         CatalogMonth newest = months.isEmpty() ? null : months.get(months.size() - 1);
         if (newest != null && newest.index() != null) {
           Footer f = footer(newest.index());
           if (f.first().length > 0) block(newest.prefix(), newest.index(), f, 0);
         }
       }
+      // Newest month first (the name's YYYY-MM), whatever the dataset.
+      indexed.sort(Comparator.comparing((CatalogMonth m) -> m.prefix().substring(m.prefix().length() - 8)).reversed());
+      for (CatalogMonth m : indexed) {
+        if (cache.bytes() > cache.maxBytes() / 2) break;
+        try {
+          footer(m.index());
+        } catch (IOException | RuntimeException e) {
+          // That month's first query reports it; the others are read ahead still.
+        }
+      }
     } catch (IOException | RuntimeException e) {
       // The first query reports it.
+    }
+    try {
+      then.run();
+    } catch (RuntimeException e) {
+      // As above.
     } finally {
       preloadMs = Math.max(0, (System.nanoTime() - t0) / 1_000_000);
     }
+  }
+
+  /** An archived series and a range of months to read it over. */
+  public record Sample(String selector, long startUs, long endUs) {}
+
+  /**
+   * Up to {@code n} series of the dataset whose newest month's index has the most blocks (the largest,
+   * most likely), each the first of a block of that month, over all its months with an index (for the
+   * start's warm queries); none when the store has no catalog or no index.
+   */
+  public List<Sample> samples(int n) throws IOException {
+    Catalog c = catalog();
+    if (c == null) return List.of();
+    List<CatalogMonth> best = null;
+    Footer bestFooter = null;
+    for (CatalogDataset d : c.datasets()) {
+      List<CatalogMonth> months = new ArrayList<>();
+      for (CatalogMonth m : datasetCatalog(d).months()) if (m.index() != null && m.first() != null) months.add(m);
+      if (months.isEmpty()) continue;
+      Footer f = footer(months.get(months.size() - 1).index());
+      if (bestFooter == null || f.first().length > bestFooter.first().length) {
+        best = months;
+        bestFooter = f;
+      }
+    }
+    List<Sample> out = new ArrayList<>();
+    if (best == null) return out;
+    CatalogMonth newest = best.get(best.size() - 1);
+    for (int b = 0; b < bestFooter.first().length && out.size() < n; b++) {
+      out.add(new Sample(bestFooter.first()[b], best.get(0).startUs(), newest.endUs()));
+    }
+    return out;
   }
 
   /** How long the start's read-ahead took, or -1 while it runs. */
@@ -521,7 +641,7 @@ public final class ArchiveIndex {
         last = str(classes.get("last"));
         if (first.compareTo(last) > 0) throw new IOException(CATALOG + ": " + prefix + " has its class range out of order");
       }
-      datasets.add(new CatalogDataset(group, dataset, key, num(d.get("bytes")), sha, firstMonth, lastMonth, first, last));
+      datasets.add(new CatalogDataset(group, dataset, key, num(d.get("bytes")), sha, firstMonth, lastMonth, first, last, span(firstMonth, lastMonth)));
     }
     // In the listing's order (groups, then their datasets, by name): a series' parts come in the same order either way.
     datasets.sort(Comparator.comparing(CatalogDataset::group).thenComparing(CatalogDataset::dataset));
@@ -601,7 +721,7 @@ public final class ArchiveIndex {
           if (first.compareTo(last) > 0) throw new IOException(key + ": month " + name + " has its index's selector range out of order");
         }
       }
-      months.add(new CatalogMonth(prefix, num(range.get("startUs")), num(range.get("endUs")), index, first, last));
+      months.add(new CatalogMonth(prefix, num(range.get("startUs")), num(range.get("endUs")), index, first, last, span(name, name)));
     }
     months.sort(Comparator.comparing(CatalogMonth::prefix));
     return new DatasetCatalog(List.copyOf(months));
@@ -853,8 +973,32 @@ public final class ArchiveIndex {
    * up to the last of them. A number past the part's last line is left out of the map.
    */
   public Map<Integer, String> lines(Part part, int[] wanted) throws IOException {
-    return Bounded.gunzipLines(bytes(part), limits.maxInflatedBytes(), where(part), wanted);
+    // A line read before, from the same member (object, offset, length and SHA-256 as the index names it
+    // now: what a read checks), while its object is the version it was read at: a rewritten, damaged or
+    // removed object is read again.
+    String base = "line:" + part.object() + "@" + part.offset() + "+" + part.length() + (part.whole() ? "w" : "") + "#" + part.sha256() + ":";
+    Map<Integer, String> kept = new HashMap<>();
+    String version = null;
+    for (int w : wanted) {
+      if (!(lineCache.get(base + w) instanceof Line l)) break;
+      if (version == null && (version = store.version(part.object())) == null) break;
+      if (!version.equals(l.version())) break;
+      kept.put(w, l.text());
+    }
+    if (kept.size() == wanted.length) return kept;
+    ArchiveStore.Versioned read = part.whole() ? new ArchiveStore.Versioned(bytes(part), null) : versioned(part);
+    Map<Integer, String> out = Bounded.gunzipLines(read.bytes(), limits.maxInflatedBytes(), where(part), wanted);
+    if (read.version() != null) {
+      for (Map.Entry<Integer, String> e : out.entrySet()) {
+        String key = base + e.getKey();
+        lineCache.put(key, new Line(read.version(), e.getValue()), 2L * (key.length() + e.getValue().length()) + 96);
+      }
+    }
+    return out;
   }
+
+  /** A series' line of a member, and its object's version when it was read. */
+  private record Line(String version, String text) {}
 
   private static String where(Part part) {
     return part.object() + (part.whole() ? "" : " member at byte " + part.offset());
@@ -862,8 +1006,20 @@ public final class ArchiveIndex {
 
   /** One part's bytes, read at their offset and checked against the index (at every read: never kept). */
   private byte[] bytes(Part part) throws IOException {
-    byte[] bytes = part.whole() ? store.get(part.object(), limits.maxReadBytes()) : store.range(part.object(), part.offset(), part.length());
+    if (!part.whole()) return versioned(part).bytes();
+    byte[] bytes = store.get(part.object(), limits.maxReadBytes());
     if (bytes == null) throw new IOException(part.object() + " is missing");
+    return checkedPart(part, bytes);
+  }
+
+  /** A member's bytes, checked against the index, with its object's version when the store gives it. */
+  private ArchiveStore.Versioned versioned(Part part) throws IOException {
+    ArchiveStore.Versioned read = store.rangeVersioned(part.object(), part.offset(), part.length());
+    checkedPart(part, read.bytes());
+    return read;
+  }
+
+  private byte[] checkedPart(Part part, byte[] bytes) throws IOException {
     String where = where(part);
     // Whatever was read is named by where it is, never by its content or its hash: a damaged or foreign
     // part tells nothing of what it holds.

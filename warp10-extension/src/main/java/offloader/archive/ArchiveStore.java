@@ -28,6 +28,17 @@ public interface ArchiveStore {
   /** What changes when the object is rewritten (size and modification time, an ETag); null when absent. */
   String version(String key) throws IOException;
 
+  /** A range read and the object's {@link #version} as of the read. */
+  record Versioned(byte[] bytes, String version) {}
+
+  /**
+   * {@link #range}, with the object's version when the store knows it at no extra request (null: it does
+   * not, and what was read is then never kept between queries).
+   */
+  default Versioned rangeVersioned(String key, long offset, long length) throws IOException {
+    return new Versioned(range(key, offset, length), null);
+  }
+
   /** Segments of a key: no empty, {@code .} or {@code ..} one, nothing but printable ASCII. */
   Pattern SEGMENT = Pattern.compile("[A-Za-z0-9_\\-][A-Za-z0-9._\\-=@+,]*");
 

@@ -47,6 +47,14 @@ final class ByteCache {
     }
   }
 
+  synchronized long bytes() {
+    return bytes;
+  }
+
+  long maxBytes() {
+    return maxBytes;
+  }
+
   synchronized void remove(String key) {
     Sized old = map.remove(key);
     if (old != null) bytes -= old.bytes();

@@ -48,6 +48,14 @@ final class CountingStore implements ArchiveStore {
   }
 
   @Override
+  public Versioned rangeVersioned(String key, long offset, long length) throws IOException {
+    ranges.incrementAndGet();
+    Versioned v = store.rangeVersioned(key, offset, length);
+    bytesRead.addAndGet(v.bytes().length);
+    return v;
+  }
+
+  @Override
   public String version(String key) throws IOException {
     heads.incrementAndGet();
     return store.version(key);

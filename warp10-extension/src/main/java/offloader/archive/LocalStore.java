@@ -121,6 +121,15 @@ public final class LocalStore implements ArchiveStore {
     }
   }
 
+  /** A file's version costs a stat, no request: taken before the read, so a rewrite during it is seen at the next one. */
+  @Override
+  public Versioned rangeVersioned(String key, long offset, long length) throws IOException {
+    ArchiveStore.checkRange(key, offset, length, maxReadBytes);
+    String version = version(key);
+    if (version == null) throw new IOException(key + " is missing");
+    return new Versioned(range(key, offset, length), version);
+  }
+
   @Override
   public String version(String key) throws IOException {
     Path p = file(key);

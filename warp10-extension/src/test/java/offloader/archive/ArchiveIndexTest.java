@@ -91,8 +91,86 @@ class ArchiveIndexTest {
   }
 
   @Test
+  void aLineReadBeforeIsKeptWhileItsObjectIsUnchangedAndReadAgainWhenItIsRewrittenDamagedOrRemoved() throws IOException {
+    Path dir = month("2026-05", S, E, true);
+    CountingStore store = new CountingStore(new LocalStore(root));
+    ArchiveIndex index = new ArchiveIndex(store, 1_000_000);
+    ArchiveIndex.Part b = index.find(Set.of("c{k=b}"), S, E - 1).get("c{k=b}").parts().get(0);
+    assertEquals(Map.of(1, "LINE-B"), index.lines(b, new int[] { 1 }));
+    long ranges = (long) store.stats().get("ranges");
+    long heads = (long) store.stats().get("heads");
+    // Again: the object's version (a stat of the file), no read.
+    assertEquals(Map.of(1, "LINE-B"), index.lines(b, new int[] { 1 }));
+    assertEquals(ranges, store.stats().get("ranges"));
+    assertEquals(heads + 1, store.stats().get("heads"));
+    // The same member named with another length (an index that lies): read again, and refused as before.
+    ArchiveIndex.Part longer = new ArchiveIndex.Part(b.object(), b.offset(), b.length() + 1000, b.sha256(), false);
+    IOException past = assertThrows(IOException.class, () -> index.lines(longer, new int[] { 1 }));
+    assertTrue(past.getMessage().contains("its index names bytes up to"), past.getMessage());
+    ranges++;
+    // A line not kept yet: the member is read.
+    assertEquals(Map.of(0, "LINE-A", 1, "LINE-B"), index.lines(b, new int[] { 0, 1 }));
+    assertEquals(ranges + 1, store.stats().get("ranges"));
+    // The same object rewritten with the same bytes: its version changed, read again (and kept again).
+    Path object = dir.resolve("batch-00001.wrap.gz");
+    byte[] bytes = Files.readAllBytes(object);
+    Files.write(object, bytes);
+    Files.setLastModifiedTime(object, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() + 5_000));
+    assertEquals(Map.of(1, "LINE-B"), index.lines(b, new int[] { 1 }));
+    assertEquals(ranges + 2, store.stats().get("ranges"));
+    // Damaged in place: the kept line is not served, the damage is named.
+    bytes[(int) b.offset() + 12] ^= (byte) 0xff;
+    Files.write(object, bytes);
+    Files.setLastModifiedTime(object, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() + 10_000));
+    IOException bad = assertThrows(IOException.class, () -> index.lines(b, new int[] { 1 }));
+    assertTrue(bad.getMessage().contains("does not match its SHA-256"), bad.getMessage());
+    // Removed: named missing.
+    bytes[(int) b.offset() + 12] ^= (byte) 0xff;
+    Files.write(object, bytes);
+    assertEquals(Map.of(1, "LINE-B"), index.lines(b, new int[] { 1 }));
+    Files.delete(object);
+    IOException gone = assertThrows(IOException.class, () -> index.lines(b, new int[] { 1 }));
+    assertTrue(gone.getMessage().endsWith("batch-00001.wrap.gz is missing"), gone.getMessage());
+    // Lines are kept within a quarter of the cache's bound, counted in its bytes.
+    Map<?, ?> lines = (Map<?, ?>) index.cacheStats().get("lines");
+    assertEquals(250_000L, lines.get("max.bytes"));
+    assertEquals(1_000_000L, index.cacheStats().get("max.bytes"));
+  }
+
+  @Test
+  void aStoreThatCannotTellAVersionWithTheReadKeepsNoLine() throws IOException {
+    month("2026-05", S, E, true);
+    ArchiveStore plain = new ArchiveStore() {
+      private final LocalStore local = new LocalStore(root);
+
+      public List<String> months() throws IOException {
+        return local.months();
+      }
+
+      public byte[] get(String key, long maxBytes) throws IOException {
+        return local.get(key, maxBytes);
+      }
+
+      public byte[] range(String key, long offset, long length) throws IOException {
+        return local.range(key, offset, length);
+      }
+
+      public String version(String key) throws IOException {
+        return local.version(key);
+      }
+    };
+    CountingStore store = new CountingStore(plain);
+    ArchiveIndex index = new ArchiveIndex(store, 1_000_000);
+    ArchiveIndex.Part b = index.find(Set.of("c{k=b}"), S, E - 1).get("c{k=b}").parts().get(0);
+    index.lines(b, new int[] { 1 });
+    long ranges = (long) store.stats().get("ranges");
+    assertEquals(Map.of(1, "LINE-B"), index.lines(b, new int[] { 1 }));
+    assertEquals(ranges + 1, store.stats().get("ranges"), "read again, as S3 is (a HEAD would cost what the range read costs)");
+  }
+
+  @Test
   void theReadPathWarmsUpOnAMadeUpSeries() {
-    assertTrue(ArchiveFetch.warmUp());
+    assertTrue(ArchiveFetch.warmUp(2));
   }
 
   @Test

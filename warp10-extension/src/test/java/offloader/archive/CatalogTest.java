@@ -149,19 +149,86 @@ class CatalogTest {
   }
 
   @Test
-  void theStartReadsAheadTheCatalogsAndEachDatasetsNewestFooterAndFirstBlockOnly() throws IOException {
+  void theStartReadsAheadTheCatalogsEachDatasetsNewestFooterAndFirstBlockThenTheOtherFootersNewestFirst() throws IOException {
     ArchiveIndex index = fresh();
     assertEquals(-1, index.preloadMs(), "not run yet");
     index.preload();
     assertTrue(index.preloadMs() >= 0);
-    // HEAD and GET catalog.json, GET each of the 3 dataset catalogs, then per dataset its newest month's footer and first block.
-    assertEquals(counts(0, 1, 4, 3 * 2), counts(), store.stats().toString());
-    assertTrue(log.keys.stream().filter(k -> k.contains("/2026-")).allMatch(k -> k.contains("/2026-12/")), "only the newest months: " + log.keys);
-    // A query of December then reads its member alone (and the catalog's version).
+    // HEAD and GET catalog.json, GET each of the 3 dataset catalogs, per dataset its newest month's footer and
+    // first block, then the 33 other months' footers (they fit in half the cache).
+    assertEquals(counts(0, 1, 4, 3 * 2 + 33), counts(), store.stats().toString());
+    List<String> blocks = new ArrayList<>();
+    for (List<IndexFixture.Month> ms : months.values()) for (IndexFixture.Month m : ms) blocks.add("range " + m.indexKey());
+    assertEquals(new TreeSet<>(blocks), new TreeSet<>(log.keys.stream().filter(k -> k.startsWith("range")).toList()), "footers and blocks of indexes only");
+    assertTrue(log.keys.indexOf("range " + months.get("a").get(10).indexKey()) < log.keys.indexOf("range " + months.get("a").get(0).indexKey()),
+        "newest first: " + log.keys);
+    // A query of December then reads its member alone (and the catalog's version); a query of the year, per
+    // month the block (the footers are read) and the member.
     List<Long> before = counts();
     assertEquals(List.of(IndexFixture.line("c{k=a00000}", "2026-12")),
         lines(index, index.find(Set.of("c{k=a00000}"), IndexFixture.startUs("2026-12"), Y1 - 1).get("c{k=a00000}")));
     assertEquals(counts(before.get(0), before.get(1) + 1, before.get(2), before.get(3) + 1), counts(), store.stats().toString());
+    before = counts();
+    assertEquals(12, lines(index, index.find(Set.of("c{k=a00003}"), Y0, Y1 - 1).get("c{k=a00003}")).size());
+    assertEquals(counts(before.get(0), before.get(1) + 1, before.get(2), before.get(3) + 11 + 12), counts(), store.stats().toString());
+  }
+
+  @Test
+  void theStartsWarmQueriesTakeTheFirstSeriesOfTheLargestDatasetsBlocksAndRunAfterTheReadAhead() throws IOException {
+    ArchiveIndex index = fresh();
+    // g/a, g/b and g/o have as many blocks (1 of 10 series) each: the first, g/a, over its 12 months.
+    assertEquals(List.of(new ArchiveIndex.Sample("c{k=a00000}", Y0, Y1)), index.samples(5));
+    // g/w, of blocks of 3 series in November and December: the first series of each of its 4 blocks, over both months.
+    List<IndexFixture.Month> w = List.of(IndexFixture.month(root, "g", "w", "2026-11", series("w", "w"), 3),
+        IndexFixture.month(root, "g", "w", "2026-12", series("w", "w"), 3));
+    datasets.put("w", IndexFixture.datasetCatalog(root, w));
+    writeRoot();
+    long nov = IndexFixture.startUs("2026-11");
+    assertEquals(List.of(new ArchiveIndex.Sample("w{k=w00000}", nov, Y1), new ArchiveIndex.Sample("w{k=w00003}", nov, Y1),
+        new ArchiveIndex.Sample("w{k=w00006}", nov, Y1)), fresh().samples(3));
+    assertEquals(4, fresh().samples(5).size());
+    List<Long> seen = new ArrayList<>();
+    ArchiveIndex other = fresh();
+    other.preload(() -> seen.add(other.preloadMs()));
+    assertEquals(List.of(-1L), seen, "preload.ms is set once the warm query is over");
+    assertTrue(other.preloadMs() >= 0);
+    // No catalog: no sample.
+    Files.delete(root.resolve(ArchiveIndex.CATALOG));
+    assertEquals(List.of(), fresh().samples(5));
+  }
+
+  @Test
+  void theStartReadsAheadFootersWithinHalfTheIndexCacheOnly() throws IOException {
+    // Each footer is ~200 bytes as the cache counts it: a cache of 4 KiB (3 KiB for the index) keeps a few.
+    log = new KeyLog(new LocalStore(root));
+    store = new CountingStore(log);
+    ArchiveIndex index = new ArchiveIndex(store, 4096, Limits.DEFAULTS);
+    index.preload();
+    long footers = stat("ranges") - 3 * 2;
+    assertTrue(footers >= 0 && footers < 33, "fewer than every footer: " + footers);
+    assertTrue((long) index.cacheStats().get("bytes") <= 4096, index.cacheStats().toString());
+  }
+
+  @Test
+  void aSelectionReadsItsMonthsBlocksAheadOnThePoolAndSelectsAsWithoutIt() throws Exception {
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+    try {
+      List<Selection> c = List.of(new Selection("c", Map.of("k", "a00003"), Map.of()));
+      Map<String, ArchiveIndex.Hit> alone = fresh().select(c, Y0, Y1 - 1, () -> Set.of("c{k=a00003}"));
+      List<Long> without = counts();
+      Map<String, ArchiveIndex.Hit> pooled = fresh().select(c, Y0, Y1 - 1, () -> Set.of("c{k=a00003}"), pool);
+      assertEquals(alone, pooled);
+      assertEquals(without, counts(), "the same reads, each once");
+      // A damaged block: the read ahead fails, the selection reads it again and says so.
+      IndexFixture.Month may = months.get("a").get(4);
+      byte[] ix = Files.readAllBytes(root.resolve(may.indexKey()));
+      ix[3] ^= 1;
+      Files.write(root.resolve(may.indexKey()), ix);
+      IOException e = assertThrows(IOException.class, () -> fresh().select(c, Y0, Y1 - 1, () -> Set.of(), pool));
+      assertTrue(e.getMessage().startsWith(may.indexKey() + " block 0 does not match its SHA-256"), e.getMessage());
+    } finally {
+      pool.shutdownNow();
+    }
   }
 
   @Test
