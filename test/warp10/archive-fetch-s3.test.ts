@@ -48,7 +48,7 @@ describe('ARCHIVE.FETCH over an S3-compatible store (real s3rver, real Warp 10, 
     // The stack's Warp 10 is not used, but its presence says Java and the distribution are here.
     if (!warp10OrSkip(t)) return;
     const port = await freePort();
-    const w = await startStandalone({
+    const instance = {
       name: `warp10-s3fetch-${port}`,
       dataDir: tempDir('s3fetch-warp10'),
       port,
@@ -61,7 +61,8 @@ describe('ARCHIVE.FETCH over an S3-compatible store (real s3rver, real Warp 10, 
         'archive.fetch.s3.access.key.id': s3.accessKeyId,
         'archive.fetch.s3.secret.access.key': s3.secretAccessKey,
       },
-    });
+    };
+    let w = await startStandalone(instance);
     process.env.S3FETCH_READ = w.readToken;
     process.env.S3FETCH_WRITE = w.writeToken;
     process.env.S3FETCH_KEY_ID = s3.accessKeyId;
@@ -125,6 +126,7 @@ describe('ARCHIVE.FETCH over an S3-compatible store (real s3rver, real Warp 10, 
         (await exec(w.url, `${T} CAPADD ARCHIVE.STATS`)).stack?.[0] as {
           store: { listings: number; heads: number; gets: number; ranges: number };
           catalog: boolean;
+          'preload.ms': number;
         };
       const before = await stats();
       assert.deepEqual([before.catalog, before.store.listings], [true, 0]);
@@ -136,6 +138,26 @@ describe('ARCHIVE.FETCH over an S3-compatible store (real s3rver, real Warp 10, 
         'warm: one HEAD of catalog.json, no GET',
       );
       assert.ok(warm.store.ranges - before.store.ranges >= 1, 'and the series’ members');
+
+      // Restarted: the start reads ahead from the bucket (catalogs, footers, a few series read as queries
+      // would: no listing), then the first query reads back what FETCH gave.
+      await w.stop();
+      w = await startStandalone(instance);
+      let started = await stats();
+      for (const t0 = Date.now(); started['preload.ms'] < 0 && Date.now() - t0 < 60_000;) {
+        await new Promise((r) => setTimeout(r, 100));
+        started = await stats();
+      }
+      assert.ok(started['preload.ms'] >= 0, 'the read-ahead ends');
+      assert.equal(started.store.listings, 0);
+      assert.ok(
+        started.store.gets >= 2 && started.store.ranges >= 3,
+        `catalogs, the footer and block, members: ${JSON.stringify(started.store)}`,
+      );
+      assert.deepEqual(
+        await series(w.url, `${T} CAPADD ${queries.month} ARCHIVE.FETCH`),
+        beforeArchive.month,
+      );
 
       await rt.store.delete(batchObjectKey(ref, 2));
       const missing = await exec(w.url, `${T} CAPADD ${queries.month} ARCHIVE.FETCH`);
