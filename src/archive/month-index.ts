@@ -3,7 +3,7 @@
 // block's first and last selector, offset, length and SHA-256. A reader finds one series with a range read
 // of the footer (once), one of its block and one of its member, whatever the number of series and batches;
 // ARCHIVE.FETCH reads it instead of parsing every batch manifest of the month.
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { BatchManifest, MonthRange } from './manifest.ts';
 
@@ -71,8 +71,6 @@ interface Entry {
 }
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-/** UTF-16 code unit order, as Java's String.compareTo: the reader binary-searches the same order. */
-const byCodeUnits = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 /** The object's name within the month: the reader resolves it under the month's own prefix only. */
 const objectName = (key: string) => key.slice(key.lastIndexOf('/') + 1);
 
@@ -81,18 +79,32 @@ function addSeries(
   object: BatchManifest['object'],
   series: BatchManifest['series'],
 ): void {
+  // One Part a member (and one for the whole object): the blocks' part tables tell them apart by identity.
+  const name = objectName(object.key);
+  const memberParts = new Map<number, Part>();
+  let wholePart: Part | undefined;
   for (const s of series) {
     if (s.points === 0 || s.first === null || s.last === null) continue;
     const m = s.member !== undefined ? object.members?.[s.member] : undefined;
-    const part: Part = m
-      ? { object: objectName(object.key), offset: m.offset, bytes: m.bytes, sha256: m.sha256, whole: false }
-      : {
-          object: objectName(object.key),
-          offset: 0,
-          bytes: object.bytes,
-          sha256: object.sha256,
-          whole: true,
-        };
+    let part: Part;
+    if (m) {
+      part = memberParts.get(s.member!) ?? {
+        object: name,
+        offset: m.offset,
+        bytes: m.bytes,
+        sha256: m.sha256,
+        whole: false,
+      };
+      memberParts.set(s.member!, part);
+    } else {
+      part = wholePart ??= {
+        object: name,
+        offset: 0,
+        bytes: object.bytes,
+        sha256: object.sha256,
+        whole: true,
+      };
+    }
     let e = entries.get(s.selector);
     if (!e) {
       e = { selector: s.selector, refs: [] };
@@ -118,7 +130,9 @@ export function buildMonthIndex(
     addSeries(entries, m.object, m.series);
     for (const s of m.supplements ?? []) addSeries(entries, s.object, s.series);
   }
-  const sorted = [...entries.values()].sort((a, b) => byCodeUnits(a.selector, b.selector));
+  // UTF-16 code unit order, as Java's String.compareTo (the reader binary-searches it): sort()'s own
+  // order for strings, with no comparator called per pair.
+  const sorted = [...entries.keys()].sort().map((k) => entries.get(k)!);
 
   const chunks: Buffer[] = [];
   const blocks: FooterBlock[] = [];
@@ -126,7 +140,7 @@ export function buildMonthIndex(
   let i = 0;
   while (i < sorted.length) {
     // A block: its own table of the parts its series use, then a line a series.
-    const parts = new Map<string, number>();
+    const parts = new Map<Part, number>();
     const table: (string | number)[][] = [];
     const lines: string[] = [];
     const pairs = new Set<string>();
@@ -136,25 +150,24 @@ export function buildMonthIndex(
     const first = sorted[i]!.selector;
     while (i < sorted.length && (size < INDEX_BLOCK_BYTES || lines.length === 0)) {
       const e = sorted[i]!;
-      const refs = e.refs.map((r) => {
-        const id = `${r.part.object}\u0000${r.part.offset}`;
-        let n = parts.get(id);
+      let refs = '';
+      for (const r of e.refs) {
+        let n = parts.get(r.part);
         if (n === undefined) {
           n = table.length;
-          parts.set(id, n);
+          parts.set(r.part, n);
           table.push([r.part.object, r.part.offset, r.part.bytes, r.part.sha256, r.part.whole ? 1 : 0]);
         }
-        return `${n}:${r.points}:${r.first}:${r.last}${r.line === undefined ? '' : `:${r.line}`}`;
-      });
+        refs += `${refs === '' ? '' : ','}${n}:${r.points}:${r.first}:${r.last}${r.line === undefined ? '' : `:${r.line}`}`;
+      }
       // Owners and producers, aligned; empty when Warp 10 did not say (the reader then asks its FIND).
-      const who = owners?.get(e.selector) ?? [];
-      const line = [
-        e.selector,
-        who.map((w) => w[0]).join(','),
-        who.map((w) => w[1]).join(','),
-        e.attributes ? JSON.stringify(e.attributes) : '',
-        refs.join(','),
-      ].join('\t');
+      const who = owners?.get(e.selector);
+      const ownersOf =
+        who === undefined ? '' : who.length === 1 ? who[0]![0] : who.map((w) => w[0]).join(',');
+      const producersOf =
+        who === undefined ? '' : who.length === 1 ? who[0]![1] : who.map((w) => w[1]).join(',');
+      const attributes = e.attributes ? JSON.stringify(e.attributes) : '';
+      const line = `${e.selector}\t${ownersOf}\t${producersOf}\t${attributes}\t${refs}`;
       for (const pair of labelPairs(e.selector)) pairs.add(pair);
       for (const name of Object.keys(e.attributes ?? {})) attributeNames.add(name);
       lines.push(line);
@@ -251,7 +264,7 @@ export function labelPairs(selector: string): string[] {
 
 /** Bit positions of a pair: SHA-256's first two 32-bit words, double hashing (the extension does the same). */
 export function bloomPositions(pair: string, m: number, k = BLOOM_HASHES): number[] {
-  const d = createHash('sha256').update(pair, 'utf8').digest();
+  const d = hash('sha256', pair, 'buffer');
   const h1 = d.readUInt32BE(0);
   const h2 = (d.readUInt32BE(4) | 1) >>> 0;
   return Array.from({ length: k }, (_, i) => (h1 + i * h2) % m);
@@ -260,7 +273,16 @@ export function bloomPositions(pair: string, m: number, k = BLOOM_HASHES): numbe
 function bloom(pairs: Set<string>): Bloom {
   const m = Math.max(64, Math.ceil((pairs.size * BLOOM_BITS_PER_PAIR) / 8) * 8);
   const bits = Buffer.alloc(m / 8);
-  for (const p of pairs) for (const j of bloomPositions(p, m)) bits[j >> 3]! |= 1 << (j & 7);
+  for (const p of pairs) {
+    // bloomPositions' positions, without an array a pair (a month index sets millions).
+    const d = hash('sha256', p, 'buffer');
+    const h1 = d.readUInt32BE(0);
+    const h2 = (d.readUInt32BE(4) | 1) >>> 0;
+    for (let i = 0; i < BLOOM_HASHES; i++) {
+      const j = (h1 + i * h2) % m;
+      bits[j >> 3]! |= 1 << (j & 7);
+    }
+  }
   return { m, k: BLOOM_HASHES, bits: bits.toString('base64') };
 }
 
