@@ -394,6 +394,35 @@ describe('ARCHIVE.FETCH over a hostile store (real Warp 10, real Temporal)', () 
       }
     }));
 
+  test('cold tier: an index placing a series in a member that does not hold it — refused with the member named, not read as a series without points', (t) =>
+    hostile(t, async (c) => {
+      let moved = '';
+      tamperIndex(c, (table, lines) => {
+        assert.ok(table.length >= 2, 'the block uses two members or more');
+        const l = lines[0]!;
+        moved = l[0]!;
+        // Its first part becomes another member of the block's table (its line number kept: the picked
+        // line is not its series, then the member read line by line does not hold it either).
+        l[4] = l[4]!
+          .split(',')
+          .map((r, i) => {
+            if (i > 0) return r;
+            const f = r.split(':');
+            f[0] = String((Number(f[0]) + 1) % table.length);
+            return f.join(':');
+          })
+          .join(',');
+      });
+      await publishMonths(new LocalStore(c.store), [c.ref]);
+      const one = `{ 'token' ${c.T} 'selector' '${moved.replace(/'/g, '%27')}' 'start' ${S} 'end' ${E - 1} }`;
+      const r = await exec(c.w.url, `${c.T} CAPADD ${one} ARCHIVE.FETCH`);
+      assert.match(
+        r.error ?? '',
+        /cannot read the archive: \S+\/batch-\d{5}\.wrap\.gz member at byte \d+ holds no line of a series its index places there/,
+      );
+      noHost(c, r.error, 'a member without its series');
+    }));
+
   test('cold tier: a .nofetch read token (metadata only) — refused as FETCH refuses it', (t) =>
     hostile(t, async (c) => {
       const N = `'${nofetchReadToken(c.w.readToken)}'`;

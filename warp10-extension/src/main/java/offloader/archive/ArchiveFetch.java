@@ -349,6 +349,15 @@ public class ArchiveFetch extends NamedWarpScriptFunction implements WarpScriptS
       if (Thread.currentThread().isInterrupted()) throw new Failed(" was cancelled.");
       out.add(new Decoded(selector, clipped));
     }
+    // Every series the index places in this part must be there: one missing is an index at odds with its
+    // member, not a series without points (those the index does not list).
+    if (out.size() < wanted.size()) {
+      Set<String> found = new HashSet<>();
+      for (Decoded d : out) found.add(d.selector());
+      for (String w : wanted.keySet()) {
+        if (!found.contains(w)) throw new Failed(" cannot read the archive: " + ArchiveIndex.where(part) + " holds no line of a series its index places there");
+      }
+    }
     return out;
   }
 

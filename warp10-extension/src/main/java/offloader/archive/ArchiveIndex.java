@@ -1000,7 +1000,8 @@ public final class ArchiveIndex {
   /** A series' line of a member, and its object's version when it was read. */
   private record Line(String version, String text) {}
 
-  private static String where(Part part) {
+  /** A part as an error names it: its object relative to the archive, and the member's offset. */
+  static String where(Part part) {
     return part.object() + (part.whole() ? "" : " member at byte " + part.offset());
   }
 
