@@ -203,19 +203,29 @@ export async function benchColdYear(): Promise<void> {
     // The big class's first month: its index against its data, and what writing it costs (the owners
     // asked of Warp 10, the index built from the batch manifests, stored), against the month's archive.
     const ref0: MonthRef = { group: 'bench', dataset: big, month: months[0]! };
+    // As the commit does it: the owners asked while the batch manifests (read with or without an index)
+    // are; what the index adds is the wait for the owners after that, the build and the put.
     const m0 = await readJson(rt.store, monthManifestKey(ref0), MonthManifestSchema);
     if (!m0?.index) throw new Error(`${monthManifestKey(ref0)} names no index`);
+    const tAsk = performance.now();
+    const asked = seriesOwners(rt, { class: big, labels: {} }, { warn: (m) => console.error(m) });
     const manifests: BatchManifest[] = [];
-    for (const b of m0.batches)
-      manifests.push((await readJson(rt.store, batchManifestKey(ref0, b.batch), BatchManifestSchema))!);
+    // 16 at a time, as the commit reads them.
+    for (let i = 0; i < m0.batches.length; i += 16) {
+      const read = m0.batches
+        .slice(i, i + 16)
+        .map((b) => readJson(rt.store, batchManifestKey(ref0, b.batch), BatchManifestSchema));
+      for (const m of await Promise.all(read)) manifests.push(m!);
+    }
     const tIndex = performance.now();
-    const owners = await seriesOwners(rt, { class: big, labels: {} }, { warn: (m) => console.error(m) });
+    const owners = await asked;
+    const ownersMs = performance.now() - tAsk;
     const built = buildMonthIndex(manifests, m0.range, owners);
     await rt.store.put(`${monthPrefix(ref0)}index-bench.idx`, built.body);
     const indexMs = performance.now() - tIndex;
     await rt.store.delete(`${monthPrefix(ref0)}index-bench.idx`);
     console.log(
-      `  ${months[0]}'s index: ${(m0.index.bytes / 1048576).toFixed(2)} MiB for ${(m0.bytes / 1048576).toFixed(2)} MiB of data (${(m0.index.bytes / m0.bytes).toFixed(3)}x), ${m0.index.blocks} blocks; writing it (owners, build, put) ${(indexMs / 1000).toFixed(1)} s = ${((indexMs / monthMs[0]!) * 100).toFixed(1)} % of that month's archive (${(monthMs[0]! / 1000).toFixed(1)} s, every dataset)`,
+      `  ${months[0]}'s index: ${(m0.index.bytes / 1048576).toFixed(2)} MiB for ${(m0.bytes / 1048576).toFixed(2)} MiB of data (${(m0.index.bytes / m0.bytes).toFixed(3)}x), ${m0.index.blocks} blocks; writing it (the owners' answer awaited once the batch manifests are read — ${(ownersMs / 1000).toFixed(1)} s after they were asked —, the build, the put) ${(indexMs / 1000).toFixed(1)} s = ${((indexMs / monthMs[0]!) * 100).toFixed(1)} % of that month's archive (${(monthMs[0]! / 1000).toFixed(1)} s, every dataset)`,
     );
 
     // A fresh Warp 10: nothing of the archive in its heap.

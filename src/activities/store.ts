@@ -93,6 +93,10 @@ export function createStoreActivities(deps: {
       await refuseWhileErasing(store, input);
       const plan = await readPlanHead(store, input);
       if (!plan) throw nonRetryable('PlanMissing', `no plan at ${planKey(input)}`);
+      // Who owns each series (the index records it), asked of Warp 10 while the batch manifests are read:
+      // for a month of 1,000,000 series each takes seconds. Awaited below, where a failure counts.
+      const asked = deps.owners?.(plan.selector);
+      asked?.catch(() => {});
       // Batch manifests are read a few at a time: a month may hold thousands of batches.
       const manifests = await mapBounded(plan.batchCount, 16, (i) =>
         readJson(store, batchManifestKey(input, i + 1), BatchManifestSchema),
@@ -110,7 +114,7 @@ export function createStoreActivities(deps: {
       const { batches } = summary;
       const previous = await readJson(store, monthManifestKey(input), MonthManifestSchema);
       // The lookup index, written before the manifest that names it (content-named: a rerun writes the same).
-      const owners = await deps.owners?.(plan.selector);
+      const owners = await asked;
       const built = buildMonthIndex(manifests as BatchManifest[], plan.range, owners);
       const index = {
         key: monthIndexKey(monthPrefix(input), built.ref.sha256),
