@@ -109,9 +109,11 @@ public class ArchiveFetch extends NamedWarpScriptFunction implements WarpScriptS
       return wanted;
     };
 
+    // One time box for the call: the index blocks read ahead, then the parts.
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(index.limits().timeoutMs());
     Map<String, ArchiveIndex.Hit> hits;
     try {
-      hits = index.select(selections, start, end, hot, pool);
+      hits = index.select(selections, start, end, hot, pool, deadline);
     } catch (HotFindFailed f) {
       throw f.cause;
     } catch (IOException ioe) {
@@ -128,7 +130,7 @@ public class ArchiveFetch extends NamedWarpScriptFunction implements WarpScriptS
     // FETCH's limit, against what the index promises, before anything is read.
     AtomicLong fetched = (AtomicLong) stack.getAttribute(WarpScriptStack.ATTRIBUTE_FETCH_COUNT);
     long limit = (long) stack.getAttribute(WarpScriptStack.ATTRIBUTE_FETCH_LIMIT);
-    stack.push(read(hits, start, end, fetched, limit));
+    stack.push(read(hits, start, end, fetched, limit, deadline));
     return stack;
   }
 
@@ -136,7 +138,8 @@ public class ArchiveFetch extends NamedWarpScriptFunction implements WarpScriptS
    * The points of the hits in [start, end], each series merged over its parts, read within FETCH's limit
    * (counted in {@code fetched}): what the index promises first, then what is decoded.
    */
-  private List<Object> read(Map<String, ArchiveIndex.Hit> hits, long start, long end, AtomicLong fetched, long limit) throws WarpScriptException {
+  private List<Object> read(Map<String, ArchiveIndex.Hit> hits, long start, long end, AtomicLong fetched, long limit, long deadline)
+      throws WarpScriptException {
     long promised = 0;
     for (ArchiveIndex.Hit h : hits.values()) promised += h.points();
     if (fetched.get() + promised > limit) {
@@ -151,7 +154,7 @@ public class ArchiveFetch extends NamedWarpScriptFunction implements WarpScriptS
         byPart.computeIfAbsent(h.parts().get(i), k -> new HashMap<>()).put(h.selector(), h.lines().get(i));
       }
     }
-    List<List<Decoded>> decoded = readAll(byPart, start, end, fetched, limit);
+    List<List<Decoded>> decoded = readAll(byPart, start, end, fetched, limit, deadline);
     Map<String, GeoTimeSerie> out = new LinkedHashMap<>();
     Map<String, Integer> pieces = new LinkedHashMap<>();
     for (List<Decoded> part : decoded) {
@@ -192,17 +195,23 @@ public class ArchiveFetch extends NamedWarpScriptFunction implements WarpScriptS
     int read = 0;
     try {
       for (ArchiveIndex.Sample sample : index.samples(n)) {
-        Object[] parsed = PARSESELECTOR.parse(sample.selector());
-        @SuppressWarnings("unchecked")
-        Selection selection = new Selection(parsed[0].toString(), (Map<String, String>) parsed[1], Map.of());
-        Map<String, ArchiveIndex.Hit> hits = index.select(List.of(selection), sample.startUs(), sample.endUs() - 1, Set::of, pool);
-        if (!read(hits, sample.startUs(), sample.endUs() - 1, new AtomicLong(), Long.MAX_VALUE).isEmpty()) read++;
+        // Exactly that series (a footer is the store's word: no regex, no other series), within a cap.
+        Selection selection = Selection.exactly(sample.selector());
+        if (selection == null) continue;
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(index.limits().timeoutMs());
+        Map<String, ArchiveIndex.Hit> hits = index.select(List.of(selection), sample.startUs(), sample.endUs() - 1, Set::of, pool, deadline);
+        ArchiveIndex.Hit hit = hits.get(sample.selector());
+        if (hit == null) continue;
+        if (!read(Map.of(sample.selector(), hit), sample.startUs(), sample.endUs() - 1, new AtomicLong(), WARM_QUERY_POINTS, deadline).isEmpty()) read++;
       }
     } catch (Exception e) {
       // The first query meets it, and says what it is.
     }
     return read;
   }
+
+  /** What one of the start's warm queries may decode: a series, not a dataset. */
+  static final long WARM_QUERY_POINTS = 1_000_000;
 
   /** FIND's failure, carried out of the index's selection unchanged. */
   private static final class HotFindFailed extends java.io.UncheckedIOException {
@@ -254,11 +263,10 @@ public class ArchiveFetch extends NamedWarpScriptFunction implements WarpScriptS
    * count against fetch.limit as they come (the index's counts are the archive's word, not a bound); the
    * whole read is boxed in time; the first failure cancels the rest.
    */
-  List<List<Decoded>> readAll(Map<ArchiveIndex.Part, Map<String, Integer>> byPart, long start, long end, AtomicLong fetched, long limit)
-      throws WarpScriptException {
+  List<List<Decoded>> readAll(Map<ArchiveIndex.Part, Map<String, Integer>> byPart, long start, long end, AtomicLong fetched, long limit,
+      long deadline) throws WarpScriptException {
     AtomicLong decodedPoints = new AtomicLong(fetched.get());
     List<Future<List<Decoded>>> futures = new ArrayList<>(byPart.size());
-    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(index.limits().timeoutMs());
     try {
       for (Map.Entry<ArchiveIndex.Part, Map<String, Integer>> e : byPart.entrySet()) {
         futures.add(pool.submit(() -> decode(e.getKey(), e.getValue(), start, end, decodedPoints, limit)));
@@ -351,12 +359,10 @@ public class ArchiveFetch extends NamedWarpScriptFunction implements WarpScriptS
     }
     // Every series the index places in this part must be there: one missing is an index at odds with its
     // member, not a series without points (those the index does not list).
-    if (out.size() < wanted.size()) {
-      Set<String> found = new HashSet<>();
-      for (Decoded d : out) found.add(d.selector());
-      for (String w : wanted.keySet()) {
-        if (!found.contains(w)) throw new Failed(" cannot read the archive: " + ArchiveIndex.where(part) + " holds no line of a series its index places there");
-      }
+    Set<String> found = new HashSet<>();
+    for (Decoded d : out) found.add(d.selector());
+    if (!found.containsAll(wanted.keySet())) {
+      throw new Failed(" cannot read the archive: " + ArchiveIndex.where(part) + " holds no line of a series its index places there");
     }
     return out;
   }

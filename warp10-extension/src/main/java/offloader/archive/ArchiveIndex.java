@@ -151,8 +151,10 @@ public final class ArchiveIndex {
 
   public ArchiveIndex(ArchiveStore store, long cacheBytes, Limits limits) {
     this.store = store;
-    this.lineCache = new ByteCache(cacheBytes / 4);
-    this.cache = new ByteCache(cacheBytes - cacheBytes / 4);
+    // Lines are kept only where a read gives its object's version (the local store): S3 keeps the whole bound for the index.
+    long lines = store.versionsWithReads() ? cacheBytes / 4 : 0;
+    this.lineCache = new ByteCache(lines);
+    this.cache = new ByteCache(cacheBytes - lines);
     this.limits = limits;
   }
 
@@ -274,18 +276,20 @@ public final class ArchiveIndex {
    * before owners were, or without an index) is selected only when {@code hot} (FIND) gives it.
    */
   public Map<String, Hit> select(List<Selection> selections, long start, long end, HotFind hot) throws IOException {
-    return select(selections, start, end, hot, null);
+    return select(selections, start, end, hot, null, 0);
   }
 
   /**
    * {@link #select}, the footers and blocks of the window's months that the selections may need read ahead
-   * on {@code pool} (several months at once), then selected in order on the caller's thread as without it.
+   * on {@code pool} (several months at once, until {@code deadline}, a {@link System#nanoTime}), then
+   * selected in order on the caller's thread as without it.
    */
-  public Map<String, Hit> select(List<Selection> selections, long start, long end, HotFind hot, ExecutorService pool) throws IOException {
+  public Map<String, Hit> select(List<Selection> selections, long start, long end, HotFind hot, ExecutorService pool, long deadline)
+      throws IOException {
     Map<String, Hit> hits = new LinkedHashMap<>();
     List<Map.Entry<String, Head>> months = new ArrayList<>();
     eachMonth(start, end, (first, last) -> mayHoldClass(first, last, selections), (prefix, head) -> months.add(Map.entry(prefix, head)));
-    if (pool != null) readAhead(months, selections, pool);
+    if (pool != null) readAhead(months, selections, pool, deadline);
     // What FIND gives, asked at most once a call.
     final class Found {
       private Set<String> selectors;
@@ -327,19 +331,27 @@ public final class ArchiveIndex {
   }
 
   /**
-   * The footers and blocks {@link #select} will read, read into the cache on the pool, a month a task,
-   * within the read's time box. A failure here is left to the selection, which reads again and reports it.
+   * The footers and blocks {@link #select} will read, read into the cache on the pool until the deadline:
+   * at most as many tasks as the pool has threads, each a share of the months, so that a query over years
+   * does not queue a task a month ahead of other calls' reads. What is not done by then is cancelled; a
+   * failure here is left to the selection, which reads again and reports it.
    */
-  private void readAhead(List<Map.Entry<String, Head>> months, List<Selection> selections, ExecutorService pool) {
-    List<Future<?>> futures = new ArrayList<>();
-    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(limits.timeoutMs());
+  private void readAhead(List<Map.Entry<String, Head>> months, List<Selection> selections, ExecutorService pool, long deadline) {
+    List<Map.Entry<String, Head>> indexed = new ArrayList<>();
+    for (Map.Entry<String, Head> m : months) if (m.getValue().index() != null) indexed.add(m);
+    int tasks = Math.min(limits.threads(), indexed.size());
+    if (tasks < 2) return;
+    List<Future<?>> futures = new ArrayList<>(tasks);
     try {
-      for (Map.Entry<String, Head> m : months) {
-        IndexRef ix = m.getValue().index();
-        if (ix == null) continue;
+      for (int t = 0; t < tasks; t++) {
+        int first = t;
         futures.add(pool.submit(() -> {
-          Footer footer = footer(ix);
-          for (int b = 0; b < footer.first().length; b++) if (mayHold(footer, b, selections)) block(m.getKey(), ix, footer, b);
+          for (int i = first; i < indexed.size() && !Thread.currentThread().isInterrupted(); i += tasks) {
+            String prefix = indexed.get(i).getKey();
+            IndexRef ix = indexed.get(i).getValue().index();
+            Footer footer = footer(ix);
+            for (int b = 0; b < footer.first().length; b++) if (mayHold(footer, b, selections)) block(prefix, ix, footer, b);
+          }
           return null;
         }));
       }
@@ -348,6 +360,8 @@ public final class ArchiveIndex {
       Thread.currentThread().interrupt();
     } catch (ExecutionException | TimeoutException | RejectedExecutionException e) {
       // The selection reads what is missing, and says what is wrong.
+    } finally {
+      for (Future<?> f : futures) f.cancel(true);
     }
   }
 
@@ -974,8 +988,9 @@ public final class ArchiveIndex {
    */
   public Map<Integer, String> lines(Part part, int[] wanted) throws IOException {
     // A line read before, from the same member (object, offset, length and SHA-256 as the index names it
-    // now: what a read checks), while its object is the version it was read at: a rewritten, damaged or
-    // removed object is read again.
+    // now: what a read checks), while its object is the version it was read at: an object rewritten,
+    // changed or removed since is read again. A change that leaves size, mtime and inode as they were (bit
+    // rot under the file system) goes unseen while the line is kept: verify-archive reads every member.
     String base = "line:" + part.object() + "@" + part.offset() + "+" + part.length() + (part.whole() ? "w" : "") + "#" + part.sha256() + ":";
     Map<Integer, String> kept = new HashMap<>();
     String version = null;
@@ -1005,7 +1020,7 @@ public final class ArchiveIndex {
     return part.object() + (part.whole() ? "" : " member at byte " + part.offset());
   }
 
-  /** One part's bytes, read at their offset and checked against the index (at every read: never kept). */
+  /** One part's bytes, read at their offset and checked against the index (members are never kept; lines read from them may be: {@link #lines(Part, int[])}). */
   private byte[] bytes(Part part) throws IOException {
     if (!part.whole()) return versioned(part).bytes();
     byte[] bytes = store.get(part.object(), limits.maxReadBytes());

@@ -39,6 +39,11 @@ public interface ArchiveStore {
     return new Versioned(range(key, offset, length), null);
   }
 
+  /** Whether {@link #rangeVersioned} gives versions (what was read may then be kept between queries). */
+  default boolean versionsWithReads() {
+    return false;
+  }
+
   /** Segments of a key: no empty, {@code .} or {@code ..} one, nothing but printable ASCII. */
   Pattern SEGMENT = Pattern.compile("[A-Za-z0-9_\\-][A-Za-z0-9._\\-=@+,]*");
 

@@ -48,6 +48,11 @@ final class CountingStore implements ArchiveStore {
   }
 
   @Override
+  public boolean versionsWithReads() {
+    return store.versionsWithReads();
+  }
+
+  @Override
   public Versioned rangeVersioned(String key, long offset, long length) throws IOException {
     ranges.incrementAndGet();
     Versioned v = store.rangeVersioned(key, offset, length);

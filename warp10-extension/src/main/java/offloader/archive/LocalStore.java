@@ -121,6 +121,11 @@ public final class LocalStore implements ArchiveStore {
     }
   }
 
+  @Override
+  public boolean versionsWithReads() {
+    return true;
+  }
+
   /** A file's version costs a stat, no request: taken before the read, so a rewrite during it is seen at the next one. */
   @Override
   public Versioned rangeVersioned(String key, long offset, long length) throws IOException {

@@ -50,7 +50,8 @@ final class Selection {
     StringBuilder sb = new StringBuilder();
     boolean regexClass = cls.startsWith("~");
     String exactClass = regexClass ? null : (cls.startsWith("=") ? cls.substring(1) : cls);
-    sb.append(regexClass ? "~" + enc(cls.substring(1)) : enc(exactClass)).append('{');
+    // An exact class written '=class': a class named '~…' is that class, not a regex.
+    sb.append(regexClass ? "~" + enc(cls.substring(1)) : "=" + enc(exactClass)).append('{');
     boolean first = true;
     for (Map.Entry<String, String> e : all.entrySet()) {
       String v = e.getValue();
@@ -80,6 +81,24 @@ final class Selection {
       String selector = GTSHelper.buildSelector(m, false);
       low = selector.substring(0, selector.length() - 1); // enc(class){
       high = low.substring(0, low.length() - 1) + (char) ('{' + 1);
+    }
+  }
+
+  /**
+   * The selection of exactly the series {@code selector} names (as TOSELECTOR writes it: class and labels
+   * URL-encoded), every value exact (none read as a regex), no token restriction; null when it is not such
+   * a selector. Warp 10's exact selectors still match series with more labels: callers keep the one hit.
+   */
+  static Selection exactly(String selector) {
+    try {
+      int open = selector.indexOf('{');
+      if (open <= 0 || !selector.endsWith("}")) return null;
+      Metadata m = metadata(selector, null, null, null);
+      Map<String, String> labels = new LinkedHashMap<>();
+      for (Map.Entry<String, String> e : m.getLabels().entrySet()) labels.put(e.getKey(), "=" + e.getValue());
+      return new Selection("=" + m.getName(), labels, Map.of());
+    } catch (RuntimeException | UnsupportedEncodingException | WarpScriptException e) {
+      return null;
     }
   }
 

@@ -161,11 +161,25 @@ class ArchiveIndexTest {
     };
     CountingStore store = new CountingStore(plain);
     ArchiveIndex index = new ArchiveIndex(store, 1_000_000);
+    // Its whole cache bound goes to the index: no quarter held for lines it never keeps.
+    assertEquals(0L, ((Map<?, ?>) index.cacheStats().get("lines")).get("max.bytes"));
+    assertEquals(1_000_000L, index.cacheStats().get("max.bytes"));
     ArchiveIndex.Part b = index.find(Set.of("c{k=b}"), S, E - 1).get("c{k=b}").parts().get(0);
     index.lines(b, new int[] { 1 });
     long ranges = (long) store.stats().get("ranges");
     assertEquals(Map.of(1, "LINE-B"), index.lines(b, new int[] { 1 }));
     assertEquals(ranges + 1, store.stats().get("ranges"), "read again, as S3 is (a HEAD would cost what the range read costs)");
+  }
+
+  @Test
+  void theStartsWarmQueriesSelectExactlyTheSeriesAFooterNamesNeverARegex() throws Exception {
+    Selection s = Selection.exactly("c{k=~a.*,z=%2C}");
+    io.warp10.continuum.store.thrift.data.Metadata literal = Selection.metadata("c{k=~a.*,z=%2C}", "o", "p", null);
+    io.warp10.continuum.store.thrift.data.Metadata other = Selection.metadata("c{k=abc,z=%2C}", "o", "p", null);
+    assertTrue(s.matches(literal));
+    assertFalse(s.matches(other), "~a.* is a value, not a regex");
+    assertFalse(Selection.exactly("~.*{}").matches(other), "a class named ~.* is that class, not every class");
+    assertEquals(null, Selection.exactly("no selector"));
   }
 
   @Test

@@ -216,7 +216,7 @@ class CatalogTest {
       List<Selection> c = List.of(new Selection("c", Map.of("k", "a00003"), Map.of()));
       Map<String, ArchiveIndex.Hit> alone = fresh().select(c, Y0, Y1 - 1, () -> Set.of("c{k=a00003}"));
       List<Long> without = counts();
-      Map<String, ArchiveIndex.Hit> pooled = fresh().select(c, Y0, Y1 - 1, () -> Set.of("c{k=a00003}"), pool);
+      Map<String, ArchiveIndex.Hit> pooled = fresh().select(c, Y0, Y1 - 1, () -> Set.of("c{k=a00003}"), pool, System.nanoTime() + 60_000_000_000L);
       assertEquals(alone, pooled);
       assertEquals(without, counts(), "the same reads, each once");
       // A damaged block: the read ahead fails, the selection reads it again and says so.
@@ -224,7 +224,7 @@ class CatalogTest {
       byte[] ix = Files.readAllBytes(root.resolve(may.indexKey()));
       ix[3] ^= 1;
       Files.write(root.resolve(may.indexKey()), ix);
-      IOException e = assertThrows(IOException.class, () -> fresh().select(c, Y0, Y1 - 1, () -> Set.of(), pool));
+      IOException e = assertThrows(IOException.class, () -> fresh().select(c, Y0, Y1 - 1, () -> Set.of(), pool, System.nanoTime() + 60_000_000_000L));
       assertTrue(e.getMessage().startsWith(may.indexKey() + " block 0 does not match its SHA-256"), e.getMessage());
     } finally {
       pool.shutdownNow();
