@@ -262,19 +262,11 @@ export function labelPairs(selector: string): string[] {
   return body === '' ? [] : body.split(',');
 }
 
-/** Bit positions of a pair: SHA-256's first two 32-bit words, double hashing (the extension does the same). */
-export function bloomPositions(pair: string, m: number, k = BLOOM_HASHES): number[] {
-  const d = hash('sha256', pair, 'buffer');
-  const h1 = d.readUInt32BE(0);
-  const h2 = (d.readUInt32BE(4) | 1) >>> 0;
-  return Array.from({ length: k }, (_, i) => (h1 + i * h2) % m);
-}
-
 function bloom(pairs: Set<string>): Bloom {
   const m = Math.max(64, Math.ceil((pairs.size * BLOOM_BITS_PER_PAIR) / 8) * 8);
   const bits = Buffer.alloc(m / 8);
   for (const p of pairs) {
-    // bloomPositions' positions, without an array a pair (a month index sets millions).
+    // Its bits: SHA-256's first two 32-bit words, double hashing (the extension computes the same).
     const d = hash('sha256', p, 'buffer');
     const h1 = d.readUInt32BE(0);
     const h2 = (d.readUInt32BE(4) | 1) >>> 0;

@@ -1022,7 +1022,8 @@ public final class ArchiveIndex {
 
   /** One part's bytes, read at their offset and checked against the index (members are never kept; lines read from them may be: {@link #lines(Part, int[])}). */
   private byte[] bytes(Part part) throws IOException {
-    if (!part.whole()) return versioned(part).bytes();
+    // A whole member read (line by line) keeps nothing: no version is needed.
+    if (!part.whole()) return checkedPart(part, store.range(part.object(), part.offset(), part.length()));
     byte[] bytes = store.get(part.object(), limits.maxReadBytes());
     if (bytes == null) throw new IOException(part.object() + " is missing");
     return checkedPart(part, bytes);
