@@ -1,6 +1,7 @@
 // The JSON documents the archive writes. Parsed back with zod so a damaged or foreign file is reported,
 // not trusted.
 import { z } from 'zod';
+import { INDEX_FORMATS } from './month-index.ts';
 
 export const RangeSchema = z.object({
   timezone: z.string(),
@@ -222,7 +223,7 @@ export const MonthManifestSchema = z.object({
   /** The month's lookup index (src/archive/month-index.ts); absent in months committed before it. */
   index: z
     .object({
-      format: z.literal('warp10-offloader/index@1'),
+      format: z.enum(INDEX_FORMATS),
       key: z.string(),
       bytes: z.number().int().positive(),
       sha256: z.string(),

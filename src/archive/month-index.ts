@@ -7,7 +7,12 @@ import { createHash, hash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { BatchManifest, MonthRange } from './manifest.ts';
 
-export const INDEX_FORMAT = 'warp10-offloader/index@1';
+/**
+ * Index formats: @2 lists the month's parts once, in its footer; @1 (read, no longer written) began each
+ * block with a table of the parts its series use, which repeated most of them in every block of a wide month.
+ */
+export const INDEX_FORMAT = 'warp10-offloader/index@2';
+export const INDEX_FORMATS = ['warp10-offloader/index@1', INDEX_FORMAT] as const;
 /** Text of a block before gzip: a lookup decompresses one block, about 1,000 series of UUID labels. */
 export const INDEX_BLOCK_BYTES = 64 * 1024;
 
@@ -26,7 +31,7 @@ export interface FooterBlock {
 
 /** Where a month's index object is, as manifest.json records it. */
 export interface MonthIndexRef {
-  format: typeof INDEX_FORMAT;
+  format: (typeof INDEX_FORMATS)[number];
   key: string;
   bytes: number;
   sha256: string;
@@ -79,7 +84,7 @@ function addSeries(
   object: BatchManifest['object'],
   series: BatchManifest['series'],
 ): void {
-  // One Part a member (and one for the whole object): the blocks' part tables tell them apart by identity.
+  // One Part a member (and one for the whole object): the month's part table tells them apart by identity.
   const name = objectName(object.key);
   const memberParts = new Map<number, Part>();
   let wholePart: Part | undefined;
@@ -136,12 +141,13 @@ export function buildMonthIndex(
 
   const chunks: Buffer[] = [];
   const blocks: FooterBlock[] = [];
+  // The month's parts, numbered in the order blocks first use them; the footer lists them once.
+  const parts = new Map<Part, number>();
+  const table: (string | number)[][] = [];
   let offset = 0;
   let i = 0;
   while (i < sorted.length) {
-    // A block: its own table of the parts its series use, then a line a series.
-    const parts = new Map<Part, number>();
-    const table: (string | number)[][] = [];
+    // A block: a line a series.
     const lines: string[] = [];
     const pairs = new Set<string>();
     // A label selector matches an attribute of its name too: the filter, of labels only, cannot speak for those.
@@ -174,7 +180,7 @@ export function buildMonthIndex(
       size += line.length + 1;
       i++;
     }
-    const text = `${JSON.stringify(table)}\n${lines.join('\n')}\n`;
+    const text = `${lines.join('\n')}\n`;
     const gz = gzipSync(text);
     blocks.push({
       first,
@@ -194,6 +200,7 @@ export function buildMonthIndex(
       format: INDEX_FORMAT,
       range: { startUs: range.startUs, endUs: range.endUs },
       series: sorted.length,
+      parts: table,
       blocks,
     }),
   );
@@ -212,6 +219,28 @@ export function buildMonthIndex(
 }
 
 /**
+ * Each block's series lines and the parts they number, of either format (@1: a table heading each block;
+ * @2: one table in the footer). Each block is checked against its SHA-256.
+ */
+function indexBlocks(
+  body: Buffer,
+  footer: { offset: number; bytes: number },
+): { parts: unknown[][]; lines: string[] }[] {
+  const f = JSON.parse(gunzipSync(body.subarray(footer.offset, footer.offset + footer.bytes)).toString()) as {
+    parts?: unknown[][];
+    blocks: { offset: number; bytes: number; sha256: string }[];
+  };
+  return f.blocks.map((blk, i) => {
+    const raw = body.subarray(blk.offset, blk.offset + blk.bytes);
+    if (sha256(raw) !== blk.sha256) throw new Error(`index block ${i} fails its SHA-256`);
+    const lines = gunzipSync(raw).toString().trimEnd().split('\n');
+    if (f.parts) return { parts: f.parts, lines };
+    const [table, ...rest] = lines;
+    return { parts: JSON.parse(table!) as unknown[][], lines: rest };
+  });
+}
+
+/**
  * The owners and producers a stored index records, by selector. The body is checked against its reference
  * (size, SHA-256, the footer's and each block's), so that nothing damaged or foreign is believed.
  */
@@ -222,14 +251,8 @@ export function indexOwners(
   if (body.length !== ref.bytes || sha256(body) !== ref.sha256) {
     throw new Error(`the index is ${body.length} bytes with another SHA-256 than manifest.json says`);
   }
-  const f = JSON.parse(
-    gunzipSync(body.subarray(ref.footer.offset, ref.footer.offset + ref.footer.bytes)).toString(),
-  ) as { blocks: { offset: number; bytes: number; sha256: string }[] };
   const out: SeriesOwners = new Map();
-  for (const [i, blk] of f.blocks.entries()) {
-    const raw = body.subarray(blk.offset, blk.offset + blk.bytes);
-    if (sha256(raw) !== blk.sha256) throw new Error(`index block ${i} fails its SHA-256`);
-    const [, ...lines] = gunzipSync(raw).toString().trimEnd().split('\n');
+  for (const { lines } of indexBlocks(body, ref.footer)) {
     for (const l of lines) {
       const [selector, owners, producers] = l.split('\t');
       if (!selector || !owners) continue;
@@ -297,15 +320,8 @@ export function compareMonthIndex(
     return [`is ${body.length} bytes with another SHA-256 than manifest.json says (${ref.bytes} bytes)`];
   }
   const lines = (b: Buffer, footer: { offset: number; bytes: number }): string[] => {
-    const f = JSON.parse(gunzipSync(b.subarray(footer.offset, footer.offset + footer.bytes)).toString()) as {
-      blocks: { offset: number; bytes: number; sha256: string }[];
-    };
     const out: string[] = [];
-    for (const [i, blk] of f.blocks.entries()) {
-      const raw = b.subarray(blk.offset, blk.offset + blk.bytes);
-      if (sha256(raw) !== blk.sha256) throw new Error(`block ${i} fails its SHA-256`);
-      const [table, ...rest] = gunzipSync(raw).toString().trimEnd().split('\n');
-      const parts = JSON.parse(table!) as unknown[][];
+    for (const { parts, lines: rest } of indexBlocks(b, footer)) {
       for (const l of rest) {
         const [selector, , , attributes, refs] = l.split('\t');
         // Parts by value, not by their number in the block's table.

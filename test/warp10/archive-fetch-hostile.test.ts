@@ -42,8 +42,8 @@ interface IndexRef {
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 /**
- * Rewrites a month's index object (docs/ARCHIVE-LAYOUT.md) with `mutate` applied to its first block's part
- * table and lines, with consistent hashes in its footer and manifest.json: only what a writer to the store
+ * Rewrites a month's index object (docs/ARCHIVE-LAYOUT.md) with `mutate` applied to its footer's part
+ * table and its first block's lines, with consistent hashes in its footer and manifest.json: only what a writer to the store
  * could do, checked by nothing but the extension's own limits.
  */
 function rewriteIndex(
@@ -56,6 +56,7 @@ function rewriteIndex(
   const month = JSON.parse(monthText) as { index: IndexRef };
   const fo = month.index.footer;
   const footer = JSON.parse(gunzipSync(body.subarray(fo.offset, fo.offset + fo.bytes)).toString()) as {
+    parts: unknown[][];
     blocks: { offset: number; bytes: number; sha256: string }[];
   };
   const chunks: Buffer[] = [];
@@ -63,11 +64,13 @@ function rewriteIndex(
   for (const [i, b] of footer.blocks.entries()) {
     let raw = body.subarray(b.offset, b.offset + b.bytes);
     if (i === 0) {
-      const [table, ...lines] = gunzipSync(raw).toString().trimEnd().split('\n');
-      const t = JSON.parse(table!) as unknown[][];
-      const l = lines.map((x) => x.split('\t'));
-      mutate(t, l);
-      raw = gzipSync(`${JSON.stringify(t)}\n${l.map((x) => x.join('\t')).join('\n')}\n`);
+      const l = gunzipSync(raw)
+        .toString()
+        .trimEnd()
+        .split('\n')
+        .map((x) => x.split('\t'));
+      mutate(footer.parts, l);
+      raw = gzipSync(`${l.map((x) => x.join('\t')).join('\n')}\n`);
     }
     Object.assign(b, { offset, bytes: raw.length, sha256: sha(raw) });
     chunks.push(raw);
@@ -248,7 +251,7 @@ describe('ARCHIVE.FETCH over a hostile store (real Warp 10, real Temporal)', () 
           table[0]![0] = name;
         });
         const r = await archiveFetch(c);
-        assert.match(r.error ?? '', /block 0 names an object which is not one of the month's objects/, name);
+        assert.match(r.error ?? '', /footer names an object which is not one of the month's objects/, name);
         noHost(c, r.error, name);
       }
     }));

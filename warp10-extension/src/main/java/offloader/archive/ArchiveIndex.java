@@ -77,9 +77,12 @@ public final class ArchiveIndex {
   /** Where a month's index object is, and its footer. */
   private record IndexRef(String key, long footerOffset, long footerBytes, String footerSha) {}
 
-  /** An index footer: its blocks' first and last selectors, offsets, lengths and SHA-256, in order. */
+  /**
+   * An index footer: its blocks' first and last selectors, offsets, lengths and SHA-256, in order; and the month's parts, which
+   * the blocks' entries number (null in format @1, whose blocks each begin with their own table).
+   */
   private record Footer(String[] first, String[] last, long[] offset, long[] bytes, String[] sha, byte[][] bloom, int[] bloomM, int[] bloomK,
-      List<Set<String>> attributes) {}
+      List<Set<String>> attributes, Part[] parts) {}
 
   /** An index block: its part table and its series, sorted by selector. */
   private record Block(Part[] parts, String[] selectors, String[] owners, String[] producers, String[] attributes, String[] refs) {}
@@ -125,7 +128,9 @@ public final class ArchiveIndex {
 
   static final String CATALOG_FORMAT = "warp10-offloader/catalog@1";
   static final String DATASET_CATALOG_FORMAT = "warp10-offloader/dataset-catalog@1";
-  static final String INDEX_FORMAT = "warp10-offloader/index@1";
+  /** Index formats read: @2 lists the month's parts once, in its footer; @1 began each block with a table of them. */
+  static final String INDEX_FORMAT_1 = "warp10-offloader/index@1";
+  static final String INDEX_FORMAT = "warp10-offloader/index@2";
 
   /** A dataset catalog, relative to its dataset's prefix: named by the first 16 hex of its SHA-256. */
   static final Pattern DATASET_CATALOG = Pattern.compile("catalog-([0-9a-f]{16})\\.json");
@@ -721,7 +726,9 @@ public final class ArchiveIndex {
       String last = null;
       if (m.get("index") != null) {
         Map<String, Object> ix = map(m.get("index"));
-        if (!INDEX_FORMAT.equals(ix.get("format"))) throw new IOException(key + ": month " + name + " names an index which is not of the format " + INDEX_FORMAT);
+        if (!INDEX_FORMAT.equals(ix.get("format")) && !INDEX_FORMAT_1.equals(ix.get("format"))) {
+          throw new IOException(key + ": month " + name + " names an index which is not of the format " + INDEX_FORMAT + " or " + INDEX_FORMAT_1);
+        }
         String ixKey = str(ix.get("key"));
         if (!ixKey.startsWith(prefix) || !INDEX.matcher(ixKey.substring(prefix.length())).matches()) {
           throw new IOException(key + ": month " + name + " names an index object which is not one of the month's (index-<16 hex>.idx)");
@@ -780,11 +787,20 @@ public final class ArchiveIndex {
     if (cache.get(cacheKey) instanceof Footer f) return f;
     byte[] gz = checked(ix.key(), ix.footerOffset(), ix.footerBytes(), ix.footerSha(), "footer");
     Map<String, Object> doc = parse(ix.key() + " footer", Bounded.gunzip(gz, limits.maxInflatedBytes(), ix.key() + " footer"));
+    Part[] parts = null;
+    long size = 128;
+    if (INDEX_FORMAT.equals(doc.get("format"))) {
+      // The month's objects: resolved under the month's own prefix, as the index object's key has it.
+      String prefix = ix.key().substring(0, ix.key().lastIndexOf('/') + 1);
+      parts = parts(ix.key() + " footer", prefix, list(doc.get("parts")));
+      size += 160L * parts.length;
+    } else if (!INDEX_FORMAT_1.equals(doc.get("format"))) {
+      throw new IOException(ix.key() + " footer is not of the format " + INDEX_FORMAT + " or " + INDEX_FORMAT_1);
+    }
     List<Object> blocks = list(doc.get("blocks"));
     int n = blocks.size();
     Footer f = new Footer(new String[n], new String[n], new long[n], new long[n], new String[n], new byte[n][], new int[n], new int[n],
-        new ArrayList<>(n));
-    long size = 128;
+        new ArrayList<>(n), parts);
     for (int i = 0; i < n; i++) {
       Map<String, Object> b = map(blocks.get(i));
       f.first()[i] = str(b.get("first"));
@@ -825,19 +841,13 @@ public final class ArchiveIndex {
     if (cache.get(cacheKey) instanceof Block block) return block;
     byte[] gz = checked(ix.key(), f.offset()[b], f.bytes()[b], f.sha()[b], "block " + b);
     String text = new String(Bounded.gunzip(gz, limits.maxInflatedBytes(), ix.key() + " block " + b), StandardCharsets.UTF_8);
-    int nl = text.indexOf('\n');
-    if (nl < 0) throw new IOException(ix.key() + " block " + b + " has no part table");
-    Object t = parseValue(ix.key() + " block " + b, text.substring(0, nl));
-    List<Object> table = list(t);
-    Part[] parts = new Part[table.size()];
-    for (int i = 0; i < parts.length; i++) {
-      List<Object> row = list(table.get(i));
-      if (row.size() != 5) throw new IOException(ix.key() + " block " + b + ": a part is not [object, offset, bytes, sha256, whole]");
-      String name = str(row.get(0));
-      if (!OBJECT.matcher(name).matches()) throw new IOException(ix.key() + " block " + b + " names an object which is not one of the month's objects");
-      boolean whole = num(row.get(4)) == 1;
-      parts[i] = new Part(prefix + name, num(row.get(1)), num(row.get(2)), sha(row.get(3)), whole);
-      ArchiveStore.checkRange(parts[i].object(), parts[i].offset(), parts[i].length(), limits.maxReadBytes());
+    Part[] parts = f.parts();
+    int nl = -1;
+    if (parts == null) {
+      // Format @1: the block's own part table, its first line.
+      nl = text.indexOf('\n');
+      if (nl < 0) throw new IOException(ix.key() + " block " + b + " has no part table");
+      parts = parts(ix.key() + " block " + b, prefix, list(parseValue(ix.key() + " block " + b, text.substring(0, nl))));
     }
     List<String> selectors = new ArrayList<>();
     List<String> owners = new ArrayList<>();
@@ -867,8 +877,23 @@ public final class ArchiveIndex {
     }
     Block block = new Block(parts, selectors.toArray(new String[0]), owners.toArray(new String[0]), producers.toArray(new String[0]),
         attributes.toArray(new String[0]), refs.toArray(new String[0]));
-    cache.put(cacheKey, block, 2L * text.length() + 64L * selectors.size() + 128L * parts.length);
+    cache.put(cacheKey, block, 2L * text.length() + 64L * selectors.size() + (parts == f.parts() ? 0 : 160L * parts.length));
     return block;
+  }
+
+  /** A part table, {@code [[object, offset, bytes, sha256, whole], …]}: each object one of the month's, under its prefix. */
+  private Part[] parts(String where, String prefix, List<Object> table) throws IOException {
+    Part[] parts = new Part[table.size()];
+    for (int i = 0; i < parts.length; i++) {
+      List<Object> row = list(table.get(i));
+      if (row.size() != 5) throw new IOException(where + ": a part is not [object, offset, bytes, sha256, whole]");
+      String name = str(row.get(0));
+      if (!OBJECT.matcher(name).matches()) throw new IOException(where + " names an object which is not one of the month's objects");
+      boolean whole = num(row.get(4)) == 1;
+      parts[i] = new Part(prefix + name, num(row.get(1)), num(row.get(2)), sha(row.get(3)), whole);
+      ArchiveStore.checkRange(parts[i].object(), parts[i].offset(), parts[i].length(), limits.maxReadBytes());
+    }
+    return parts;
   }
 
   /** A series' entries of an index block: {@code part:points:first:last[:line],...}, export first. */

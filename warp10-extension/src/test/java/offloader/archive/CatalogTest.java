@@ -336,6 +336,39 @@ class CatalogTest {
   }
 
   @Test
+  void monthsIndexedInEitherFormatReadAlikeAndAFooterPartOutsideTheMonthIsRefused() throws IOException {
+    // g/v: 2026-05 indexed as before (@1: a part table heading each block), 2026-06 as now (@2: the parts in the footer).
+    List<IndexFixture.Month> v = List.of(IndexFixture.month(root, "g", "v", "2026-05", series("v", "v"), 3, ArchiveIndex.INDEX_FORMAT_1),
+        IndexFixture.month(root, "g", "v", "2026-06", series("v", "v"), 3, ArchiveIndex.INDEX_FORMAT));
+    datasets.put("v", IndexFixture.datasetCatalog(root, v));
+    writeRoot();
+    ArchiveIndex index = fresh();
+    for (String sel : List.of("v{k=v00000}", "v{k=v00004}", "v{k=v00009}")) {
+      assertEquals(List.of(IndexFixture.line(sel, "2026-05"), IndexFixture.line(sel, "2026-06")), lines(index, index.find(Set.of(sel), MAY, Y1 - 1).get(sel)),
+          sel);
+    }
+    // The @2 footer naming a file outside the month: refused when the footer is read, before any part is.
+    IndexFixture.Month june = v.get(1);
+    Path ix = root.resolve(june.indexKey());
+    byte[] body = Files.readAllBytes(ix);
+    String footer = new String(new java.util.zip.GZIPInputStream(new java.io.ByteArrayInputStream(body, (int) june.footerOffset(),
+        (int) june.footerBytes())).readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertTrue(footer.contains("\"parts\":[[\"batch-00001.wrap.gz\""), footer);
+    byte[] bad = IndexFixture.gzip(footer.replaceFirst("batch-00001\\.wrap\\.gz", "../../../../etc/passwd"));
+    byte[] tampered = java.util.Arrays.copyOf(body, (int) june.footerOffset() + bad.length);
+    System.arraycopy(bad, 0, tampered, (int) june.footerOffset(), bad.length);
+    Files.write(ix, tampered);
+    String entry = june.entry().replace("\"bytes\":" + june.footerBytes() + ",\"sha256\":\"" + june.footerSha() + "\"",
+        "\"bytes\":" + bad.length + ",\"sha256\":\"" + ArchiveIndex.sha256(bad) + "\"");
+    datasets.put("v", IndexFixture.datasetCatalog(root, "g", "v", List.of(v.get(0).entry(), entry), "2026-05", "2026-06", "v{k=v00000}",
+        "v{k=v00009}"));
+    writeRoot();
+    IOException e = assertThrows(IOException.class, () -> fresh().find(Set.of("v{k=v00004}"), MAY, Y1 - 1));
+    assertTrue(e.getMessage().contains("footer names an object which is not one of the month's objects"), e.getMessage());
+    assertFalse(log.keys.stream().anyMatch(k -> k.contains("passwd")), log.keys.toString());
+  }
+
+  @Test
   void withoutACatalogTheStoreIsListedAsBefore() throws IOException {
     IndexFixture.month(root, "g", "new", "2026-05", series("c", "a"), 10);
     ArchiveIndex index = fresh();

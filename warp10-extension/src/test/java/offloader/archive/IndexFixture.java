@@ -24,12 +24,12 @@ final class IndexFixture {
 
   /** What a dataset catalog says of an indexed month. */
   record Month(String group, String dataset, String name, String prefix, long startUs, long endUs, String indexKey, long indexBytes,
-      String indexSha, long footerOffset, long footerBytes, String footerSha, int series, int blocks, String first, String last) {
+      String indexSha, long footerOffset, long footerBytes, String footerSha, int series, int blocks, String first, String last, String format) {
 
     /** This month's entry of a dataset catalog (its index key replaced by {@code indexKey} when not null). */
     String entry(String otherIndexKey) {
       return "{\"month\":\"" + name + "\",\"range\":{\"startUs\":" + startUs + ",\"endUs\":" + endUs + "},\"revision\":1,\"series\":" + series
-          + ",\"points\":" + series + ",\"index\":{\"format\":\"warp10-offloader/index@1\",\"key\":\"" + (otherIndexKey == null ? indexKey : otherIndexKey)
+          + ",\"points\":" + series + ",\"index\":{\"format\":\"" + format + "\",\"key\":\"" + (otherIndexKey == null ? indexKey : otherIndexKey)
           + "\",\"bytes\":" + indexBytes + ",\"sha256\":\"" + indexSha + "\",\"footer\":{\"offset\":" + footerOffset + ",\"bytes\":" + footerBytes
           + ",\"sha256\":\"" + footerSha + "\"},\"series\":" + series + ",\"blocks\":" + blocks + ",\"owners\":true,\"first\":\"" + first
           + "\",\"last\":\"" + last + "\"}}";
@@ -81,6 +81,12 @@ final class IndexFixture {
    * series (one point, at the month's first microsecond + 1), and an index of blocks of {@code perBlock} series.
    */
   static Month month(Path root, String group, String dataset, String name, List<String> selectors, int perBlock) throws IOException {
+    return month(root, group, dataset, name, selectors, perBlock, ArchiveIndex.INDEX_FORMAT);
+  }
+
+  /** {@link #month} in an index format: @2 (its parts in the footer) or @1 (a part table heading each block). */
+  static Month month(Path root, String group, String dataset, String name, List<String> selectors, int perBlock, String format) throws IOException {
+    boolean v1 = format.equals(ArchiveIndex.INDEX_FORMAT_1);
     String prefix = group + "/" + dataset + "/" + name + "/";
     long start = startUs(name);
     long end = endUs(name);
@@ -97,6 +103,7 @@ final class IndexFixture {
     ByteArrayOutputStream idx = new ByteArrayOutputStream();
     List<String> blocks = new ArrayList<>();
     List<String> sels = new ArrayList<>(members.keySet());
+    StringBuilder monthParts = new StringBuilder("[");
     for (int b = 0; b < sels.size(); b += perBlock) {
       List<String> chunk = sels.subList(b, Math.min(sels.size(), b + perBlock));
       StringBuilder table = new StringBuilder("[");
@@ -104,28 +111,31 @@ final class IndexFixture {
       for (int i = 0; i < chunk.size(); i++) {
         long[] m = members.get(chunk.get(i));
         byte[] bytes = Arrays.copyOfRange(obj, (int) m[0], (int) (m[0] + m[1]));
-        table.append(i == 0 ? "" : ",").append("[\"batch-00001.wrap.gz\",").append(m[0]).append(',').append(m[1]).append(",\"")
-            .append(ArchiveIndex.sha256(bytes)).append("\",0]");
+        String part = "[\"batch-00001.wrap.gz\"," + m[0] + ',' + m[1] + ",\"" + ArchiveIndex.sha256(bytes) + "\",0]";
+        table.append(i == 0 ? "" : ",").append(part);
+        monthParts.append(b + i == 0 ? "" : ",").append(part);
+        int n = v1 ? i : b + i;
         // Half the entries with their line in the member (indexes written before lines have none).
-        lines.append(chunk.get(i)).append("\t\t\t\t").append(i).append(":1:").append(start + 1).append(':').append(start + 1)
+        lines.append(chunk.get(i)).append("\t\t\t\t").append(n).append(":1:").append(start + 1).append(':').append(start + 1)
             .append(i % 2 == 0 ? ":0" : "").append('\n');
       }
-      byte[] gz = gzip(table.append("]\n").append(lines).toString());
+      byte[] gz = gzip(v1 ? table.append("]\n").append(lines).toString() : lines.toString());
       blocks.add("{\"first\":\"" + chunk.get(0) + "\",\"last\":\"" + chunk.get(chunk.size() - 1) + "\",\"offset\":" + idx.size() + ",\"bytes\":"
           + gz.length + ",\"sha256\":\"" + ArchiveIndex.sha256(gz) + "\",\"series\":" + chunk.size() + "}");
       idx.write(gz);
     }
-    byte[] footer = gzip("{\"format\":\"warp10-offloader/index@1\",\"series\":" + sels.size() + ",\"blocks\":[" + String.join(",", blocks) + "]}");
+    byte[] footer = gzip("{\"format\":\"" + format + "\",\"series\":" + sels.size() + (v1 ? "" : ",\"parts\":" + monthParts + "]")
+        + ",\"blocks\":[" + String.join(",", blocks) + "]}");
     long footerOffset = idx.size();
     idx.write(footer);
     byte[] index = idx.toByteArray();
     String key = prefix + "index-" + ArchiveIndex.sha256(index).substring(0, 16) + ".idx";
     Files.write(root.resolve(key), index);
     Files.writeString(dir.resolve("manifest.json"), "{\"range\":{\"startUs\":" + start + ",\"endUs\":" + end + "},\"batches\":[{\"batch\":1}],"
-        + "\"index\":{\"format\":\"warp10-offloader/index@1\",\"key\":\"" + key + "\",\"footer\":{\"offset\":" + footerOffset + ",\"bytes\":"
+        + "\"index\":{\"format\":\"" + format + "\",\"key\":\"" + key + "\",\"footer\":{\"offset\":" + footerOffset + ",\"bytes\":"
         + footer.length + ",\"sha256\":\"" + ArchiveIndex.sha256(footer) + "\"}}}");
     return new Month(group, dataset, name, prefix, start, end, key, index.length, ArchiveIndex.sha256(index), footerOffset, footer.length,
-        ArchiveIndex.sha256(footer), sels.size(), blocks.size(), sels.get(0), sels.get(sels.size() - 1));
+        ArchiveIndex.sha256(footer), sels.size(), blocks.size(), sels.get(0), sels.get(sels.size() - 1), format);
   }
 
   /** A dataset catalog of these month entries (JSON), written at its content-named key. */
