@@ -3,12 +3,13 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import type { BatchManifest, MonthRange } from '../../src/archive/manifest.ts';
 import {
   INDEX_BLOCK_BYTES,
   buildMonthIndex,
   compareMonthIndex,
+  indexOwners,
   monthIndexKey,
   type FooterBlock,
 } from '../../src/archive/month-index.ts';
@@ -176,6 +177,71 @@ describe('month index encoding', () => {
       blocks.flatMap((b) => b.lines.flatMap((l) => l[4]!.split(',').map((r) => r.split(':')[0]))),
     );
     assert.deepEqual([...used].sort(), ['0', '1', '2', '3']);
+  });
+
+  test('an index of format @1 (a part table heading each block) reads as the same index: verify finds nothing to report, owners read alike', () => {
+    const all = [
+      batch(1, [
+        { selector: 'c{k=a}', points: 1, first: S, last: S, member: 0, line: 0 },
+        { selector: 'c{k=b}', points: 2, first: S, last: S + 1, member: 1, line: 0 },
+      ]),
+      batch(2, [{ selector: 'c{k=c}', points: 1, first: S + 5, last: S + 5, member: 1, line: 3 }]),
+    ];
+    const owners = new Map([
+      ['c{k=a}', [['o1', 'p1']] as [string, string][]],
+      [
+        'c{k=b}',
+        [
+          ['o1', 'p1'],
+          ['o2', 'p2'],
+        ] as [string, string][],
+      ],
+      ['c{k=c}', [['o2', 'p2']] as [string, string][]],
+    ]);
+    const v2 = buildMonthIndex(all, range, owners);
+    // The same index written as @1: each block's own table of the parts it uses, numbered in it.
+    const { f, blocks } = read(v2.body, v2.ref.footer);
+    const chunks: Buffer[] = [];
+    let offset = 0;
+    const v1Blocks = blocks.map(({ lines }, i) => {
+      const table: unknown[][] = [];
+      const local = new Map<string, number>();
+      const text = lines.map((l) => {
+        const refs = l[4]!.split(',').map((r) => {
+          const [p, ...rest] = r.split(':');
+          const part = f.parts[Number(p)]!;
+          const k = JSON.stringify(part);
+          if (!local.has(k)) local.set(k, table.push(part) - 1);
+          return [local.get(k), ...rest].join(':');
+        });
+        return [...l.slice(0, 4), refs.join(',')].join('\t');
+      });
+      const gz = gzipSync(`${JSON.stringify(table)}\n${text.join('\n')}\n`);
+      const b = { ...f.blocks[i]!, offset, bytes: gz.length, sha256: sha(gz) };
+      chunks.push(gz);
+      offset += gz.length;
+      return b;
+    });
+    const { parts: _parts, ...rest } = f;
+    const footer = gzipSync(
+      JSON.stringify({ ...rest, format: 'warp10-offloader/index@1', blocks: v1Blocks }),
+    );
+    const body = Buffer.concat([...chunks, footer]);
+    const ref = {
+      bytes: body.length,
+      sha256: sha(body),
+      footer: { offset, bytes: footer.length, sha256: sha(footer) },
+    };
+    assert.notEqual(ref.sha256, v2.ref.sha256);
+    assert.deepEqual(compareMonthIndex(body, ref, all, range), []);
+    assert.deepEqual(indexOwners(body, ref), indexOwners(v2.body, v2.ref));
+    assert.deepEqual(indexOwners(body, ref), owners);
+    // And a difference is still seen through @1's tables: one series' tick changed.
+    const other = [
+      all[0]!,
+      batch(2, [{ selector: 'c{k=c}', points: 1, first: S + 6, last: S + 6, member: 1, line: 3 }]),
+    ];
+    assert.equal(compareMonthIndex(body, ref, other, range).length, 2);
   });
 
   test('compareMonthIndex: an index made from other manifests is named for what it lacks or adds; a damaged one for its hashes', () => {
