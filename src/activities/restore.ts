@@ -6,7 +6,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { cancellationSignal, heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { gzipLines } from '../archive/lines.ts';
+import { LineTooLongError, gzipLines } from '../archive/lines.ts';
 import { WrapDecodeError, type Long64 } from '../archive/wrap-decode.ts';
 import { ConfigError } from '../config/load.ts';
 import { SecretError } from '../config/secrets.ts';
@@ -248,7 +248,7 @@ export function createRestoreActivities(deps: {
       } catch (err) {
         const zlib =
           typeof (err as { code?: unknown }).code === 'string' && /^Z_/.test((err as { code: string }).code);
-        if (err instanceof WrapDecodeError || zlib) {
+        if (err instanceof WrapDecodeError || err instanceof LineTooLongError || zlib) {
           throw corrupt(o.key, `is corrupt: line ${lines + 1} does not decode (${(err as Error).message})`);
         }
         throw err;

@@ -8,7 +8,7 @@ import { CATALOG_KEY } from './catalog.ts';
 import { createHash } from 'node:crypto';
 import { NotFoundError, type ArchiveStore } from '../store/types.ts';
 import { hashingMembers } from './integrity.ts';
-import { gzipLines } from './lines.ts';
+import { LineTooLongError, gzipLines } from './lines.ts';
 import {
   BATCH_OBJECT_NAME,
   batchManifestKey,
@@ -255,8 +255,13 @@ export async function auditMonth(store: ArchiveStore, ref: MonthRef): Promise<Mo
           problem(objectKey, 'missing');
           return;
         }
-        // zlib's own errors (Z_DATA_ERROR, Z_BUF_ERROR...): the object is damaged; anything else is ours.
-        if (!String((err as NodeJS.ErrnoException).code).startsWith('Z_')) throw err;
+        // zlib's own errors (Z_DATA_ERROR, Z_BUF_ERROR...) and a line without end: the object is damaged;
+        // anything else is ours.
+        if (
+          !(err instanceof LineTooLongError) &&
+          !String((err as NodeJS.ErrnoException).code).startsWith('Z_')
+        )
+          throw err;
         readable = false;
         problem(objectKey, `is not readable gzip after line ${lines}: ${(err as Error).message}`);
       }

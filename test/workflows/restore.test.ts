@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { batchManifestKey, batchObjectKey, type MonthRef } from '../../src/archive/layout.ts';
+import { MAX_LINE_BYTES } from '../../src/archive/lines.ts';
 import type { LocalStore } from '../../src/store/local.ts';
 import { buildRuntime } from '../../src/worker/runtime.ts';
 import { restoreCommand, type RestoreResult } from '../../src/workflows/restore.ts';
@@ -374,6 +375,20 @@ describe('restore workflow (real Temporal, real Warp 10)', () => {
       const f = failure(run);
       assert.equal(f.type, 'ArchiveCorrupt');
       assert.ok(f.message.includes(key) && f.message.includes('does not decode'), f.message);
+      assert.deepEqual(await dumpFull(w, cls, S, E - 1), [], 'nothing written, from any batch');
+
+      // A gzip bomb vouched for the same way: 257 MiB without a line end in ~260 KiB. Refused at the line
+      // bound (MAX_LINE_BYTES), not held until the worker fails.
+      const bomb = gzipSync(Buffer.alloc(MAX_LINE_BYTES + 1024 * 1024, 0x41), { level: 9 });
+      writeFileSync(file, bomb);
+      m.object.sha256 = createHash('sha256').update(bomb).digest('hex');
+      m.object.bytes = bomb.length;
+      writeFileSync(mfile, JSON.stringify(m));
+      const [bombed] = await restoreRuns(env, rt, [ref]);
+      const fb = failure(bombed);
+      assert.equal(fb.type, 'ArchiveCorrupt');
+      assert.match(fb.message, /line 1 gunzips to more than 268435456 bytes before its end/);
+      assert.ok(fb.message.includes(key), fb.message);
       assert.deepEqual(await dumpFull(w, cls, S, E - 1), [], 'nothing written, from any batch');
     } finally {
       await rt.close();
