@@ -5,6 +5,7 @@
 // ARCHIVE.FETCH reads it instead of parsing every batch manifest of the month.
 import { createHash, hash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { MAX_TEXT_BYTES } from '../store/common.ts';
 import type { BatchManifest, MonthRange } from './manifest.ts';
 
 /**
@@ -218,26 +219,64 @@ export function buildMonthIndex(
   };
 }
 
+/** A stored index's footer or block, inflated within MAX_TEXT_BYTES: what the store gives is untrusted. */
+function inflate(gz: Buffer, what: string): string {
+  try {
+    return gunzipSync(gz, { maxOutputLength: MAX_TEXT_BYTES }).toString();
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new Error(`${what} gunzips to more than ${MAX_TEXT_BYTES} bytes`);
+    }
+    throw err;
+  }
+}
+
 /**
- * Each block's series lines and the parts they number, of either format (@1: a table heading each block;
- * @2: one table in the footer). Each block is checked against its SHA-256.
+ * Each block's series lines and the parts they number, one block at a time, of the format the footer says
+ * (@1: a table heading each block; @2: one table in the footer). Each block is checked against its SHA-256,
+ * lies after the one before it and before the footer (none read twice), and inflates within MAX_TEXT_BYTES.
  */
-function indexBlocks(
+function* indexBlocks(
   body: Buffer,
   footer: { offset: number; bytes: number },
-): { parts: unknown[][]; lines: string[] }[] {
-  const f = JSON.parse(gunzipSync(body.subarray(footer.offset, footer.offset + footer.bytes)).toString()) as {
-    parts?: unknown[][];
-    blocks: { offset: number; bytes: number; sha256: string }[];
+): Generator<{ parts: unknown[]; lines: string[] }> {
+  const f = JSON.parse(inflate(body.subarray(footer.offset, footer.offset + footer.bytes), 'the footer')) as {
+    format?: unknown;
+    parts?: unknown;
+    blocks?: unknown;
   };
-  return f.blocks.map((blk, i) => {
-    const raw = body.subarray(blk.offset, blk.offset + blk.bytes);
+  const v2 = f.format === INDEX_FORMAT;
+  if (!v2 && f.format !== INDEX_FORMATS[0])
+    throw new Error('the footer is not of an index format this reads');
+  if (v2 !== Array.isArray(f.parts))
+    throw new Error(`the footer of format ${String(f.format)} lists parts or not`);
+  if (!Array.isArray(f.blocks)) throw new Error('the footer lists no blocks');
+  let end = 0;
+  for (const [i, blk] of (f.blocks as { offset: number; bytes: number; sha256: string }[]).entries()) {
+    if (
+      !Number.isSafeInteger(blk.offset) ||
+      !Number.isSafeInteger(blk.bytes) ||
+      blk.offset < end ||
+      blk.bytes <= 0 ||
+      blk.offset + blk.bytes > footer.offset
+    ) {
+      throw new Error(
+        `index block ${i} is not where a block can be (after block ${i - 1}, before the footer)`,
+      );
+    }
+    end = blk.offset + blk.bytes;
+    const raw = body.subarray(blk.offset, end);
     if (sha256(raw) !== blk.sha256) throw new Error(`index block ${i} fails its SHA-256`);
-    const lines = gunzipSync(raw).toString().trimEnd().split('\n');
-    if (f.parts) return { parts: f.parts, lines };
+    const lines = inflate(raw, `index block ${i}`).trimEnd().split('\n');
+    if (v2) {
+      yield { parts: f.parts as unknown[], lines };
+      continue;
+    }
     const [table, ...rest] = lines;
-    return { parts: JSON.parse(table!) as unknown[][], lines: rest };
-  });
+    const parts = JSON.parse(table!) as unknown;
+    if (!Array.isArray(parts)) throw new Error(`index block ${i} has no part table`);
+    yield { parts, lines: rest };
+  }
 }
 
 /**
@@ -319,7 +358,7 @@ export function compareMonthIndex(
   if (body.length !== ref.bytes || sha256(body) !== ref.sha256) {
     return [`is ${body.length} bytes with another SHA-256 than manifest.json says (${ref.bytes} bytes)`];
   }
-  const lines = (b: Buffer, footer: { offset: number; bytes: number }): string[] => {
+  const lines = (b: Buffer, footer: { offset: number; bytes: number }, max = Infinity): string[] => {
     const out: string[] = [];
     for (const { parts, lines: rest } of indexBlocks(b, footer)) {
       for (const l of rest) {
@@ -327,21 +366,26 @@ export function compareMonthIndex(
         // Parts by value, not by their number in the block's table.
         const resolved = refs!.split(',').map((r) => {
           const [p, ...counts] = r.split(':');
-          return `${JSON.stringify(parts[Number(p)])}:${counts.join(':')}`;
+          // A number the table does not hold resolves to nothing, and so differs from what the manifests say.
+          const part = /^\d+$/.test(p!) ? (parts[Number(p)] ?? null) : null;
+          return `${JSON.stringify(part)}:${counts.join(':')}`;
         });
         out.push(`${selector}\t${attributes}\t${resolved.join(',')}`);
+        // A stored index is untrusted: past what the manifests hold it is not held whole to be compared.
+        if (out.length > max) throw new Error(`it holds more than ${max} series entries`);
       }
     }
     return out;
   };
+  const fresh = buildMonthIndex(manifests, range);
+  const expected = lines(fresh.body, fresh.ref.footer);
   let stored: string[];
   try {
-    stored = lines(body, ref.footer);
+    // Room to name what it adds; an index of far more entries than its manifests is cut short.
+    stored = lines(body, ref.footer, 2 * expected.length + 1000);
   } catch (err) {
     return [`is not readable: ${(err as Error).message}`];
   }
-  const fresh = buildMonthIndex(manifests, range);
-  const expected = lines(fresh.body, fresh.ref.footer);
   const problems: string[] = [];
   const have = new Set(stored);
   const want = new Set(expected);

@@ -244,6 +244,49 @@ describe('month index encoding', () => {
     assert.equal(compareMonthIndex(body, ref, other, range).length, 2);
   });
 
+  test('a stored index is read as untrusted: its footer names its format and parts, a block is read once, a part number is a number', () => {
+    const all = [
+      batch(1, [
+        { selector: 'c{k=a}', points: 1, first: S, last: S, member: 0 },
+        { selector: 'c{k=b}', points: 1, first: S, last: S, member: 1 },
+      ]),
+    ];
+    const good = buildMonthIndex(all, range);
+    const { f } = read(good.body, good.ref.footer);
+    const blocksEnd = good.ref.footer.offset;
+    // The same blocks under another footer, hashes kept consistent: only what a writer to the store could do.
+    const withFooter = (footer: object, blocks = good.body.subarray(0, blocksEnd)) => {
+      const gz = gzipSync(JSON.stringify(footer));
+      const body = Buffer.concat([blocks, gz]);
+      const ref = {
+        bytes: body.length,
+        sha256: sha(body),
+        footer: { offset: blocks.length, bytes: gz.length, sha256: sha(gz) },
+      };
+      return compareMonthIndex(body, ref, all, range);
+    };
+    assert.deepEqual(withFooter(f), []);
+    const { parts: _dropped, ...noParts } = f;
+    assert.deepEqual(withFooter(noParts), [
+      'is not readable: the footer of format warp10-offloader/index@2 lists parts or not',
+    ]);
+    assert.deepEqual(withFooter({ ...f, format: 'warp10-offloader/index@9' }), [
+      'is not readable: the footer is not of an index format this reads',
+    ]);
+    assert.deepEqual(withFooter({ ...f, blocks: [f.blocks[0], f.blocks[0]] }), [
+      'is not readable: index block 1 is not where a block can be (after block 0, before the footer)',
+    ]);
+    // A part numbered '' (Number('') is 0) or past the table: the entry differs from the manifests.
+    const [blk] = f.blocks;
+    const text = gunzipSync(good.body.subarray(blk!.offset, blk!.offset + blk!.bytes))
+      .toString()
+      .replace(/\t0:/g, '\t:');
+    const gz = gzipSync(text);
+    const problems = withFooter({ ...f, blocks: [{ ...blk!, bytes: gz.length, sha256: sha(gz) }] }, gz);
+    assert.equal(problems.length, 2, problems.join('; '));
+    assert.match(problems[0]!, /^lacks 1 series entr\(ies\)/);
+  });
+
   test('compareMonthIndex: an index made from other manifests is named for what it lacks or adds; a damaged one for its hashes', () => {
     const all = [
       batch(1, [

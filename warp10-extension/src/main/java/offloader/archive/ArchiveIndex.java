@@ -75,7 +75,7 @@ public final class ArchiveIndex {
   private record Head(String version, long startUs, long endUs, IndexRef index, List<Long> batches) {}
 
   /** Where a month's index object is, and its footer. */
-  private record IndexRef(String key, long footerOffset, long footerBytes, String footerSha) {}
+  private record IndexRef(String key, String format, long footerOffset, long footerBytes, String footerSha) {}
 
   /**
    * An index footer: its blocks' first and last selectors, offsets, lengths and SHA-256, in order; and the month's parts, which
@@ -84,8 +84,15 @@ public final class ArchiveIndex {
   private record Footer(String[] first, String[] last, long[] offset, long[] bytes, String[] sha, byte[][] bloom, int[] bloomM, int[] bloomK,
       List<Set<String>> attributes, Part[] parts) {}
 
-  /** An index block: its part table and its series, sorted by selector. */
-  private record Block(Part[] parts, String[] selectors, String[] owners, String[] producers, String[] attributes, String[] refs) {}
+  /**
+   * An index block: the parts its series use and its series, sorted by selector. {@code partIds}: in format @2, the footer's
+   * numbers of {@code parts}, ascending (the block keeps only the parts it uses, not the month's table); null in @1.
+   */
+  private record Block(Part[] parts, int[] partIds, String[] selectors, String[] owners, String[] producers, String[] attributes,
+      String[] refs) {}
+
+  /** What the cache counts for a part: its record, its object's key and its SHA-256 as strings. */
+  private static final long PART_BYTES = 320;
 
   /** The root catalog as read at its version: its datasets, in its order. */
   private record Catalog(String version, List<CatalogDataset> datasets) {}
@@ -506,7 +513,7 @@ public final class ArchiveIndex {
         throw new IOException(key + " names an index object which is not one of the month's (index-<16 hex>.idx)");
       }
       Map<String, Object> footer = map(ix.get("footer"));
-      index = new IndexRef(ixKey, num(footer.get("offset")), num(footer.get("bytes")), sha(footer.get("sha256")));
+      index = new IndexRef(ixKey, indexFormat(key, ix.get("format")), num(footer.get("offset")), num(footer.get("bytes")), sha(footer.get("sha256")));
       ArchiveStore.checkRange(ixKey, index.footerOffset(), index.footerBytes(), Math.min(limits.maxReadBytes(), limits.maxManifestBytes()));
     } else {
       for (Object b : list(manifest.get("batches"))) batches.add(num(map(b).get("batch")));
@@ -520,8 +527,8 @@ public final class ArchiveIndex {
    * What a query after a restart reads first, read ahead (at start, off the request path): the root
    * catalog, each dataset catalog, the footer and first block of each dataset's newest month (so that the
    * index's reading code is loaded before the first query), then the other months' footers, newest first,
-   * while they take no more than half the index's cache (a footer is small: its blocks' first and last
-   * selectors and filters, a few KiB for a month of 20,000 series). A failure is left to the first query,
+   * while they take no more than half the index's cache (a footer holds its blocks' first and last selectors
+   * and filters, and the month's parts: small next to its blocks). A failure is left to the first query,
    * which reads them again and says what is wrong.
    */
   public void preload() {
@@ -726,15 +733,13 @@ public final class ArchiveIndex {
       String last = null;
       if (m.get("index") != null) {
         Map<String, Object> ix = map(m.get("index"));
-        if (!INDEX_FORMAT.equals(ix.get("format")) && !INDEX_FORMAT_1.equals(ix.get("format"))) {
-          throw new IOException(key + ": month " + name + " names an index which is not of the format " + INDEX_FORMAT + " or " + INDEX_FORMAT_1);
-        }
         String ixKey = str(ix.get("key"));
         if (!ixKey.startsWith(prefix) || !INDEX.matcher(ixKey.substring(prefix.length())).matches()) {
           throw new IOException(key + ": month " + name + " names an index object which is not one of the month's (index-<16 hex>.idx)");
         }
         Map<String, Object> footer = map(ix.get("footer"));
-        index = new IndexRef(ixKey, num(footer.get("offset")), num(footer.get("bytes")), sha(footer.get("sha256")));
+        index = new IndexRef(ixKey, indexFormat(key, ix.get("format")), num(footer.get("offset")), num(footer.get("bytes")),
+            sha(footer.get("sha256")));
         ArchiveStore.checkRange(ixKey, index.footerOffset(), index.footerBytes(), Math.min(limits.maxReadBytes(), limits.maxManifestBytes()));
         if (ix.get("first") != null || ix.get("last") != null) {
           first = str(ix.get("first"));
@@ -789,13 +794,16 @@ public final class ArchiveIndex {
     Map<String, Object> doc = parse(ix.key() + " footer", Bounded.gunzip(gz, limits.maxInflatedBytes(), ix.key() + " footer"));
     Part[] parts = null;
     long size = 128;
-    if (INDEX_FORMAT.equals(doc.get("format"))) {
+    // The footer's format is the one its reference names: @2 lists the month's parts, @1 lists none.
+    if (!ix.format().equals(doc.get("format"))) throw new IOException(ix.key() + " footer is not of the format its reference names");
+    if (INDEX_FORMAT.equals(ix.format())) {
+      if (!(doc.get("parts") instanceof List<?> table)) throw new IOException(ix.key() + " footer lists no parts");
       // The month's objects: resolved under the month's own prefix, as the index object's key has it.
       String prefix = ix.key().substring(0, ix.key().lastIndexOf('/') + 1);
-      parts = parts(ix.key() + " footer", prefix, list(doc.get("parts")));
-      size += 160L * parts.length;
-    } else if (!INDEX_FORMAT_1.equals(doc.get("format"))) {
-      throw new IOException(ix.key() + " footer is not of the format " + INDEX_FORMAT + " or " + INDEX_FORMAT_1);
+      parts = parts(ix.key() + " footer", prefix, list(table));
+      size += PART_BYTES * parts.length;
+    } else if (doc.get("parts") != null) {
+      throw new IOException(ix.key() + " footer of format " + INDEX_FORMAT_1 + " lists parts");
     }
     List<Object> blocks = list(doc.get("blocks"));
     int n = blocks.size();
@@ -842,6 +850,7 @@ public final class ArchiveIndex {
     byte[] gz = checked(ix.key(), f.offset()[b], f.bytes()[b], f.sha()[b], "block " + b);
     String text = new String(Bounded.gunzip(gz, limits.maxInflatedBytes(), ix.key() + " block " + b), StandardCharsets.UTF_8);
     Part[] parts = f.parts();
+    int[] partIds = null;
     int nl = -1;
     if (parts == null) {
       // Format @1: the block's own part table, its first line.
@@ -875,10 +884,42 @@ public final class ArchiveIndex {
       }
       pos = eol + 1;
     }
-    Block block = new Block(parts, selectors.toArray(new String[0]), owners.toArray(new String[0]), producers.toArray(new String[0]),
+    if (f.parts() != null) {
+      // Only the parts this block's series use, so that a cached block holds no month's table (the footer's, counted there).
+      partIds = usedParts(ix.key() + " block " + b, refs, f.parts().length);
+      Part[] used = new Part[partIds.length];
+      for (int i = 0; i < used.length; i++) used[i] = f.parts()[partIds[i]];
+      parts = used;
+    }
+    Block block = new Block(parts, partIds, selectors.toArray(new String[0]), owners.toArray(new String[0]), producers.toArray(new String[0]),
         attributes.toArray(new String[0]), refs.toArray(new String[0]));
-    cache.put(cacheKey, block, 2L * text.length() + 64L * selectors.size() + (parts == f.parts() ? 0 : 160L * parts.length));
+    cache.put(cacheKey, block, 2L * text.length() + 64L * selectors.size() + PART_BYTES * parts.length);
     return block;
+  }
+
+  /** The footer's numbers of the parts a block's entries name, ascending, each in [0, count). */
+  private static int[] usedParts(String where, List<String> refs, int count) throws IOException {
+    java.util.BitSet used = new java.util.BitSet();
+    for (String r : refs) {
+      for (String ref : r.split(",")) {
+        int colon = ref.indexOf(':');
+        int p;
+        try {
+          p = Integer.parseInt(colon < 0 ? ref : ref.substring(0, colon));
+        } catch (NumberFormatException e) {
+          p = -1;
+        }
+        if (p < 0 || p >= count) throw new IOException(where + ": an index entry names a part the footer does not list");
+        used.set(p);
+      }
+    }
+    return used.stream().toArray();
+  }
+
+  /** The format of an index its manifest or catalog names: one this extension reads. */
+  private static String indexFormat(String key, Object format) throws IOException {
+    if (INDEX_FORMAT.equals(format) || INDEX_FORMAT_1.equals(format)) return (String) format;
+    throw new IOException(key + " names an index which is not of the format " + INDEX_FORMAT + " or " + INDEX_FORMAT_1);
   }
 
   /** A part table, {@code [[object, offset, bytes, sha256, whole], …]}: each object one of the month's, under its prefix. */
@@ -904,6 +945,8 @@ public final class ArchiveIndex {
       try {
         if (f.length != 4 && f.length != 5) throw new NumberFormatException();
         int p = Integer.parseInt(f[0]);
+        // In @2 the entry numbers the footer's parts: the block holds those it uses, ascending.
+        if (block.partIds() != null) p = java.util.Arrays.binarySearch(block.partIds(), p);
         if (p < 0 || p >= block.parts().length) throw new NumberFormatException();
         int line = f.length == 5 ? Integer.parseInt(f[4]) : -1;
         if (f.length == 5 && (line < 0 || block.parts()[p].whole())) throw new NumberFormatException();

@@ -349,23 +349,39 @@ class CatalogTest {
     }
     // The @2 footer naming a file outside the month: refused when the footer is read, before any part is.
     IndexFixture.Month june = v.get(1);
-    Path ix = root.resolve(june.indexKey());
-    byte[] body = Files.readAllBytes(ix);
+    byte[] body = Files.readAllBytes(root.resolve(june.indexKey()));
     String footer = new String(new java.util.zip.GZIPInputStream(new java.io.ByteArrayInputStream(body, (int) june.footerOffset(),
         (int) june.footerBytes())).readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
     assertTrue(footer.contains("\"parts\":[[\"batch-00001.wrap.gz\""), footer);
-    byte[] bad = IndexFixture.gzip(footer.replaceFirst("batch-00001\\.wrap\\.gz", "../../../../etc/passwd"));
+    IOException e = withFooter(v, body, footer.replaceFirst("batch-00001\\.wrap\\.gz", "../../../../etc/passwd"), ArchiveIndex.INDEX_FORMAT);
+    assertTrue(e.getMessage().contains("footer names an object which is not one of the month's objects"), e.getMessage());
+    assertFalse(log.keys.stream().anyMatch(k -> k.contains("passwd")), log.keys.toString());
+    // An @2 footer without its parts; one whose reference says @1; entries naming a part the footer does not list.
+    e = withFooter(v, body, footer.replaceFirst("\"parts\":\\[", "\"nothing\":["), ArchiveIndex.INDEX_FORMAT);
+    assertTrue(e.getMessage().endsWith("footer lists no parts"), e.getMessage());
+    e = withFooter(v, body, footer, ArchiveIndex.INDEX_FORMAT_1);
+    assertTrue(e.getMessage().endsWith("footer is not of the format its reference names"), e.getMessage());
+    e = withFooter(v, body, footer.replaceFirst(",\\[[^]]*\\]\\],\"blocks\"", "],\"blocks\""), ArchiveIndex.INDEX_FORMAT, "v{k=v00009}");
+    assertTrue(e.getMessage().contains("an index entry names a part the footer does not list"), e.getMessage());
+  }
+
+  /** The error of a query of g/v's June after its index footer is replaced by {@code footer}, named as of {@code format}. */
+  private IOException withFooter(List<IndexFixture.Month> v, byte[] body, String footer, String format) throws IOException {
+    return withFooter(v, body, footer, format, "v{k=v00004}");
+  }
+
+  private IOException withFooter(List<IndexFixture.Month> v, byte[] body, String footer, String format, String selector) throws IOException {
+    IndexFixture.Month june = v.get(1);
+    byte[] bad = IndexFixture.gzip(footer);
     byte[] tampered = java.util.Arrays.copyOf(body, (int) june.footerOffset() + bad.length);
     System.arraycopy(bad, 0, tampered, (int) june.footerOffset(), bad.length);
-    Files.write(ix, tampered);
+    Files.write(root.resolve(june.indexKey()), tampered);
     String entry = june.entry().replace("\"bytes\":" + june.footerBytes() + ",\"sha256\":\"" + june.footerSha() + "\"",
-        "\"bytes\":" + bad.length + ",\"sha256\":\"" + ArchiveIndex.sha256(bad) + "\"");
+        "\"bytes\":" + bad.length + ",\"sha256\":\"" + ArchiveIndex.sha256(bad) + "\"").replace(ArchiveIndex.INDEX_FORMAT, format);
     datasets.put("v", IndexFixture.datasetCatalog(root, "g", "v", List.of(v.get(0).entry(), entry), "2026-05", "2026-06", "v{k=v00000}",
         "v{k=v00009}"));
     writeRoot();
-    IOException e = assertThrows(IOException.class, () -> fresh().find(Set.of("v{k=v00004}"), MAY, Y1 - 1));
-    assertTrue(e.getMessage().contains("footer names an object which is not one of the month's objects"), e.getMessage());
-    assertFalse(log.keys.stream().anyMatch(k -> k.contains("passwd")), log.keys.toString());
+    return assertThrows(IOException.class, () -> fresh().find(Set.of(selector), MAY, Y1 - 1));
   }
 
   @Test
