@@ -44,8 +44,14 @@ import {
   type SeriesEntry,
   type Supplement,
 } from '../archive/manifest.ts';
-import { MAX_TEXT_BYTES } from '../store/common.ts';
-import { buildMonthIndex, indexOwners, monthIndexKey, type SeriesOwners } from '../archive/month-index.ts';
+import {
+  IndexUnreadable,
+  buildMonthIndex,
+  indexOwners,
+  readMonthIndex,
+  monthIndexKey,
+  type SeriesOwners,
+} from '../archive/month-index.ts';
 import { summarizeBatches } from '../archive/month-summary.ts';
 import { parseSeriesName, SelectorError } from '../archive/series-name.ts';
 import { parseSelector } from '../restore/selector.ts';
@@ -670,14 +676,11 @@ export function createEraseActivities(deps: Deps) {
       );
     }
     if (manifest.index?.owners) {
-      // Its size is the manifest's word: checked before anything is allocated.
-      if (manifest.index.bytes > MAX_TEXT_BYTES) {
-        throw nonRetryable(
-          'ArchiveCorrupt',
-          `${manifest.index.key} is ${manifest.index.bytes} bytes, over ${MAX_TEXT_BYTES}; run npm run verify-archive`,
-        );
-      }
-      const body = await store.getRange(manifest.index.key, 0, manifest.index.bytes);
+      const body = await readMonthIndex(store, ref, manifest.index).catch((err: unknown) => {
+        if (err instanceof IndexUnreadable)
+          throw nonRetryable('ArchiveCorrupt', `${err.message}; run npm run verify-archive`);
+        throw err;
+      });
       try {
         owners = indexOwners(body, manifest.index);
       } catch (err) {

@@ -4,8 +4,10 @@
 // of the footer (once), one of its block and one of its member, whatever the number of series and batches;
 // ARCHIVE.FETCH reads it instead of parsing every batch manifest of the month.
 import { createHash, hash } from 'node:crypto';
-import { gunzipSync, gzipSync } from 'node:zlib';
-import { MAX_TEXT_BYTES } from '../store/common.ts';
+import { gzipSync } from 'node:zlib';
+import { MAX_TEXT_BYTES, gunzipWithin } from '../store/common.ts';
+import type { ArchiveStore } from '../store/types.ts';
+import { monthPrefix, type MonthRef } from './layout.ts';
 import type { BatchManifest, MonthRange } from './manifest.ts';
 
 /**
@@ -221,14 +223,53 @@ export function buildMonthIndex(
 
 /** A stored index's footer or block, inflated within MAX_TEXT_BYTES: what the store gives is untrusted. */
 function inflate(gz: Buffer, what: string): string {
-  try {
-    return gunzipSync(gz, { maxOutputLength: MAX_TEXT_BYTES }).toString();
-  } catch (err) {
-    if ((err as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new Error(`${what} gunzips to more than ${MAX_TEXT_BYTES} bytes`);
-    }
-    throw err;
+  const text = gunzipWithin(gz, MAX_TEXT_BYTES);
+  if (text === undefined) throw new Error(`${what} gunzips to more than ${MAX_TEXT_BYTES} bytes`);
+  return text;
+}
+
+/** A month's index object that cannot be read as manifest.json names it (its key, its size). */
+export class IndexUnreadable extends Error {
+  override name = 'IndexUnreadable';
+  constructor(
+    readonly key: string,
+    /** What is wrong, without the key. */
+    readonly problem: string,
+  ) {
+    super(`${key} ${problem}`);
   }
+}
+
+/**
+ * The bytes of the month's index object manifest.json names: one of the month's own (index-<16 hex>.idx
+ * under its prefix), checked against its size before anything is allocated, read no further than it.
+ * Throws IndexUnreadable (the store's NotFoundError when it is missing).
+ */
+export async function readMonthIndex(
+  store: Pick<ArchiveStore, 'get'>,
+  ref: MonthRef,
+  index: Pick<MonthIndexRef, 'key' | 'bytes'>,
+): Promise<Buffer> {
+  const prefix = monthPrefix(ref);
+  if (!index.key.startsWith(prefix) || !/^index-[0-9a-f]{16}\.idx$/.test(index.key.slice(prefix.length))) {
+    throw new IndexUnreadable(index.key, `is not an index object of this month (index-<16 hex>.idx)`);
+  }
+  if (index.bytes > MAX_TEXT_BYTES) {
+    throw new IndexUnreadable(
+      index.key,
+      `is ${index.bytes} bytes, over the ${MAX_TEXT_BYTES} an index may be`,
+    );
+  }
+  const chunks: Uint8Array[] = [];
+  let n = 0;
+  for await (const c of await store.get(index.key)) {
+    n += c.length;
+    if (n > index.bytes) {
+      throw new IndexUnreadable(index.key, `is longer than manifest.json says (${index.bytes} bytes)`);
+    }
+    chunks.push(c);
+  }
+  return Buffer.concat(chunks);
 }
 
 /**

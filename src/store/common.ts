@@ -129,11 +129,17 @@ export async function collectText(
   const bytes = Buffer.concat(chunks);
   const gzip = bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
   if (!gzip) return bytes.toString('utf8');
+  const text = gunzipWithin(bytes, limit);
+  if (text === undefined) throw tooLarge('get text', key, `it gunzips to more than ${mib(limit)}`);
+  return text;
+}
+
+/** The UTF-8 text `bytes` gunzip to, or undefined past `limit` bytes of it (a gzip bomb is never inflated whole). */
+export function gunzipWithin(bytes: Uint8Array, limit: number): string | undefined {
   try {
     return gunzipSync(bytes, { maxOutputLength: limit }).toString('utf8');
   } catch (err) {
-    if (errnoCode(err) === 'ERR_BUFFER_TOO_LARGE')
-      throw tooLarge('get text', key, `it gunzips to more than ${mib(limit)}`);
+    if (errnoCode(err) === 'ERR_BUFFER_TOO_LARGE') return undefined;
     throw err;
   }
 }

@@ -8,8 +8,10 @@ import type { BatchManifest, MonthRange } from '../../src/archive/manifest.ts';
 import {
   INDEX_BLOCK_BYTES,
   buildMonthIndex,
+  IndexUnreadable,
   compareMonthIndex,
   indexOwners,
+  readMonthIndex,
   monthIndexKey,
   type FooterBlock,
 } from '../../src/archive/month-index.ts';
@@ -307,5 +309,51 @@ describe('month index encoding', () => {
     const damaged = Buffer.from(good.body);
     damaged[3] = damaged[3]! ^ 0xff;
     assert.match(compareMonthIndex(damaged, good.ref, all, range)[0]!, /another SHA-256/);
+  });
+
+  test('readMonthIndex: only the month’s own index object, its size checked before any read, read no further than manifest.json says', async () => {
+    const ref = { group: 'g', dataset: 'd', month: '2026-05' };
+    const key = 'g/d/2026-05/index-0123456789abcdef.idx';
+    const body = Buffer.from('x'.repeat(100));
+    const asked: string[] = [];
+    const store = {
+      get: async (k: string) => {
+        asked.push(k);
+        return (async function* () {
+          yield body.subarray(0, 60);
+          yield body.subarray(60);
+        })();
+      },
+    };
+    assert.deepEqual(await readMonthIndex(store, ref, { key, bytes: 100 }), body);
+    const refused = async (index: { key: string; bytes: number }, problem: RegExp) => {
+      const before = asked.length;
+      await assert.rejects(
+        readMonthIndex(store, ref, index),
+        (err: unknown) =>
+          err instanceof IndexUnreadable && err.key === index.key && problem.test(err.problem),
+      );
+      return asked.length - before;
+    };
+    for (const other of [
+      'g/d/2026-04/index-0123456789abcdef.idx',
+      'g/d/2026-05/../../x/index-0123456789abcdef.idx',
+      'g/d/2026-05/manifest.json',
+    ]) {
+      assert.equal(
+        await refused({ key: other, bytes: 100 }, /^is not an index object of this month/),
+        0,
+        other,
+      );
+    }
+    assert.equal(
+      await refused(
+        { key, bytes: 200 * 1024 * 1024 },
+        /^is 209715200 bytes, over the 134217728 an index may be$/,
+      ),
+      0,
+    );
+    // Longer than said: refused at the chunk that passes it.
+    assert.equal(await refused({ key, bytes: 99 }, /^is longer than manifest.json says \(99 bytes\)$/), 1);
   });
 });

@@ -362,15 +362,18 @@ describe('restore workflow (real Temporal, real Warp 10)', () => {
       const root = (rt.store as LocalStore).root;
       const key = batchObjectKey(ref, 2);
       const file = path.join(root, ...key.split('/'));
-      const bad = gzipSync('not a wrapped series\n');
-      writeFileSync(file, bad);
       const mfile = path.join(root, ...batchManifestKey(ref, 2).split('/'));
       const m = JSON.parse(gunzipSync(readFileSync(mfile)).toString('utf8')) as {
         object: { sha256: string; bytes: number };
       };
-      m.object.sha256 = createHash('sha256').update(bad).digest('hex');
-      m.object.bytes = bad.length;
-      writeFileSync(mfile, JSON.stringify(m));
+      // The object replaced by `bytes`, and its manifest rewritten to vouch for them.
+      const vouched = (bytes: Buffer) => {
+        writeFileSync(file, bytes);
+        m.object.sha256 = createHash('sha256').update(bytes).digest('hex');
+        m.object.bytes = bytes.length;
+        writeFileSync(mfile, JSON.stringify(m));
+      };
+      vouched(gzipSync('not a wrapped series\n'));
       const [run] = await restoreRuns(env, rt, [ref]);
       const f = failure(run);
       assert.equal(f.type, 'ArchiveCorrupt');
@@ -379,11 +382,7 @@ describe('restore workflow (real Temporal, real Warp 10)', () => {
 
       // A gzip bomb vouched for the same way: 257 MiB without a line end in ~260 KiB. Refused at the line
       // bound (MAX_LINE_BYTES), not held until the worker fails.
-      const bomb = gzipSync(Buffer.alloc(MAX_LINE_BYTES + 1024 * 1024, 0x41), { level: 9 });
-      writeFileSync(file, bomb);
-      m.object.sha256 = createHash('sha256').update(bomb).digest('hex');
-      m.object.bytes = bomb.length;
-      writeFileSync(mfile, JSON.stringify(m));
+      vouched(gzipSync(Buffer.alloc(MAX_LINE_BYTES + 1024 * 1024, 0x41), { level: 9 }));
       const [bombed] = await restoreRuns(env, rt, [ref]);
       const fb = failure(bombed);
       assert.equal(fb.type, 'ArchiveCorrupt');

@@ -3,9 +3,13 @@
 // No point is deleted here; what leaves is recorded in the month's purge.json, and looked at again after a
 // grace and at the dataset's next purge (an update registers its series before it stores its points).
 import { cancellationSignal, heartbeat } from '@temporalio/activity';
-import { batchOfKey, monthManifestKey, monthPrefix, purgeKey, type MonthRef } from '../../archive/layout.ts';
-import { indexOwners, type SeriesOwners } from '../../archive/month-index.ts';
-import { MAX_TEXT_BYTES } from '../../store/common.ts';
+import { batchOfKey, monthManifestKey, purgeKey, type MonthRef } from '../../archive/layout.ts';
+import {
+  IndexUnreadable,
+  indexOwners,
+  readMonthIndex,
+  type SeriesOwners,
+} from '../../archive/month-index.ts';
 import {
   MonthManifestSchema,
   type MonthManifest,
@@ -293,26 +297,15 @@ async function archivedOwners(
   ref: MonthRef,
   index: NonNullable<MonthManifest['index']>,
 ): Promise<SeriesOwners> {
-  const name = index.key.slice(monthPrefix(ref).length);
-  if (!index.key.startsWith(monthPrefix(ref)) || !/^index-[0-9a-f]{16}\.idx$/.test(name)) {
-    throw nonRetryable(
-      'ArchiveCorrupt',
-      `manifest.json of ${ref.month} names ${index.key}, not an index of its month`,
-    );
-  }
-  if (index.bytes > MAX_TEXT_BYTES) {
-    throw nonRetryable('ArchiveCorrupt', `${index.key} is ${index.bytes} bytes, over ${MAX_TEXT_BYTES}`);
-  }
-  const chunks: Uint8Array[] = [];
-  let n = 0;
-  for await (const c of await store.get(index.key)) {
-    n += c.length;
-    if (n > index.bytes)
-      throw nonRetryable('ArchiveCorrupt', `${index.key} is longer than manifest.json says`);
-    chunks.push(c);
+  let body: Buffer;
+  try {
+    body = await readMonthIndex(store, ref, index);
+  } catch (err) {
+    if (err instanceof IndexUnreadable) throw nonRetryable('ArchiveCorrupt', err.message);
+    throw err;
   }
   try {
-    return indexOwners(Buffer.concat(chunks), index);
+    return indexOwners(body, index);
   } catch (err) {
     throw nonRetryable('ArchiveCorrupt', `${index.key}: ${(err as Error).message}`);
   }
