@@ -117,14 +117,20 @@ describe('erase workflow: failure paths (real Warp 10, real Temporal, real store
     const store = createStore({ type: 'local', path: storePath });
     const rt = buildRuntime(config, { log: () => {} });
     try {
-      // A byte of the first member of batch 1's object flipped (it holds acme's first series).
-      const bm = (await readBatchManifest(store, ref, 1))!;
+      // A byte flipped in the member holding acme's first series. Which batch holds it follows Warp 10's
+      // directory order, which differs from one Warp 10 install to the next: it is looked up.
+      let batch = 1;
+      let bm = (await readBatchManifest(store, ref, batch))!;
+      while (!bm.series.some((x) => x.selector.includes('customer=acme')))
+        bm = (await readBatchManifest(store, ref, ++batch))!;
+      const acme = bm.series.find((x) => x.selector.includes('customer=acme'))!;
       const file = path.join(storePath, ...bm.object.key.split('/'));
       const bytes = readFileSync(file);
-      bytes[20] = bytes[20]! ^ 0xff;
+      const at = (bm.object.members?.[acme.member ?? 0]?.offset ?? 0) + 20;
+      bytes[at] = bytes[at]! ^ 0xff;
       writeFileSync(file, bytes);
       const manifestBefore = readFileSync(path.join(storePath, ...monthManifestKey(ref).split('/')));
-      const batchBefore = readFileSync(path.join(storePath, ...batchManifestKey(ref, 1).split('/')));
+      const batchBefore = readFileSync(path.join(storePath, ...batchManifestKey(ref, batch).split('/')));
       slack.reset();
 
       const selector = `${enc(cls)}{customer=acme}`;
@@ -140,7 +146,7 @@ describe('erase workflow: failure paths (real Warp 10, real Temporal, real store
         manifestBefore,
       );
       assert.deepEqual(
-        readFileSync(path.join(storePath, ...batchManifestKey(ref, 1).split('/'))),
+        readFileSync(path.join(storePath, ...batchManifestKey(ref, batch).split('/'))),
         batchBefore,
       );
       assert.equal(await store.head(eraseJournalKey(ref)), undefined, 'the archive is not held');
