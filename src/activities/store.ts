@@ -8,9 +8,14 @@ import {
   planKey,
   type MonthRef,
 } from '../archive/layout.ts';
-import { publishMonths, type PublishResult } from '../archive/catalog-store.ts';
+import { indexNamed, publishMonths, type PublishResult } from '../archive/catalog-store.ts';
 import { summarizeBatches } from '../archive/month-summary.ts';
-import { buildMonthIndex, monthIndexKey, type SeriesOwners } from '../archive/month-index.ts';
+import {
+  buildMonthIndex,
+  monthIndexKey,
+  type MonthIndexRef,
+  type SeriesOwners,
+} from '../archive/month-index.ts';
 import {
   type BatchManifest,
   BatchManifestSchema,
@@ -21,6 +26,7 @@ import {
 } from '../archive/manifest.ts';
 import type { ArchiveStore } from '../store/types.ts';
 import { ApplicationFailure } from '@temporalio/common';
+import { createHash } from 'node:crypto';
 import { nonRetryable, toFailure } from './failures.ts';
 import { refuseWhileErasing } from './warp10/shared.ts';
 import { readPlanHead } from './plan-store.ts';
@@ -38,6 +44,20 @@ export interface CommitResult {
   batches: number;
   manifest: string;
 }
+
+/**
+ * A month's index built ahead of its commit (stageMonthIndex), and what it was built from: the commit
+ * takes it only if its own batch manifests give the same `inputs`.
+ */
+export interface StagedIndex {
+  key: string;
+  ref: Omit<MonthIndexRef, 'key'>;
+  owners: boolean;
+  /** SHA-256 of what the index is a function of (indexInputs). */
+  inputs: string;
+}
+
+export type CommitInput = MonthRef & { workflowId: string; runId: string; staged?: StagedIndex };
 
 export interface FailureRecord extends MonthRef {
   phase: string;
@@ -60,8 +80,35 @@ export function createStoreActivities(deps: {
   const { store } = deps;
   return {
     /** Writes manifest.json last: its presence is what marks the month complete. */
-    async commitMonth(input: MonthRef & { workflowId: string; runId: string }): Promise<CommitResult> {
+    async commitMonth(input: CommitInput): Promise<CommitResult> {
       return keepAlive(() => commitMonth(input));
+    },
+
+    /**
+     * Builds and stores the month's index while its last batches are being deleted (a delete changes
+     * no entry of it), so that the commit need not: for 200,000 series that was most of the commit's
+     * ~3 s, with Warp 10 idle. Undefined when a batch is not exported yet. Nothing names the object
+     * until the commit does; one the commit does not take is removed (by it, or by the compensation).
+     */
+    async stageMonthIndex(input: MonthRef): Promise<StagedIndex | undefined> {
+      return keepAlive(async () => {
+        try {
+          const plan = await readPlanHead(store, input);
+          if (!plan) return undefined;
+          const asked = deps.owners?.(plan.selector);
+          asked?.catch(() => {});
+          const manifests = await readBatchManifests(input, plan.batchCount);
+          if (manifests.some((m) => m === undefined)) return undefined;
+          const done = manifests as BatchManifest[];
+          const owners = await asked;
+          const built = buildMonthIndex(done, plan.range, owners);
+          const key = monthIndexKey(monthPrefix(input), built.ref.sha256);
+          await store.put(key, built.body);
+          return { key, ref: built.ref, owners: owners !== undefined, inputs: indexInputs(plan.range, done) };
+        } catch (err) {
+          throw toFailure(err);
+        }
+      });
     },
 
     /**
@@ -88,19 +135,44 @@ export function createStoreActivities(deps: {
     },
   };
 
-  async function commitMonth(input: MonthRef & { workflowId: string; runId: string }): Promise<CommitResult> {
+  /** Batch manifests, a few at a time: a month may hold thousands of batches. */
+  function readBatchManifests(ref: MonthRef, count: number) {
+    return mapBounded(count, 16, (i) => readJson(store, batchManifestKey(ref, i + 1), BatchManifestSchema));
+  }
+
+  /** The staged index, if it was built from these very inputs and is stored intact. */
+  async function takeStaged(ref: MonthRef, staged: StagedIndex | undefined, inputs: () => string) {
+    if (!staged || staged.inputs !== inputs()) return undefined;
+    if (staged.key !== monthIndexKey(monthPrefix(ref), staged.ref.sha256)) return undefined;
+    const info = await store.head(staged.key);
+    if (info?.bytes !== staged.ref.bytes) return undefined;
+    return (await store.sha256(staged.key)) === staged.ref.sha256 ? staged : undefined;
+  }
+
+  /** Deletes an index object of the month that nothing names; true if it did. Never fails the caller. */
+  async function removeUnnamedIndex(ref: MonthRef, key: string): Promise<boolean> {
+    const prefix = monthPrefix(ref);
+    if (!key.startsWith(prefix) || !INDEX_NAME.test(key.slice(prefix.length))) return false;
+    try {
+      if (await indexNamed(store, ref, key)) return false;
+      await store.delete(key);
+      return true;
+    } catch {
+      return false; // left behind: verify-archive reports it as a stray object
+    }
+  }
+
+  async function commitMonth(input: CommitInput): Promise<CommitResult> {
     try {
       await refuseWhileErasing(store, input);
       const plan = await readPlanHead(store, input);
       if (!plan) throw nonRetryable('PlanMissing', `no plan at ${planKey(input)}`);
       // Who owns each series (the index records it), asked of Warp 10 while the batch manifests are read:
-      // for a month of 1,000,000 series each takes seconds. Awaited below, where a failure counts.
-      const asked = deps.owners?.(plan.selector);
+      // for a month of 1,000,000 series each takes seconds. Awaited below, where a failure counts. Not
+      // asked when an index was staged: the commit most likely takes it.
+      const asked = input.staged ? undefined : deps.owners?.(plan.selector);
       asked?.catch(() => {});
-      // Batch manifests are read a few at a time: a month may hold thousands of batches.
-      const manifests = await mapBounded(plan.batchCount, 16, (i) =>
-        readJson(store, batchManifestKey(input, i + 1), BatchManifestSchema),
-      );
+      const manifests = await readBatchManifests(input, plan.batchCount);
       manifests.forEach((m, i) => {
         if (m?.status !== 'deleted') {
           throw nonRetryable(
@@ -114,14 +186,22 @@ export function createStoreActivities(deps: {
       const { batches } = summary;
       const previous = await readJson(store, monthManifestKey(input), MonthManifestSchema);
       // The lookup index, written before the manifest that names it (content-named: a rerun writes the same).
-      const owners = await asked;
-      const built = buildMonthIndex(manifests as BatchManifest[], plan.range, owners);
-      const index = {
-        key: monthIndexKey(monthPrefix(input), built.ref.sha256),
-        ...built.ref,
-        owners: owners !== undefined,
-      };
-      await store.put(index.key, built.body);
+      const staged = await takeStaged(input, input.staged, () =>
+        indexInputs(plan.range, manifests as BatchManifest[]),
+      );
+      let index: MonthIndexRef & { owners: boolean };
+      if (staged) {
+        index = { key: staged.key, ...staged.ref, owners: staged.owners };
+      } else {
+        const owners = await (asked ?? deps.owners?.(plan.selector));
+        const built = buildMonthIndex(manifests as BatchManifest[], plan.range, owners);
+        index = {
+          key: monthIndexKey(monthPrefix(input), built.ref.sha256),
+          ...built.ref,
+          owners: owners !== undefined,
+        };
+        await store.put(index.key, built.body);
+      }
       const manifest: MonthManifest = {
         format: 'warp10-offloader/month@1',
         group: input.group,
@@ -150,6 +230,8 @@ export function createStoreActivities(deps: {
         );
       }
       await writeJson(store, monthManifestKey(input), manifest);
+      // A staged index not taken (late data came after it) is nobody's: removed unless something names it.
+      if (input.staged && input.staged.key !== index.key) await removeUnnamedIndex(input, input.staged.key);
       // The index of the previous commit stays until the catalog no longer names it (publishCatalog).
       // A failure recorded by an earlier run is over now: say so rather than leave it looking current.
       const failure = await readJson(store, failureKey(input), FailureFileSchema).catch(() => undefined);
@@ -206,6 +288,11 @@ export function createStoreActivities(deps: {
           removed.push(o.key);
         }
       }
+      // An index staged for a commit that did not come (nothing names it; the month's own and the
+      // catalog's stay).
+      for (const o of objects.filter((x) => INDEX_NAME.test(x.key.slice(monthPrefix(input).length)))) {
+        if (await removeUnnamedIndex(input, o.key)) removed.push(o.key);
+      }
       await writeJson(store, failureKey(input), {
         format: 'warp10-offloader/failure@1',
         ...input,
@@ -221,6 +308,20 @@ export function createStoreActivities(deps: {
 }
 
 export type StoreActivities = ReturnType<typeof createStoreActivities>;
+
+const INDEX_NAME = /^index-[0-9a-f]{16}\.idx$/;
+
+/**
+ * What a month's index is a function of, hashed: the range, and per batch its object (members included),
+ * its series and its supplements'. Status, times and deletion counts, which the deletes change, are not.
+ */
+export function indexInputs(range: Plan['range'], manifests: BatchManifest[]): string {
+  const h = createHash('sha256').update(JSON.stringify(range));
+  for (const m of manifests) {
+    h.update(JSON.stringify([m.object, m.series, (m.supplements ?? []).map((x) => [x.object, x.series])]));
+  }
+  return h.digest('hex');
+}
 
 /** fn(0..count-1) with at most `limit` calls in flight, results in order. */
 async function mapBounded<T>(count: number, limit: number, fn: (i: number) => Promise<T>): Promise<T[]> {

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { readJson } from '../activities/store-json.ts';
 import { nonRetryable } from '../activities/failures.ts';
-import type { ArchiveStore } from '../store/types.ts';
+import { NotFoundError, type ArchiveStore } from '../store/types.ts';
 import {
   CATALOG_KEY,
   CatalogSchema,
@@ -94,6 +94,33 @@ export async function isListed(store: ArchiveStore, ref: MonthRef): Promise<bool
     month.revision === (manifest.revision ?? 1) &&
     month.index?.key === manifest.index?.key
   );
+}
+
+/**
+ * Whether a reader may be sent to `key`, an index object of the month: its manifest.json names it, or the
+ * dataset's catalog or the one kept before it (readers that read catalog.json just before a write). A
+ * catalog that cannot be read counts as naming it: an index left behind is a stray, one removed breaks reads.
+ */
+export async function indexNamed(store: ArchiveStore, ref: MonthRef, key: string): Promise<boolean> {
+  const manifest = await readJson(store, monthManifestKey(ref), MonthManifestSchema);
+  if (manifest?.index?.key === key) return true;
+  try {
+    const entry = (await readCatalog(store))?.datasets.find(
+      (d) => d.group === ref.group && d.dataset === ref.dataset,
+    );
+    if (!entry) return false;
+    const catalogs = [await readDatasetCatalog(store, entry)];
+    if (entry.previous) {
+      const text = await store.getText(entry.previous).catch((err: unknown) => {
+        if (err instanceof NotFoundError) return undefined;
+        throw err;
+      });
+      if (text !== undefined) catalogs.push(DatasetCatalogSchema.parse(JSON.parse(text)));
+    }
+    return catalogs.some((c) => c.months.some((m) => m.month === ref.month && m.index?.key === key));
+  } catch {
+    return true;
+  }
 }
 
 /** The first and last selector of a month's index, from its footer (undefined when it has no series). */

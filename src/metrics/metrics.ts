@@ -13,6 +13,7 @@ const PHASE_OF_ACTIVITY: Record<string, string> = {
   deleteBatch: 'delete',
   archiveLateData: 'late',
   recheckMonth: 'recheck',
+  stageMonthIndex: 'index',
   commitMonth: 'commit',
   purgeEmptySeries: 'purge',
   archivePage: 'page',

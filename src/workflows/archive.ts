@@ -23,7 +23,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Warp10Activities, DatasetMonth, PurgeResult } from '../activities/warp10.ts';
-import type { StoreActivities } from '../activities/store.ts';
+import type { StagedIndex, StoreActivities } from '../activities/store.ts';
 import type { CatalogActivities } from '../activities/catalog.ts';
 import { catalogAnswers } from './catalog.ts';
 import type { FailureDetails } from '../archive/failure-types.ts';
@@ -121,6 +121,13 @@ const store = proxyActivities<StoreActivities>({
   retry: STORE_RETRY,
 });
 
+// Staging the index only saves the commit its build: one retry, then the commit builds it itself.
+const staging = proxyActivities<StoreActivities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { ...STORE_RETRY, maximumAttempts: 2 },
+});
+
 const catalog = proxyActivities<CatalogActivities>({
   startToCloseTimeout: '1 minute',
   retry: STORE_RETRY,
@@ -213,6 +220,16 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
     ...extra,
   });
 
+  // The month's index, built while the last batches are deleted once every batch is exported (Warp 10
+  // deletes, the worker builds); the commit takes it if the batches it commits are those it was built from.
+  let staged: Promise<StagedIndex | undefined> | undefined;
+  const stageIndex = () => {
+    if (staged || progress.exported < progress.batches || !patched('stage-month-index')) return;
+    staged = staging.stageMonthIndex
+      .executeWithOptions({ summary: ui.stageSummary(input, progress.batches) }, [{ group, dataset, month }])
+      .catch(() => undefined);
+  };
+
   let failedBatch: number | undefined;
   /** The step that failed when it is not the run's phase (a pipelined lane's verify or delete). */
   let failedStep: BatchPhase | undefined;
@@ -227,6 +244,7 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
       progress.points += r.points;
       progress.bytes += r.bytes;
       shown();
+      stageIndex();
     },
     verify: async (batch) => {
       await warp10.verifyBatch.executeWithOptions(summary('verify', batch), [
@@ -427,9 +445,19 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
 
     enter('commit');
     const info = workflowInfo();
+    const index = await staged;
     const committed = await store.commitMonth.executeWithOptions(
       { summary: ui.commitSummary(input, progress.batches) },
-      [{ group, dataset, month, workflowId: info.workflowId, runId: info.runId }],
+      [
+        {
+          group,
+          dataset,
+          month,
+          workflowId: info.workflowId,
+          runId: info.runId,
+          ...(index ? { staged: index } : {}),
+        },
+      ],
     );
     // Queries find the month through the catalog (docs/ARCHIVE-LAYOUT.md#the-catalog).
     await publishToCatalog();
@@ -444,6 +472,8 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
     if (isCancellation(err) || err instanceof ContinueAsNew) throw err;
     const failedPhase = failedStep ?? progress.phase;
     enter('failed');
+    // An index being staged is stored before the compensation looks for what nobody names.
+    await staged;
     // Refused before anything was done (the month is inside its lateness): nothing to compensate,
     // nothing to record; whoever started the run hears why.
     if (!refusedAtOnce(err))

@@ -83,6 +83,10 @@ export function commitSummary(r: DatasetMonthRef, batches: number): string {
   return `commit ${label(r)} (${plural(batches, 'batch', 'batches')})`;
 }
 
+export function stageSummary(r: DatasetMonthRef, batches: number): string {
+  return `index ${label(r)} ahead of its commit (${plural(batches, 'batch', 'batches')})`;
+}
+
 export function catalogSummary(r: DatasetMonthRef): string {
   return `publish ${label(r)} to the catalog`;
 }

@@ -126,6 +126,10 @@ export function archiveStubs(opts: StubOptions = {}, store?: ArchiveStore) {
       // No late series: the plan keeps its batches.
       return track('recheckMonth', input, () => ({ batchCount: input.knownBatches, series: 0 }));
     },
+    // No index staged ahead: each commit stands alone (not tracked, as it changes nothing here).
+    async stageMonthIndex() {
+      return undefined;
+    },
     async commitMonth(input: Ref & { workflowId: string; runId: string }) {
       return track('commitMonth', input, async () => {
         archived.add(key(input));
