@@ -11,7 +11,9 @@ import {
 import { indexNamed, publishMonths, type PublishResult } from '../archive/catalog-store.ts';
 import { summarizeBatches } from '../archive/month-summary.ts';
 import {
+  INDEX_FORMAT,
   buildMonthIndex,
+  indexInputs,
   monthIndexKey,
   type MonthIndexRef,
   type SeriesOwners,
@@ -26,7 +28,6 @@ import {
 } from '../archive/manifest.ts';
 import type { ArchiveStore } from '../store/types.ts';
 import { ApplicationFailure } from '@temporalio/common';
-import { createHash } from 'node:crypto';
 import { nonRetryable, toFailure } from './failures.ts';
 import { refuseWhileErasing } from './warp10/shared.ts';
 import { readPlanHead } from './plan-store.ts';
@@ -62,6 +63,8 @@ export type CommitInput = MonthRef & { workflowId: string; runId: string; staged
 export interface FailureRecord extends MonthRef {
   phase: string;
   batch?: number;
+  /** The month index the failed run staged ahead of its commit. */
+  stagedIndex?: string;
   error: { type: string; message: string };
   workflowId: string;
   runId: string;
@@ -70,6 +73,8 @@ export interface FailureRecord extends MonthRef {
 export interface CompensationResult {
   removed: string[];
   kept: number;
+  /** The month index the failed run staged, removed (nothing named it). */
+  removedIndex?: string;
 }
 
 export function createStoreActivities(deps: {
@@ -85,10 +90,12 @@ export function createStoreActivities(deps: {
     },
 
     /**
-     * Builds and stores the month's index while its last batches are being deleted (a delete changes
-     * no entry of it), so that the commit need not: for 200,000 series that was most of the commit's
-     * ~3 s, with Warp 10 idle. Undefined when a batch is not exported yet. Nothing names the object
-     * until the commit does; one the commit does not take is removed (by it, or by the compensation).
+     * Builds and stores the month's index once every batch is exported, while Warp 10 verifies and
+     * deletes, so that the commit need not: for 200,000 series that was most of the commit's ~3 s, with
+     * Warp 10 idle. A guarded delete that archives late data changes what the index must hold: the commit
+     * then builds its own (see takeStaged). Undefined when a batch manifest is missing. Nothing names the
+     * object until the commit does; one the commit does not take is removed by it, or by the compensation
+     * of the run that staged it.
      */
     async stageMonthIndex(input: MonthRef): Promise<StagedIndex | undefined> {
       return keepAlive(async () => {
@@ -140,9 +147,13 @@ export function createStoreActivities(deps: {
     return mapBounded(count, 16, (i) => readJson(store, batchManifestKey(ref, i + 1), BatchManifestSchema));
   }
 
-  /** The staged index, if it was built from these very inputs and is stored intact. */
+  /**
+   * The staged index, if it was built by this format from these very inputs, with the owners when Warp 10
+   * can say them (staged without: asked again), and is stored intact.
+   */
   async function takeStaged(ref: MonthRef, staged: StagedIndex | undefined, inputs: () => string) {
-    if (!staged || staged.inputs !== inputs()) return undefined;
+    if (!staged || staged.ref.format !== INDEX_FORMAT || (!staged.owners && deps.owners)) return undefined;
+    if (staged.inputs !== inputs()) return undefined;
     if (staged.key !== monthIndexKey(monthPrefix(ref), staged.ref.sha256)) return undefined;
     const info = await store.head(staged.key);
     if (info?.bytes !== staged.ref.bytes) return undefined;
@@ -288,19 +299,22 @@ export function createStoreActivities(deps: {
           removed.push(o.key);
         }
       }
-      // An index staged for a commit that did not come (nothing names it; the month's own and the
-      // catalog's stay).
-      for (const o of objects.filter((x) => INDEX_NAME.test(x.key.slice(monthPrefix(input).length)))) {
-        if (await removeUnnamedIndex(input, o.key)) removed.push(o.key);
-      }
+      // The index the failed run staged for a commit that did not take it: removed unless something names
+      // it. Only that one: another writer's index (a rerun's commit, an erasure, reindex) is unnamed
+      // between its put and the manifest.json that names it.
+      const staleIndex =
+        input.stagedIndex !== undefined && (await removeUnnamedIndex(input, input.stagedIndex))
+          ? input.stagedIndex
+          : undefined;
       await writeJson(store, failureKey(input), {
         format: 'warp10-offloader/failure@1',
         ...input,
         failedAt: new Date().toISOString(),
         removed,
         keptBatches: kept,
+        ...(staleIndex ? { removedIndex: staleIndex } : {}),
       });
-      return { removed, kept };
+      return { removed, kept, ...(staleIndex ? { removedIndex: staleIndex } : {}) };
     } catch (err) {
       throw toFailure(err);
     }
@@ -310,18 +324,6 @@ export function createStoreActivities(deps: {
 export type StoreActivities = ReturnType<typeof createStoreActivities>;
 
 const INDEX_NAME = /^index-[0-9a-f]{16}\.idx$/;
-
-/**
- * What a month's index is a function of, hashed: the range, and per batch its object (members included),
- * its series and its supplements'. Status, times and deletion counts, which the deletes change, are not.
- */
-export function indexInputs(range: Plan['range'], manifests: BatchManifest[]): string {
-  const h = createHash('sha256').update(JSON.stringify(range));
-  for (const m of manifests) {
-    h.update(JSON.stringify([m.object, m.series, (m.supplements ?? []).map((x) => [x.object, x.series])]));
-  }
-  return h.digest('hex');
-}
 
 /** fn(0..count-1) with at most `limit` calls in flight, results in order. */
 async function mapBounded<T>(count: number, limit: number, fn: (i: number) => Promise<T>): Promise<T[]> {

@@ -125,6 +125,24 @@ function addSeries(
 }
 
 /**
+ * What buildMonthIndex makes of these manifests, hashed (an index staged ahead of a commit is taken only
+ * if the commit's own manifests give the same): the builder, the range, and each manifest whole but for
+ * what the guarded deletes change (status, times, counts deleted). A field the builder starts reading
+ * later is hashed already.
+ */
+export function indexInputs(range: MonthRange, manifests: BatchManifest[]): string {
+  // The builder: what it writes for the same manifests changes with these.
+  const builder = `${INDEX_FORMAT} blocks ${INDEX_BLOCK_BYTES} bloom ${BLOOM_BITS_PER_PAIR}x${BLOOM_HASHES}`;
+  const h = createHash('sha256').update(builder).update(JSON.stringify(range));
+  for (const m of manifests) {
+    const { status, verifiedAt, deletedAt, deleted, reopenedAt, ...rest } = m;
+    void [status, verifiedAt, deletedAt, deleted, reopenedAt];
+    h.update(JSON.stringify(rest));
+  }
+  return h.digest('hex');
+}
+
+/**
  * The index of a month from its batch manifests (in batch order). A series' parts are listed export first,
  * then its supplements in order, as readers apply them (the newest value of a tick wins).
  */

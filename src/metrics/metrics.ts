@@ -93,7 +93,7 @@ export class OffloaderMetrics {
     );
     this.batchDuration = new Histogram({
       name: 'offloader_activity_duration_seconds',
-      help: 'Duration of one activity (plan, export/verify/delete of a batch, commit, compensate), by phase',
+      help: 'Duration of one activity (plan, export/verify/delete of a batch, index, commit, compensate), by phase',
       labelNames: ['phase', 'outcome'],
       buckets: DURATION_BUCKETS,
       registers: [r],

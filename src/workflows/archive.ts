@@ -58,6 +58,8 @@ export interface ArchiveInput extends DatasetMonth {
     reopened?: number[];
     /** After the commit, the series left with no point lose their metadata (`purgeEmptySeries`). */
     purge?: boolean;
+    /** The month's index staged by an earlier run (stageMonthIndex), for the commit. */
+    staged?: StagedIndex;
   };
   /** Archive even inside the configured lateness after the month's end. */
   ignoreLateness?: boolean;
@@ -222,7 +224,14 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
 
   // The month's index, built while the last batches are deleted once every batch is exported (Warp 10
   // deletes, the worker builds); the commit takes it if the batches it commits are those it was built from.
-  let staged: Promise<StagedIndex | undefined> | undefined;
+  let staged: Promise<StagedIndex | undefined> | undefined = input.resume?.staged
+    ? Promise.resolve(input.resume.staged)
+    : undefined;
+  /** Carried into the next run when this one continues as new (its commit takes it, or removes it). */
+  const stagedSoFar = async () => {
+    const index = staged ? await staged : undefined;
+    return index ? { staged: index } : {};
+  };
   const stageIndex = () => {
     if (staged || progress.exported < progress.batches || !patched('stage-month-index')) return;
     staged = staging.stageMonthIndex
@@ -394,7 +403,10 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
         );
         budget -= 3 * (stop - first);
         if (stop <= progress.batches) {
-          await continueAsNew<typeof archive>({ ...input, resume: { ...resume, next: stop, progress } });
+          await continueAsNew<typeof archive>({
+            ...input,
+            resume: { ...resume, next: stop, progress, ...(await stagedSoFar()) },
+          });
         }
       }
       for (const phase of resume.pipelined ? [] : PHASES.slice(PHASES.indexOf(resume.phase))) {
@@ -414,7 +426,7 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
           // The rest of this phase, and the phases after it, in a fresh history.
           await continueAsNew<typeof archive>({
             ...input,
-            resume: { ...resume, phase, next: stop, progress },
+            resume: { ...resume, phase, next: stop, progress, ...(await stagedSoFar()) },
           });
         }
       }
@@ -445,7 +457,7 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
 
     enter('commit');
     const info = workflowInfo();
-    const index = await staged;
+    const index = staged ? await staged : undefined;
     const committed = await store.commitMonth.executeWithOptions(
       { summary: ui.commitSummary(input, progress.batches) },
       [
@@ -472,12 +484,12 @@ export async function archive(input: ArchiveInput): Promise<ArchiveResult> {
     if (isCancellation(err) || err instanceof ContinueAsNew) throw err;
     const failedPhase = failedStep ?? progress.phase;
     enter('failed');
-    // An index being staged is stored before the compensation looks for what nobody names.
-    await staged;
+    // An index being staged is stored before the compensation, which removes it.
+    const index = staged ? await staged : undefined;
     // Refused before anything was done (the month is inside its lateness): nothing to compensate,
     // nothing to record; whoever started the run hears why.
     if (!refusedAtOnce(err))
-      await startFailureWorkflow(input, failedPhase, failedBatch, progress.batches, err);
+      await startFailureWorkflow(input, failedPhase, failedBatch, progress.batches, err, index?.key);
     throw err;
   }
 }
@@ -531,6 +543,7 @@ async function startFailureWorkflow(
   batch: number | undefined,
   batchCount: number,
   err: unknown,
+  stagedIndex: string | undefined,
 ): Promise<void> {
   const info = workflowInfo();
   const cause = err instanceof ActivityFailure ? err.cause : err;
@@ -551,6 +564,7 @@ async function startFailureWorkflow(
     attempts: details?.attempt ?? 1,
     workflowId: info.workflowId,
     runId: info.runId,
+    ...(stagedIndex ? { stagedIndex } : {}),
   };
   await startChild('archiveFailure', {
     args: [failure],

@@ -19,6 +19,8 @@ export interface ArchiveFailureInput {
   attempts: number;
   workflowId: string;
   runId: string;
+  /** The month index the failed run staged ahead of its commit: removed unless something names it. */
+  stagedIndex?: string;
 }
 
 export interface NotifySettings {
@@ -48,7 +50,7 @@ export function resumeCommand(f: Pick<ArchiveFailureInput, 'month' | 'group' | '
 
 export async function archiveFailure(
   input: ArchiveFailureInput,
-): Promise<{ removed: string[]; notified: boolean }> {
+): Promise<{ removed: string[]; removedIndex?: string; notified: boolean }> {
   upsertSearchAttributes([
     { key: OffloadMonth, value: input.month },
     { key: OffloadGroup, value: input.group },
@@ -64,6 +66,7 @@ export async function archiveFailure(
     error: { type: input.error.type, message: input.error.message },
     workflowId: input.workflowId,
     runId: input.runId,
+    ...(input.stagedIndex ? { stagedIndex: input.stagedIndex } : {}),
   });
 
   upsertSearchAttributes([{ key: OffloadPhase, value: 'notify' }]);
@@ -85,7 +88,8 @@ export async function archiveFailure(
       uiUrl: link,
       resumeCommand: resumeCommand(input),
       compensation:
-        `removed ${compensation.removed.length} unverified object(s), kept ${compensation.kept} verified batch(es); ` +
+        `removed ${compensation.removed.length} unverified object(s)` +
+        `${compensation.removedIndex ? ' and the month index staged for the commit' : ''}, kept ${compensation.kept} verified batch(es); ` +
         'hot data in Warp 10 untouched by the compensation',
     });
     notified = res.delivered;
@@ -93,5 +97,9 @@ export async function archiveFailure(
     // The failure is recorded in the store and in this workflow's history; the worker logged why Slack refused.
   }
   upsertSearchAttributes([{ key: OffloadPhase, value: 'done' }]);
-  return { removed: compensation.removed, notified };
+  return {
+    removed: compensation.removed,
+    ...(compensation.removedIndex ? { removedIndex: compensation.removedIndex } : {}),
+    notified,
+  };
 }

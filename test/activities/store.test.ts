@@ -148,6 +148,20 @@ describe('store: the month index staged ahead of the commit (real Warp 10, real 
     assert.equal(asked.n, 1, 'a damaged staged index is not taken');
     assert.equal(await r.store.sha256(staged.key), good, 'the index object is whole again');
 
+    // Staged without the owners while Warp 10 can say them, or by another index format: not taken.
+    for (const other of [
+      { ...staged, owners: false },
+      { ...staged, ref: { ...staged.ref, format: 'warp10-offloader/index@1' as const } },
+    ]) {
+      asked.n = 0;
+      await acts.commitMonth({ ...run, staged: other });
+      assert.equal(
+        asked.n,
+        1,
+        `not taken: ${JSON.stringify({ owners: other.owners, format: other.ref.format })}`,
+      );
+    }
+
     // A key that is not the month's own index of that SHA-256: not taken.
     asked.n = 0;
     await acts.commitMonth({ ...run, staged: { ...staged, key: `${monthPrefix(ref)}manifest.json` } });
@@ -157,7 +171,7 @@ describe('store: the month index staged ahead of the commit (real Warp 10, real 
     assert.deepEqual((await auditMonth(r.store, ref)).problems, []);
   });
 
-  test('a staged index the commit does not take is removed unless the catalog names it; the compensation removes the ones nothing names', async (t) => {
+  test('a staged index the commit does not take is removed unless the catalog names it; the compensation removes the one its run staged if nothing names it', async (t) => {
     if (!warp10OrSkip(t) || !rt) return;
     const r = rt;
     const asked = { n: 0 };
@@ -188,30 +202,32 @@ describe('store: the month index staged ahead of the commit (real Warp 10, real 
     assert.notEqual(other, listed);
     assert.ok(await r.store.head(listed), 'the index the catalog names stays');
 
-    // The compensation of a failed run: unnamed index objects go; manifest.json's and the catalog's stay.
+    // The compensation of a failed run removes the index that run staged, if nothing names it, and no
+    // other: an index another writer just put is unnamed until its manifest.json is written.
+    const pending = `${monthPrefix(ref)}index-${'cd'.repeat(8)}.idx`;
+    await r.store.put(pending, 'put by another writer, its manifest.json not written yet');
     await r.store.put(stray, 'not an index');
-    const c = await storeActivities(r, asked).compensateFailure({
-      ...ref,
-      phase: 'delete',
-      error: { type: 'Test', message: 'test' },
-      workflowId: 'test',
-      runId: 'test',
-    });
-    assert.deepEqual(c.removed, [stray]);
-    assert.deepEqual((await indexKeys(r)).sort(), [listed, other].sort());
+    const compensate = (stagedIndex: string) =>
+      storeActivities(r, asked).compensateFailure({
+        ...ref,
+        phase: 'delete',
+        error: { type: 'Test', message: 'test' },
+        workflowId: 'test',
+        runId: 'test',
+        stagedIndex,
+      });
+    const c = await compensate(stray);
+    assert.deepEqual([c.removed, c.removedIndex], [[], stray]);
+    assert.equal((await compensate(listed)).removedIndex, undefined, 'the catalog names it: kept');
+    assert.equal((await compensate(other)).removedIndex, undefined, 'manifest.json names it: kept');
+    assert.deepEqual((await indexKeys(r)).sort(), [listed, other, pending].sort());
 
     // Committed again with the owners, manifest.json names the listed index again: the other one is
-    // nobody's now, and a compensation clears it.
+    // nobody's now, and the compensation of the run that staged it removes it.
     await storeActivities(r, asked).commitMonth(run);
     assert.equal((await manifestOf(r)).index?.key, listed);
-    const again = await storeActivities(r, asked).compensateFailure({
-      ...ref,
-      phase: 'commit',
-      error: { type: 'Test', message: 'test' },
-      workflowId: 'test',
-      runId: 'test',
-    });
-    assert.deepEqual(again.removed, [other]);
+    assert.equal((await compensate(other)).removedIndex, other);
+    await r.store.delete(pending);
     assert.deepEqual(await indexKeys(r), [listed]);
   });
 });

@@ -10,6 +10,7 @@ import {
   buildMonthIndex,
   IndexUnreadable,
   compareMonthIndex,
+  indexInputs,
   indexOwners,
   readMonthIndex,
   monthIndexKey,
@@ -287,6 +288,38 @@ describe('month index encoding', () => {
     const problems = withFooter({ ...f, blocks: [{ ...blk!, bytes: gz.length, sha256: sha(gz) }] }, gz);
     assert.equal(problems.length, 2, problems.join('; '));
     assert.match(problems[0]!, /^lacks 1 series entr\(ies\)/);
+  });
+
+  test('indexInputs: what the deletes change leaves it alike; a supplement, a series, a member or the range changes it', () => {
+    const series = [
+      { selector: 'c{a=1}', points: 2, first: S, last: S + 1, member: 0, line: 0 },
+      { selector: 'c{a=2}', points: 1, first: S, last: S, member: 1, line: 0 },
+    ];
+    const exported = [batch(1, series, { status: 'exported' })];
+    const base = indexInputs(range, exported);
+    const deleted = [
+      batch(1, series, {
+        status: 'deleted',
+        verifiedAt: 'v',
+        deletedAt: 'd',
+        deleted: { deleted: 2, alreadyGone: 0, checked: 2 },
+      }),
+    ];
+    assert.equal(indexInputs(range, deleted), base, 'status, times and deletion counts: alike');
+    const supplement = {
+      object: { key: 'g/d/2026-05/batch-00001.s1.wrap.gz', bytes: 10, sha256: 'd'.repeat(64) },
+      series: [{ selector: 'c{a=1}', points: 1, first: S + 2, last: S + 2 }],
+      points: 1,
+      verifiedAt: 'v',
+    } as unknown as NonNullable<BatchManifest['supplements']>[number];
+    const changed: [string, BatchManifest[], MonthRange][] = [
+      ['a supplement', [batch(1, series, { supplements: [supplement] })], range],
+      ['a line', [batch(1, [{ ...series[0]!, line: 1 }, series[1]!])], range],
+      ['a series', [batch(1, series.slice(0, 1))], range],
+      ['another batch', [...exported, batch(2, series)], range],
+      ['the range', exported, { ...range, endUs: range.endUs + 1 }],
+    ];
+    for (const [what, manifests, r] of changed) assert.notEqual(indexInputs(r, manifests), base, what);
   });
 
   test('compareMonthIndex: an index made from other manifests is named for what it lacks or adds; a damaged one for its hashes', () => {
