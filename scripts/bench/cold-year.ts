@@ -20,6 +20,7 @@ import {
 } from '../../src/archive/layout.ts';
 import { BatchManifestSchema, MonthManifestSchema, type BatchManifest } from '../../src/archive/manifest.ts';
 import { buildMonthIndex } from '../../src/archive/month-index.ts';
+import { activityPhases } from './phases.ts';
 import { publishMonths } from '../../src/archive/catalog-store.ts';
 import { readJson } from '../../src/activities/store-json.ts';
 import { seriesOwners } from '../../src/activities/warp10/owners.ts';
@@ -224,6 +225,20 @@ export async function benchColdYear(): Promise<void> {
     await rt.store.put(`${monthPrefix(ref0)}index-bench.idx`, built.body);
     const indexMs = performance.now() - tIndex;
     await rt.store.delete(`${monthPrefix(ref0)}index-bench.idx`);
+    // What the index added to that month's archive run itself: it is staged while the last batches are
+    // deleted (stageMonthIndex); the commit waits only for what is left of it, and takes it.
+    const runPhases = new Map();
+    const id0 = `${archiveWorkflowId(ref0)}-${big}`;
+    for await (const info of temporal.client.workflow.list({ query: `WorkflowId = '${id0}'` })) {
+      activityPhases(
+        (await temporal.client.workflow.getHandle(id0, info.runId).fetchHistory()).events ?? [],
+        runPhases,
+      );
+    }
+    const span = (k: string) => ((runPhases.get(k)?.wallMs ?? 0) / 1000).toFixed(1);
+    console.log(
+      `  ${months[0]}'s archive run: index staged in ${span('stageMonthIndex')} s while the last batches were deleted (deletes ${span('deleteBatch')} s wall); commit ${span('commitMonth')} s`,
+    );
     console.log(
       `  ${months[0]}'s index: ${(m0.index.bytes / 1048576).toFixed(2)} MiB for ${(m0.bytes / 1048576).toFixed(2)} MiB of data (${(m0.index.bytes / m0.bytes).toFixed(3)}x), ${m0.index.blocks} blocks; writing it (the owners' answer awaited once the batch manifests are read — ${(ownersMs / 1000).toFixed(1)} s after they were asked —, the build, the put) ${(indexMs / 1000).toFixed(1)} s = ${((indexMs / monthMs[0]!) * 100).toFixed(1)} % of that month's archive (${(monthMs[0]! / 1000).toFixed(1)} s, every dataset)`,
     );
